@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /init of the E2E guests: one live update, driven from inside the guest.
+ *
+ * Built static against nolibc and the liveupdate selftest library of the
+ * kernel tree (tools/testing/selftests/liveupdate/lib), the way that
+ * selftest builds its own init.c.
+ *
+ * Stage 1 (first kernel): preserves a memfd full of known bytes in a LUO
+ * session, notes what KHO will hand over, loads /kernel with
+ * kexec_file_load() and kexecs. Stage 2 (second kernel, "e2e_stage=2" on
+ * its command line): retrieves the memfd, compares every byte and notes
+ * what KHO handed over. Each check prints one line
+ *
+ *	E2E-CHECK <name> PASS|FAIL <detail>
+ *
+ * that scripts/test reads from the serial log; "E2E-DONE" ends a run.
+ */
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/kexec.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libliveupdate.h>
+
+#define KERNEL_IMAGE	"/kernel"
+#define INITRD_IMAGE	"/initrd.img"
+#define CMDLINE_SIZE	2048
+
+#define SESSION_NAME	"kho-compat-e2e"
+#define MEMFD_TOKEN	0x6b686f	/* "kho" */
+#define MEMFD_SIZE	(64 * 1024)
+/* Seed of the memfd contents; stage 2 recomputes them from it. */
+#define MEMFD_SEED	0x9e3779b97f4a7c15ULL
+
+#define RECORD_OUT	"/debugfs/kho/out/sub_fdts/kho-compat"
+#define RECORD_IN	"/debugfs/kho/in/sub_fdts/kho-compat"
+
+static int failures;
+
+static void check(const char *name, int ok, const char *fmt, ...)
+{
+	char detail[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	printf("E2E-CHECK %s %s %s\n", name, ok ? "PASS" : "FAIL", detail);
+	if (!ok)
+		failures++;
+}
+
+/* Milliseconds since boot. */
+static long long uptime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Formats @ms as seconds; one use per printf (static buffer). */
+static const char *secs(long long ms)
+{
+	static char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld.%03llds", ms / 1000, ms % 1000);
+	return buf;
+}
+
+static unsigned long long splitmix64(unsigned long long x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static void fill_pattern(unsigned char *buf, size_t len, unsigned long long seed)
+{
+	for (size_t i = 0; i < len; i += 8) {
+		unsigned long long v = splitmix64(seed + i / 8);
+
+		memcpy(buf + i, &v, len - i < 8 ? len - i : 8);
+	}
+}
+
+static unsigned long long fnv1a64(const unsigned char *p, size_t len)
+{
+	unsigned long long h = 0xcbf29ce484222325ULL;
+
+	while (len--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Reads up to @max bytes of @path into @buf; returns the length or -errno. */
+static long read_file(const char *path, void *buf, size_t max)
+{
+	long n, total = 0;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	while (total < (long)max && (n = read(fd, (char *)buf + total, max - total)) > 0)
+		total += n;
+	close(fd);
+	return total;
+}
+
+static int read_cmdline(char *buf, size_t size)
+{
+	long n = read_file("/proc/cmdline", buf, size - 1);
+
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	return 0;
+}
+
+static void mount_filesystems(void)
+{
+	if (mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) < 0)
+		printf("E2E: warning: cannot mount devtmpfs\n");
+	if (mount("proc", "/proc", "proc", 0, NULL) < 0)
+		printf("E2E: warning: cannot mount proc\n");
+	if (mount("debugfs", "/debugfs", "debugfs", 0, NULL) < 0)
+		printf("E2E: warning: cannot mount debugfs\n");
+}
+
+/* Hash of the record KHO hands over (stage 1) or was handed (stage 2). */
+static void note_record(const char *path, const char *name)
+{
+	static unsigned char buf[65536];
+	long n = read_file(path, buf, sizeof(buf));
+
+	check(name, n > 0, "%s %ld bytes fnv1a64=%016llx", path, n,
+	      n > 0 ? fnv1a64(buf, n) : 0ULL);
+}
+
+/* Lists the KHO subtrees in @dir (debugfs kho/out or kho/in) with their sizes. */
+static void list_subtrees(const char *dir, const char *what)
+{
+	char path[256], line[512];
+	struct dirent *d, ent;
+	size_t used = 0;
+	DIR *dp = opendir(dir);
+
+	line[0] = 0;
+	if (!dp) {
+		printf("E2E: %s: %s not readable\n", what, dir);
+		return;
+	}
+	while (readdir_r(dp, &ent, &d) == 0 && d) {
+		static unsigned char buf[65536];
+		long n;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		n = read_file(path, buf, sizeof(buf));
+		used += snprintf(line + used, sizeof(line) - used, "%s%s (%ld bytes)",
+				 used ? ", " : "", d->d_name, n);
+		if (used >= sizeof(line))
+			break;
+	}
+	closedir(dp);
+	printf("E2E: %s: %s\n", what, line);
+}
+
+static int kexec_load_self(void)
+{
+	char cmdline[CMDLINE_SIZE];
+	int kfd, ifd;
+	long err;
+
+	if (read_cmdline(cmdline, sizeof(cmdline) - 16))
+		return -1;
+	strncat(cmdline, " e2e_stage=2", 15);
+	kfd = open(KERNEL_IMAGE, O_RDONLY);
+	ifd = open(INITRD_IMAGE, O_RDONLY);
+	if (kfd < 0 || ifd < 0)
+		return -1;
+	err = syscall(__NR_kexec_file_load, kfd, ifd, strlen(cmdline) + 1,
+		      cmdline, 0);
+	close(kfd);
+	close(ifd);
+	return err ? -errno : 0;
+}
+
+static void stage1(int luo_fd)
+{
+	unsigned char *map;
+	long long t0;
+	int session, mfd, err;
+
+	session = luo_create_session(luo_fd, SESSION_NAME);
+	check("luo-session", session >= 0, "create '%s': %d", SESSION_NAME, session);
+	if (session < 0)
+		return;
+
+	mfd = memfd_create("kho-compat-e2e", 0);
+	if (mfd < 0 || ftruncate(mfd, MEMFD_SIZE)) {
+		check("memfd-fill", 0, "memfd_create/ftruncate: errno %d", errno);
+		return;
+	}
+	map = mmap(NULL, MEMFD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (map == MAP_FAILED) {
+		check("memfd-fill", 0, "mmap: errno %d", errno);
+		return;
+	}
+	fill_pattern(map, MEMFD_SIZE, MEMFD_SEED);
+	check("memfd-fill", 1, "%d bytes fnv1a64=%016llx", MEMFD_SIZE,
+	      fnv1a64(map, MEMFD_SIZE));
+	munmap(map, MEMFD_SIZE);
+
+	err = luo_session_preserve_fd(session, mfd, MEMFD_TOKEN);
+	check("memfd-preserve", !err, "token %#x: %d", MEMFD_TOKEN, err);
+	close(mfd);
+
+	note_record(RECORD_OUT, "record-out");
+	list_subtrees("/debugfs/kho/out/sub_fdts", "KHO will hand over");
+
+	t0 = uptime_ms();
+	err = kexec_load_self();
+	check("kexec-load", !err, "kexec_file_load(%s): %d in %s",
+	      KERNEL_IMAGE, err, secs(uptime_ms() - t0));
+	if (err || failures)
+		return;
+
+	/*
+	 * The session fd stays open: closing it would unpreserve the memfd.
+	 * reboot() does not return when the kexec succeeds.
+	 */
+	printf("E2E: kexec at %s\n", secs(uptime_ms()));
+	fflush(stdout);
+	reboot(RB_KEXEC);
+	check("kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
+}
+
+static void stage2(int luo_fd)
+{
+	static unsigned char want[MEMFD_SIZE];
+	unsigned char *map;
+	long first_bad = -1;
+	int session, mfd;
+
+	session = luo_retrieve_session(luo_fd, SESSION_NAME);
+	check("luo-session", session >= 0, "retrieve '%s': %d", SESSION_NAME, session);
+	if (session < 0)
+		return;
+	mfd = luo_session_retrieve_fd(session, MEMFD_TOKEN);
+	check("memfd-retrieve", mfd >= 0, "token %#x: %d", MEMFD_TOKEN, mfd);
+	if (mfd < 0)
+		return;
+	map = mmap(NULL, MEMFD_SIZE, PROT_READ, MAP_SHARED, mfd, 0);
+	if (map == MAP_FAILED) {
+		check("memfd-verify", 0, "mmap: errno %d", errno);
+		return;
+	}
+	fill_pattern(want, MEMFD_SIZE, MEMFD_SEED);
+	for (long i = 0; i < MEMFD_SIZE; i++) {
+		if (map[i] != want[i]) {
+			first_bad = i;
+			break;
+		}
+	}
+	if (first_bad < 0)
+		check("memfd-verify", 1, "%d bytes fnv1a64=%016llx, every byte as written",
+		      MEMFD_SIZE, fnv1a64(map, MEMFD_SIZE));
+	else
+		check("memfd-verify", 0, "%d bytes fnv1a64=%016llx, byte %ld is %#x, expected %#x",
+		      MEMFD_SIZE, fnv1a64(map, MEMFD_SIZE), first_bad, map[first_bad],
+		      want[first_bad]);
+	munmap(map, MEMFD_SIZE);
+	close(mfd);
+	check("luo-finish", luo_session_finish(session) == 0, "session '%s'", SESSION_NAME);
+	close(session);
+
+	note_record(RECORD_IN, "record-in");
+	list_subtrees("/debugfs/kho/in/sub_fdts", "KHO handed over");
+}
+
+int main(int argc, char *argv[])
+{
+	char cmdline[CMDLINE_SIZE];
+	struct utsname u;
+	int stage, luo_fd;
+
+	mount_filesystems();
+	if (read_cmdline(cmdline, sizeof(cmdline)))
+		cmdline[0] = 0;
+	stage = strstr(cmdline, "e2e_stage=2") ? 2 : 1;
+	uname(&u);
+	printf("E2E: stage %d on Linux %s (%s) at %s\n", stage,
+	       u.release, u.machine, secs(uptime_ms()));
+
+	luo_fd = luo_open_device();
+	check("luo-open", luo_fd >= 0, "%s: %d", LUO_DEVICE, luo_fd < 0 ? -errno : 0);
+	if (luo_fd >= 0) {
+		if (stage == 1)
+			stage1(luo_fd);
+		else
+			stage2(luo_fd);
+	}
+
+	printf("E2E-DONE stage %d: %d failed check(s) at %s\n", stage,
+	       failures, secs(uptime_ms()));
+	fflush(stdout);
+	reboot(RB_AUTOBOOT);
+	return 0;
+}
