@@ -11,3 +11,19 @@ __rust_helper void *rust_helper_phys_to_virt(phys_addr_t address)
 {
 	return phys_to_virt(address);
 }
+
+/* Folios restored with kho_restore_folio(). */
+__rust_helper void *rust_helper_folio_address(const struct folio *folio)
+{
+	return folio_address(folio);
+}
+
+__rust_helper size_t rust_helper_folio_size(const struct folio *folio)
+{
+	return folio_size(folio);
+}
+
+__rust_helper void rust_helper_folio_put(struct folio *folio)
+{
+	folio_put(folio);
+}

@@ -24,6 +24,12 @@ use crate::{
 };
 use core::ptr::NonNull;
 
+pub mod abi;
+pub mod block;
+pub mod compat;
+pub mod radix;
+pub mod vmalloc;
+
 /// Returns whether KHO is enabled in this kernel (`kho=on` or the Kconfig default).
 ///
 /// # Examples
@@ -129,6 +135,65 @@ impl Drop for PreservedMem {
         // SAFETY: By the type invariant `ptr` came from `kho_alloc_preserve()` and is owned by
         // `self`, so it is unpreserved and freed exactly once.
         unsafe { bindings::kho_unpreserve_free(self.ptr.as_ptr().cast()) };
+    }
+}
+
+/// A folio the previous kernel preserved, restored by its owner.
+///
+/// The counterpart of [`PreservedMem`] after kexec: the memory becomes an ordinary folio of
+/// this kernel, freed when this object is dropped.
+///
+/// # Invariants
+///
+/// `folio` was returned by `kho_restore_folio()` and its reference is owned by this object.
+pub struct RestoredMem {
+    folio: NonNull<bindings::folio>,
+}
+
+// SAFETY: The folio reference is owned by this object and not tied to a thread.
+unsafe impl Send for RestoredMem {}
+// SAFETY: Shared references only read the folio's memory.
+unsafe impl Sync for RestoredMem {}
+
+impl RestoredMem {
+    /// Restores the folio the previous kernel preserved at `phys`.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if KHO has no preserved folio at `phys` (or it was restored already).
+    ///
+    /// # Safety
+    ///
+    /// `phys` comes from handover data the previous kernel wrote for the caller, and names
+    /// memory that belongs to the caller: nobody else restores it.
+    pub unsafe fn restore(phys: u64) -> Result<Self> {
+        // SAFETY: KHO checks that `phys` is the start of a folio preserved by the previous
+        // kernel and not restored yet; the caller vouches that it is theirs.
+        let folio = unsafe { bindings::kho_restore_folio(phys) };
+        // INVARIANT: A non-null folio comes with a reference owned by the caller.
+        Ok(Self {
+            folio: NonNull::new(folio).ok_or(EINVAL)?,
+        })
+    }
+
+    /// Returns the folio's memory.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: By the type invariant the folio is live; it is in the linear map.
+        let (ptr, len) = unsafe {
+            (
+                bindings::folio_address(self.folio.as_ptr()),
+                bindings::folio_size(self.folio.as_ptr()),
+            )
+        };
+        // SAFETY: A folio maps `folio_size()` bytes at `folio_address()`, owned by `self`.
+        unsafe { core::slice::from_raw_parts(ptr.cast::<u8>(), len) }
+    }
+}
+
+impl Drop for RestoredMem {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the reference is owned by `self`, put once.
+        unsafe { bindings::folio_put(self.folio.as_ptr()) };
     }
 }
 
