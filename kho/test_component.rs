@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The test component: real data handed over in format v1 or v2.
+//!
+//! It preserves a list of items in a KHO block set (through `kernel::kho::block`) and a
+//! vmalloc area of pattern bytes (through `kernel::kho::vmalloc`), and describes both in a KHO
+//! subtree of its own, `kho-compat-test`. Its version ranges come from Kconfig
+//! (`CONFIG_KHO_COMPAT_TEST_READS_MIN`, `CONFIG_KHO_COMPAT_TEST_READS_MAX`,
+//! `CONFIG_KHO_COMPAT_TEST_WRITES_MIN`, `CONFIG_KHO_COMPAT_TEST_WRITES_MAX`), so that builds
+//! of the same source make kernels with different ranges. The values reach the compiler in
+//! the environment (see `kho/Makefile`); the `CONFIG_` names above make kbuild rebuild this
+//! file when they change.
+//!
+//! The two formats differ in earnest: v1 entries are 16 bytes (`id`, `kind`, `flags`,
+//! `value`), v2 entries 24 bytes (`value`, a 64-bit `id`, a checksum, `kind`, `flags`).
+//!
+//! After kexec the component asks the registry for its status, and restores and verifies the
+//! data only if the version is one it reads.
+
+use crate::incoming::{
+    self,
+    Status, //
+};
+use kernel::{
+    fdt::{
+        Fdt,
+        Writer, //
+    },
+    kho::{
+        self,
+        block,
+        vmalloc, //
+    },
+    page::PAGE_SIZE,
+    prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
+};
+
+/// Parses a decimal `u32` at compile time.
+const fn parse_u32(s: &str) -> u32 {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        panic!("kho component \"test\": a Kconfig version is empty");
+    }
+    let mut v: u32 = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            panic!("kho component \"test\": a Kconfig version is not a number");
+        }
+        v = v * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    v
+}
+
+const READS_MIN: u32 = parse_u32(env!("KHO_COMPAT_TEST_READS_MIN"));
+const READS_MAX: u32 = parse_u32(env!("KHO_COMPAT_TEST_READS_MAX"));
+const WRITES_MIN: u32 = parse_u32(env!("KHO_COMPAT_TEST_WRITES_MIN"));
+const WRITES_MAX: u32 = parse_u32(env!("KHO_COMPAT_TEST_WRITES_MAX"));
+
+/// An item in format v1.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ItemV1 {
+    pub(crate) id: u32,
+    pub(crate) kind: u16,
+    pub(crate) flags: u16,
+    pub(crate) value: u64,
+}
+
+/// An item in format v2.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ItemV2 {
+    pub(crate) value: u64,
+    pub(crate) id: u64,
+    pub(crate) check: u32,
+    pub(crate) kind: u16,
+    pub(crate) flags: u16,
+}
+
+// SAFETY: `ItemV1` is `repr(C)` integers with no padding (4 + 2 + 2 + 8 bytes), so every bit
+// pattern is a valid value.
+unsafe impl FromBytes for ItemV1 {}
+// SAFETY: `ItemV1` is `repr(C)` integers with no padding, so it has no uninitialised bytes.
+unsafe impl AsBytes for ItemV1 {}
+// SAFETY: `ItemV2` is `repr(C)` integers with no padding (8 + 8 + 4 + 2 + 2 bytes), so every
+// bit pattern is a valid value.
+unsafe impl FromBytes for ItemV2 {}
+// SAFETY: `ItemV2` is `repr(C)` integers with no padding, so it has no uninitialised bytes.
+unsafe impl AsBytes for ItemV2 {}
+
+kernel::kho_component! {
+    /// The test component.
+    pub(crate) static TEST {
+        name: "test",
+        reads: READS_MIN..=READS_MAX,
+        writes: WRITES_MIN..=WRITES_MAX,
+        chosen: AtReboot,
+        formats: [
+            1 => [ItemV1 { size: 16, align: 8, id: 0, kind: 4, flags: 6, value: 8 }],
+            2 => [ItemV2 { size: 24, align: 8, value: 0, id: 8, check: 16, kind: 20, flags: 22 }],
+        ],
+    }
+}
+
+/// An item as the component holds it, whatever the format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Item {
+    pub(crate) id: u32,
+    pub(crate) kind: u16,
+    pub(crate) flags: u16,
+    pub(crate) value: u64,
+}
+
+/// Mixes `x` (splitmix64).
+const fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl Item {
+    /// Returns item `i` of the set generated from `seed`.
+    pub(crate) fn generate(seed: u64, i: u32) -> Self {
+        let r = mix(seed ^ u64::from(i).wrapping_mul(0x100_0000_01b3));
+        Self {
+            id: i,
+            kind: (r & 0xffff) as u16,
+            flags: ((r >> 16) & 0xffff) as u16,
+            value: mix(r),
+        }
+    }
+
+    /// Encodes the item in format v1.
+    pub(crate) fn to_v1(self) -> ItemV1 {
+        ItemV1 {
+            id: self.id,
+            kind: self.kind,
+            flags: self.flags,
+            value: self.value,
+        }
+    }
+
+    /// Decodes an item in format v1.
+    pub(crate) fn from_v1(v: ItemV1) -> Self {
+        Self {
+            id: v.id,
+            kind: v.kind,
+            flags: v.flags,
+            value: v.value,
+        }
+    }
+
+    /// The v2 checksum over the item's fields.
+    fn check(id: u64, kind: u16, flags: u16, value: u64) -> u32 {
+        let h = mix(id ^ mix(value ^ (u64::from(kind) << 16 | u64::from(flags))));
+        (h ^ (h >> 32)) as u32
+    }
+
+    /// Encodes the item in format v2.
+    pub(crate) fn to_v2(self) -> ItemV2 {
+        let id = u64::from(self.id);
+        ItemV2 {
+            value: self.value,
+            id,
+            check: Self::check(id, self.kind, self.flags, self.value),
+            kind: self.kind,
+            flags: self.flags,
+        }
+    }
+
+    /// Decodes an item in format v2, checking its checksum.
+    pub(crate) fn from_v2(v: ItemV2) -> Result<Self> {
+        if v.check != Self::check(v.id, v.kind, v.flags, v.value) {
+            return Err(EBADMSG);
+        }
+        Ok(Self {
+            id: u32::try_from(v.id)?,
+            kind: v.kind,
+            flags: v.flags,
+            value: v.value,
+        })
+    }
+}
+
+/// Fills `buf` with the pattern of `seed`.
+pub(crate) fn fill_pattern(buf: &mut [u8], seed: u64) {
+    for (i, chunk) in buf.chunks_mut(8).enumerate() {
+        let v = mix(seed ^ (i as u64)).to_le_bytes();
+        chunk.copy_from_slice(&v[..chunk.len()]);
+    }
+}
+
+/// Returns the offset of the first byte of `buf` that differs from the pattern of `seed`.
+pub(crate) fn check_pattern(buf: &[u8], seed: u64) -> Option<usize> {
+    for (i, chunk) in buf.chunks(8).enumerate() {
+        let v = mix(seed ^ (i as u64)).to_le_bytes();
+        if let Some(j) = chunk.iter().zip(v.iter()).position(|(a, b)| a != b) {
+            return Some(i * 8 + j);
+        }
+    }
+    None
+}
+
+/// Name of the component's own KHO subtree.
+const SUBTREE: &CStr = c"kho-compat-test";
+/// Number of items handed over: more than one block holds in either format.
+const ITEMS: u32 = 300;
+/// Bytes of pattern handed over in the vmalloc area: three pages and a bit.
+const DATA_LEN: usize = 3 * PAGE_SIZE + 123;
+/// Seed of a cold boot; each kexec hands over the previous seed plus one.
+const FIRST_SEED: u64 = 0x6b68_6f2d_7465_7374;
+/// More items or bytes than this in a handover are taken as corrupt.
+const MAX_ITEMS: u64 = 1 << 20;
+
+/// The block set of the chosen format.
+enum Items {
+    V1(Pin<KBox<block::Outgoing<ItemV1>>>),
+    V2(Pin<KBox<block::Outgoing<ItemV2>>>),
+}
+
+impl Items {
+    /// Returns the physical address of the first block and the number of entries.
+    fn location(&self) -> (u64, u64) {
+        match self {
+            Items::V1(set) => (set.head_phys(), set.len()),
+            Items::V2(set) => (set.head_phys(), set.len()),
+        }
+    }
+}
+
+/// What the component hands over.
+struct State {
+    seed: u64,
+    data: vmalloc::Preserved,
+    subtree: kho::Subtree,
+    items: Option<Items>,
+}
+
+kernel::sync::global_lock! {
+    // SAFETY: `init()` below initialises the lock before anything else uses it; it runs from
+    // the module initializer, before `serialize()` can be called.
+    unsafe(uninit) static STATE: Mutex<Option<State>> = None;
+}
+
+/// What the previous kernel handed over and this kernel verified.
+pub(crate) struct Restored {
+    pub(crate) version: u32,
+    pub(crate) items: u64,
+    pub(crate) bytes: u64,
+    pub(crate) seed: u64,
+}
+
+/// Restores and verifies the data handed over in `version`.
+fn restore(version: u32) -> Result<Restored> {
+    let blob = kho::retrieve_subtree(SUBTREE)?;
+    let fdt = Fdt::from_bytes(blob.as_bytes())?;
+    let root = fdt.root();
+    let v = root.u32(c"version")?;
+    if v != version {
+        pr_err!(
+            "test component: the record says v{} but the data says v{}\n",
+            version,
+            v
+        );
+        return Err(EINVAL);
+    }
+    let count = root.u64(c"count")?;
+    let head = root.u64(c"items")?;
+    let bytes = root.u64(c"data-len")?;
+    let seed = root.u64(c"seed")?;
+    let desc: &[u8; vmalloc::DESCRIPTOR_SIZE] =
+        root.property(c"data")?.try_into().map_err(|_| EINVAL)?;
+    if count > MAX_ITEMS || bytes > MAX_ITEMS * 64 {
+        return Err(EINVAL);
+    }
+
+    let mut seen: u64 = 0;
+    let mut bad: Option<u64> = None;
+    let mut check = |item: Result<Item>| {
+        let want = u32::try_from(seen).map(|i| Item::generate(seed, i));
+        if bad.is_none() && (item.ok() != want.ok()) {
+            bad = Some(seen);
+        }
+        seen += 1;
+    };
+    match version {
+        1 => {
+            // SAFETY: `head` comes from this component's own subtree, written by the previous
+            // kernel for a block set of `ItemV1` entries in version 1, which the record
+            // confirms; nothing else restores it.
+            let set = KBox::pin_init(
+                unsafe { block::Incoming::<ItemV1>::restore(head) },
+                GFP_KERNEL,
+            )?;
+            set.for_each(|e| check(Ok(Item::from_v1(e))));
+        }
+        2 => {
+            // SAFETY: As above, for `ItemV2` entries in version 2.
+            let set = KBox::pin_init(
+                unsafe { block::Incoming::<ItemV2>::restore(head) },
+                GFP_KERNEL,
+            )?;
+            set.for_each(|e| check(Item::from_v2(e)));
+        }
+        _ => return Err(EINVAL),
+    }
+    if seen != count {
+        pr_err!(
+            "test component: {} items handed over, {} expected\n",
+            seen,
+            count
+        );
+        return Err(EINVAL);
+    }
+    if let Some(i) = bad {
+        pr_err!(
+            "test component: item {} differs from what was preserved\n",
+            i
+        );
+        return Err(EINVAL);
+    }
+
+    // SAFETY: The descriptor comes from this component's own subtree, written by the previous
+    // kernel for the area it preserved for this component; nothing else restores it.
+    let desc = unsafe { vmalloc::Descriptor::from_handover_bytes(desc) };
+    let area = vmalloc::Restored::restore(&desc)?;
+    let len = usize::try_from(bytes)?;
+    let data = area.as_slice().get(..len).ok_or(EINVAL)?;
+    if let Some(at) = check_pattern(data, seed) {
+        pr_err!(
+            "test component: data byte {} differs from what was preserved\n",
+            at
+        );
+        return Err(EINVAL);
+    }
+    Ok(Restored {
+        version,
+        items: count,
+        bytes,
+        seed,
+    })
+}
+
+/// Writes the items in `version` and describes the handover in the subtree.
+fn write(state: &mut State, version: u32) -> Result {
+    let items = (0..ITEMS).map(|i| Item::generate(state.seed, i));
+    let set = match version {
+        1 => {
+            let mut entries = KVec::with_capacity(ITEMS as usize, GFP_KERNEL)?;
+            for it in items {
+                entries.push(it.to_v1(), GFP_KERNEL)?;
+            }
+            let mut set = KBox::pin_init(block::Outgoing::<ItemV1>::new(), GFP_KERNEL)?;
+            set.as_mut().write(&entries)?;
+            Items::V1(set)
+        }
+        2 => {
+            let mut entries = KVec::with_capacity(ITEMS as usize, GFP_KERNEL)?;
+            for it in items {
+                entries.push(it.to_v2(), GFP_KERNEL)?;
+            }
+            let mut set = KBox::pin_init(block::Outgoing::<ItemV2>::new(), GFP_KERNEL)?;
+            set.as_mut().write(&entries)?;
+            Items::V2(set)
+        }
+        _ => return Err(EINVAL),
+    };
+    let (head, count) = set.location();
+    state.items = Some(set);
+    let mut w = Writer::new(state.subtree.as_mut_slice())?;
+    w.property_u32(c"version", version)?;
+    w.property_u64(c"count", count)?;
+    w.property_u64(c"items", head)?;
+    w.property(c"data", &state.data.descriptor().to_bytes())?;
+    w.property_u64(c"data-len", u64::try_from(DATA_LEN)?)?;
+    w.property_u64(c"seed", state.seed)?;
+    w.finish()?;
+    Ok(())
+}
+
+/// Serializes the component's data in `version`; called when a kexec is prepared.
+pub(crate) fn serialize(version: u32) -> Result {
+    let mut guard = STATE.lock();
+    let Some(state) = guard.as_mut() else {
+        return Ok(());
+    };
+    // Free the blocks of the previous format before writing the new one.
+    state.items = None;
+    write(state, version)?;
+    pr_info!(
+        "test component: {} items (format v{}) and {} bytes preserved, seed {:#x}\n",
+        ITEMS,
+        version,
+        DATA_LEN,
+        state.seed
+    );
+    Ok(())
+}
+
+/// Restores what the previous kernel handed over, then prepares this kernel's handover.
+pub(crate) fn init() {
+    // SAFETY: Called once, from the module initializer, before any other use of `STATE`.
+    unsafe { STATE.init() };
+    let mut seed = FIRST_SEED;
+    if kho::is_kho_boot() {
+        match incoming::status(&TEST) {
+            Status::Accepted(v) => match restore(v) {
+                Ok(r) => {
+                    pr_info!(
+                        "test component: restored {} items (format v{}) and {} bytes, seed {:#x}: verified\n",
+                        r.items,
+                        r.version,
+                        r.bytes,
+                        r.seed
+                    );
+                    seed = r.seed.wrapping_add(1);
+                }
+                Err(e) => pr_err!("test component: restoring v{} failed: {:?}\n", v, e),
+            },
+            s => pr_info!("test component: nothing restored: {}\n", s),
+        }
+    }
+    if !kho::is_enabled() {
+        return;
+    }
+    let setup = || -> Result<State> {
+        let mut data = vmalloc::Preserved::alloc(DATA_LEN)?;
+        fill_pattern(&mut data.as_mut_slice()[..DATA_LEN], seed);
+        let subtree = kho::Subtree::add(SUBTREE, kho::PreservedMem::alloc(PAGE_SIZE)?)?;
+        let mut state = State {
+            seed,
+            data,
+            subtree,
+            items: None,
+        };
+        write(&mut state, TEST.writes().max())?;
+        Ok(state)
+    };
+    match setup() {
+        Ok(state) => *STATE.lock() = Some(state),
+        Err(e) => pr_err!("test component: cannot prepare its handover: {:?}\n", e),
+    }
+}
