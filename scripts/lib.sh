@@ -60,6 +60,7 @@ kernel_version() {
 }
 
 # Paths of a build, by arch.
+kernel_manifest() { echo "$(dirname "$(kernel_image "$1")")/kho-compat.manifest"; }
 work_tree() { echo "$CACHE/tree/linux-$(kernel_version)"; }
 build_dir() { echo "$CACHE/build/linux-$(kernel_version)-$1"; }
 kernel_image() {

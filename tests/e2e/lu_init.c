@@ -43,6 +43,8 @@
 /* Seed of the memfd contents; stage 2 recomputes them from it. */
 #define MEMFD_SEED	0x9e3779b97f4a7c15ULL
 
+#define MANIFEST	"/debugfs/kho_compat/manifest"
+#define INCOMING	"/debugfs/kho_compat/incoming"
 #define RECORD_OUT	"/debugfs/kho/out/sub_fdts/kho-compat"
 #define RECORD_IN	"/debugfs/kho/in/sub_fdts/kho-compat"
 
@@ -151,6 +153,31 @@ static void note_record(const char *path, const char *name)
 	      n > 0 ? fnv1a64(buf, n) : 0ULL);
 }
 
+/* Prints each line of @path prefixed with @prefix; returns its hash or 0. */
+static unsigned long long dump_file(const char *path, const char *prefix)
+{
+	static char buf[16384];
+	long n = read_file(path, buf, sizeof(buf) - 1);
+	unsigned long long h;
+	char *line, *next;
+
+	if (n <= 0) {
+		printf("%s(%s not readable: %ld)\n", prefix, path, n);
+		return 0;
+	}
+	h = fnv1a64((unsigned char *)buf, n);
+	buf[n] = 0;
+	for (line = buf; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		else
+			next = line + strlen(line);
+		printf("%s%s\n", prefix, line);
+	}
+	return h;
+}
+
 /* Lists the KHO subtrees in @dir (debugfs kho/out or kho/in) with their sizes. */
 static void list_subtrees(const char *dir, const char *what)
 {
@@ -231,6 +258,11 @@ static void stage1(int luo_fd)
 	check("memfd-preserve", !err, "token %#x: %d", MEMFD_TOKEN, err);
 	close(mfd);
 
+	{
+		unsigned long long h = dump_file(MANIFEST, "E2E-MANIFEST ");
+
+		check("manifest", h != 0, "%s fnv1a64=%016llx", MANIFEST, h);
+	}
 	note_record(RECORD_OUT, "record-out");
 	list_subtrees("/debugfs/kho/out/sub_fdts", "KHO will hand over");
 
@@ -291,6 +323,7 @@ static void stage2(int luo_fd)
 	close(session);
 
 	note_record(RECORD_IN, "record-in");
+	check("incoming", dump_file(INCOMING, "E2E-INCOMING ") != 0, "%s", INCOMING);
 	list_subtrees("/debugfs/kho/in/sub_fdts", "KHO handed over");
 }
 
