@@ -4,20 +4,26 @@
 //!
 //! The record is published as a KHO subtree at boot and rewritten by
 //! [`prepare`] when LUO prepares a kexec (`liveupdate_reboot()`), with the version each
-//! component writes at that time. Components declared anywhere in the kernel are covered,
+//! component writes after the check against the target. Components declared anywhere in the kernel are covered,
 //! whenever they initialised: the table is static.
 
-use crate::record;
+use crate::{
+    check::Overall,
+    record, //
+};
 use kernel::{
     kho::{
         self,
         compat::{
             self,
-            Chosen,
             Component, //
         },
     },
-    prelude::*, //
+    prelude::*,
+    time::{
+        Instant,
+        Monotonic, //
+    },
 };
 
 /// The outgoing record, once published.
@@ -31,24 +37,25 @@ kernel::sync::global_lock! {
     pub(crate) unsafe(uninit) static OUTGOING: Mutex<Outgoing> = Outgoing { record: None };
 }
 
-/// The version `component` writes into the next handover.
-///
-/// Components serialized at preserve time have written their (only) newest version already;
-/// the others write their newest version.
-pub(crate) fn version_to_write(component: &Component) -> u32 {
-    match component.chosen() {
-        Chosen::AtReboot | Chosen::AtPreserve => component.writes().max(),
-    }
-}
-
-/// Writes the record for the versions chosen now into `subtree`.
-fn write_record(subtree: &mut kho::Subtree) -> Result<usize> {
+/// Writes the record into `subtree`: each component at `version(component)`, components
+/// without a version left out.
+fn write_record(
+    subtree: &mut kho::Subtree,
+    version: impl Fn(&Component) -> Option<u32>,
+) -> Result<usize> {
     let mut table: KVec<(&str, u32)> = KVec::new();
+    let mut res = Ok(());
     crate::manifest::for_each_sorted(compat::components(), |c| {
-        let _ = table.push((c.name(), version_to_write(c)), GFP_KERNEL);
+        if let Some(v) = version(c) {
+            if res.is_ok() {
+                res = table.push((c.name(), v), GFP_KERNEL);
+            }
+        }
     });
-    if table.len() != compat::components().len() {
-        return Err(ENOMEM);
+    res?;
+    #[cfg(CONFIG_KHO_COMPAT_TEST_COMPONENT)]
+    if crate::corrupt_test_entry() {
+        return crate::test_component::write_corrupt_record(subtree, &table);
     }
     record::encode(
         subtree.as_mut_slice(),
@@ -57,11 +64,11 @@ fn write_record(subtree: &mut kho::Subtree) -> Result<usize> {
     )
 }
 
-/// Publishes the record at boot, with the versions known then.
+/// Publishes the record at boot, with each component at its newest version.
 pub(crate) fn publish() -> Result {
     let mem = kho::PreservedMem::alloc(record::CAPACITY)?;
     let mut subtree = kho::Subtree::add(record::SUBTREE, mem)?;
-    let len = write_record(&mut subtree)?;
+    let len = write_record(&mut subtree, |c| Some(c.writes().max()))?;
     pr_info!(
         "handover record v{} published ({} components, {} bytes)\n",
         record::RECORD_VERSION,
@@ -72,21 +79,39 @@ pub(crate) fn publish() -> Result {
     Ok(())
 }
 
-/// Prepares the handover for a kexec: components that serialize late do so now, in the
-/// version chosen for them, and the record is rewritten to match.
+/// Prepares the handover for a kexec.
+///
+/// Checks the handover against the target manifest (or the policy, without one) and refuses
+/// it if it is incompatible, before anything is serialized. Otherwise components that
+/// serialize late do so now in the negotiated version, and the record is rewritten to match.
 pub(crate) fn prepare() -> Result {
+    let start = Instant::<Monotonic>::now();
+    let verdict = crate::device::verdict()?;
+    let checked = start.elapsed();
+    if let Some(errno) = verdict.refusal() {
+        verdict.log_refusal(errno);
+        return Err(errno);
+    }
+    if let Overall::NoTarget { enforce: false } = verdict.overall {
+        pr_warn!(
+            "kexec without a target manifest: every component writes its newest version, unchecked\n"
+        );
+    }
     let mut out = OUTGOING.lock();
     let Some(subtree) = out.record.as_mut() else {
         // KHO is disabled, or the record could not be published at boot (reported then).
         return Ok(());
     };
     #[cfg(CONFIG_KHO_COMPAT_TEST_COMPONENT)]
-    crate::test_component::serialize(version_to_write(&crate::test_component::TEST))?;
-    let len = write_record(subtree)?;
+    if let Some(v) = verdict.version_for(&crate::test_component::TEST) {
+        crate::test_component::serialize(v)?;
+    }
+    let len = write_record(subtree, |c| verdict.version_for(c))?;
     pr_info!(
-        "handover record v{} written for kexec ({} bytes)\n",
+        "handover record v{} written for kexec ({} bytes); check took {} us\n",
         record::RECORD_VERSION,
-        len
+        len,
+        checked.as_micros_ceil()
     );
     Ok(())
 }

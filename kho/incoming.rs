@@ -299,7 +299,7 @@ fn report(incoming: &Incoming) {
 }
 
 /// Writes the statuses as text (the `incoming` file), without a newline after the last line.
-pub(crate) fn write_text(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+pub(crate) fn write_text(f: &mut dyn fmt::Write) -> fmt::Result {
     let Some(incoming) = get() else {
         return write!(f, "record unavailable");
     };

@@ -10,6 +10,7 @@
 //! record 1-1
 //! component block reads 1-1 writes 1-1 at-preserve
 //! component test reads 1-2 writes 1-2 at-reboot
+//! end
 //! ```
 //!
 //! Components are sorted by name. The build writes the same text next to the kernel image,
@@ -94,7 +95,7 @@ pub(crate) fn for_each_sorted<'a>(table: &'a [Component], mut f: impl FnMut(&'a 
 }
 
 /// Writes this kernel's manifest, without a newline after the last line.
-pub(crate) fn write(f: &mut fmt::Formatter<'_>) -> fmt::Result {
+pub(crate) fn write(f: &mut dyn fmt::Write) -> fmt::Result {
     write!(f, "kho-compat-manifest {}", MANIFEST_VERSION)?;
     write!(f, "\nrelease {}", compat::release().to_str().unwrap_or("?"))?;
     write!(f, "\narch {}", compat::ARCH.to_str().unwrap_or("?"))?;
@@ -118,7 +119,8 @@ pub(crate) fn write(f: &mut fmt::Formatter<'_>) -> fmt::Result {
             );
         }
     });
-    res
+    res?;
+    write!(f, "\nend")
 }
 
 /// The manifest as a debugfs file.

@@ -118,6 +118,26 @@ pub(crate) fn encode<'a>(
     release: &CStr,
     components: impl Iterator<Item = (&'a str, u32)>,
 ) -> Result<usize> {
+    encode_inner(buf, release, components, None)
+}
+
+/// Writes a record like [`encode`], but with component `malformed`'s version as a 64-bit value:
+/// a corrupt entry, for live-update tests of how the next kernel isolates it.
+pub(crate) fn encode_malformed<'a>(
+    buf: &mut [u8],
+    release: &CStr,
+    components: impl Iterator<Item = (&'a str, u32)>,
+    malformed: &str,
+) -> Result<usize> {
+    encode_inner(buf, release, components, Some(malformed))
+}
+
+fn encode_inner<'a>(
+    buf: &mut [u8],
+    release: &CStr,
+    components: impl Iterator<Item = (&'a str, u32)>,
+    malformed: Option<&str>,
+) -> Result<usize> {
     let mut w = Writer::new(buf)?;
     w.property_string(c"compatible", COMPATIBLE)?;
     w.property_u32(c"record-version", RECORD_VERSION)?;
@@ -127,7 +147,11 @@ pub(crate) fn encode<'a>(
     w.begin_node(c"components")?;
     for (name, version) in components {
         w.begin_node(NodeName::new(name)?.as_cstr())?;
-        w.property_u32(c"version", version)?;
+        if malformed == Some(name) {
+            w.property_u64(c"version", u64::from(version))?;
+        } else {
+            w.property_u32(c"version", version)?;
+        }
         w.end_node()?;
     }
     w.end_node()?;

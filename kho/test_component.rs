@@ -101,6 +101,7 @@ kernel::kho_component! {
         reads: READS_MIN..=READS_MAX,
         writes: WRITES_MIN..=WRITES_MAX,
         chosen: AtReboot,
+        holds: holds,
         formats: [
             1 => [ItemV1 { size: 16, align: 8, id: 0, kind: 4, flags: 6, value: 8 }],
             2 => [ItemV2 { size: 24, align: 8, value: 0, id: 8, check: 16, kind: 20, flags: 22 }],
@@ -383,6 +384,26 @@ fn write(state: &mut State, version: u32) -> Result {
     w.property_u64(c"seed", state.seed)?;
     w.finish()?;
     Ok(())
+}
+
+/// Returns whether the component has data to hand over.
+fn holds() -> bool {
+    STATE.lock().is_some()
+}
+
+/// Writes the handover record with the test component's entry malformed
+/// (`kho_compat.corrupt_test_entry=1`).
+pub(crate) fn write_corrupt_record(
+    subtree: &mut kho::Subtree,
+    table: &[(&str, u32)],
+) -> Result<usize> {
+    pr_warn!("test component: writing its record entry malformed, as asked\n");
+    crate::record::encode_malformed(
+        subtree.as_mut_slice(),
+        kernel::kho::compat::release(),
+        table.iter().copied(),
+        TEST.name(),
+    )
 }
 
 /// Serializes the component's data in `version`; called when a kexec is prepared.

@@ -34,6 +34,7 @@
 //!         reads: 1..=2,
 //!         writes: 2..=2,
 //!         chosen: AtReboot,
+//!         holds: compat::holds_nothing,
 //!         formats: [
 //!             1 => [],
 //!             2 => [Entry { size: 16, align: 8, key: 0, len: 8, flags: 12 }],
@@ -44,6 +45,7 @@
 //! assert_eq!(DOCTEST.name(), "doctest-example");
 //! assert_eq!(DOCTEST.reads(), Versions::new(1, 2));
 //! assert_eq!(DOCTEST.chosen(), Chosen::AtReboot);
+//! assert!(!DOCTEST.holds_state());
 //! assert!(compat::find("doctest-example").is_some());
 //! assert!(compat::find("no-such-component").is_none());
 //! ```
@@ -256,6 +258,12 @@ pub struct Component {
     chosen: Chosen,
     _reserved: u32,
     formats: &'static [Format],
+    holds: Option<fn() -> bool>,
+}
+
+/// A `holds` function for a component that never has anything to hand over.
+pub fn holds_nothing() -> bool {
+    false
 }
 
 /// Returns whether `name` is a valid component name: 1 to [`NAME_MAX`] bytes of `[a-z0-9-]`.
@@ -316,6 +324,7 @@ impl Component {
         writes: Versions,
         chosen: Chosen,
         formats: &'static [Format],
+        holds: Option<fn() -> bool>,
     ) -> Self {
         let mut buf = [0u8; NAME_MAX + 1];
         let b = name.as_bytes();
@@ -332,6 +341,7 @@ impl Component {
             chosen,
             _reserved: 0,
             formats,
+            holds,
         }
     }
 
@@ -360,6 +370,14 @@ impl Component {
     /// Returns the formats the component describes (every version it reads), oldest first.
     pub fn formats(&self) -> &'static [Format] {
         self.formats
+    }
+
+    /// Returns whether the component has state to hand over now.
+    ///
+    /// A component without a `holds` function is assumed to have some: a check can only
+    /// let a component that holds nothing through if it says so.
+    pub fn holds_state(&self) -> bool {
+        self.holds.is_none_or(|f| f())
     }
 
     /// Returns the format of `version`, if the component reads it.
@@ -442,7 +460,9 @@ pub fn find(name: &str) -> Option<&'static Component> {
 ///   the build: a changed format needs a new version.
 ///
 /// `chosen` is [`Chosen::AtReboot`](crate::kho::compat::Chosen::AtReboot) or
-/// [`Chosen::AtPreserve`](crate::kho::compat::Chosen::AtPreserve).
+/// [`Chosen::AtPreserve`](crate::kho::compat::Chosen::AtPreserve). The optional `holds` is a
+/// `fn() -> bool` telling whether the component has state to hand over now; without it the
+/// component is taken to always have some.
 ///
 /// See the [module documentation](crate::kho::compat) for an example.
 #[macro_export]
@@ -454,6 +474,7 @@ macro_rules! kho_component {
             reads: $reads:expr,
             writes: $writes:expr,
             chosen: $chosen:ident,
+            $(holds: $holds:expr,)?
             formats: [
                 $( $ver:expr => [
                     $( $ty:path {
@@ -538,7 +559,13 @@ macro_rules! kho_component {
                 static NAME_IS_UNIQUE: u8 = 0;
             };
 
-            Component::new($name, READS, WRITES, Chosen::$chosen, FORMATS)
+            const HOLDS: Option<fn() -> bool> = {
+                #[allow(unused_mut)]
+                let mut holds: Option<fn() -> bool> = None;
+                $( holds = Some($holds); )?
+                holds
+            };
+            Component::new($name, READS, WRITES, Chosen::$chosen, FORMATS, HOLDS)
         };
     };
 }

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests for the target manifest parser (`luo/target.rs`): this kernel's own manifest,
+//! and garbage, truncated, oversized and malformed input.
+
+use kernel::prelude::*;
+
+#[kunit_tests(kho_compat_target)]
+mod tests {
+    use crate::{
+        manifest,
+        target::*, //
+    };
+    use core::fmt::Write;
+    use kernel::{
+        kho::compat,
+        prelude::*, //
+    };
+
+    /// A text buffer.
+    struct Text(KVec<u8>);
+
+    impl Write for Text {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            self.0
+                .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+                .map_err(|_| core::fmt::Error)
+        }
+    }
+
+    fn own() -> Result<KVec<u8>> {
+        let mut t = Text(KVec::new());
+        manifest::write(&mut t).map_err(|_| ENOMEM)?;
+        t.write_str("\n").map_err(|_| ENOMEM)?;
+        Ok(t.0)
+    }
+
+    /// A manifest with the given header and `body` component lines.
+    fn with_body(body: &str) -> Result<KVec<u8>> {
+        let mut t = Text(KVec::new());
+        write!(
+            t,
+            "kho-compat-manifest 1\nrelease 7.3.4-t\narch x86_64\npage-size 4096\nrecord 1-1\n{body}end\n"
+        )
+        .map_err(|_| ENOMEM)?;
+        Ok(t.0)
+    }
+
+    fn rejected(input: &[u8]) -> Option<Rejected> {
+        parse(input).err()
+    }
+
+    #[test]
+    fn own_manifest_parses_back() -> Result {
+        let text = own()?;
+        let t = parse(&text).map_err(|_| EINVAL)?;
+        assert_eq!(t.len(), compat::components().len());
+        assert_eq!(t.release(), compat::release().to_str().map_err(|_| EINVAL)?);
+        assert_eq!(t.arch().as_bytes(), compat::ARCH.to_bytes());
+        for c in compat::components() {
+            let tc = t.component(c.name()).ok_or(ENOENT)?;
+            assert_eq!(tc.reads, c.reads());
+            assert_eq!(tc.writes, c.writes());
+            assert_eq!(tc.chosen, c.chosen());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn every_truncation_is_rejected() -> Result {
+        let text = own()?;
+        for cut in 0..text.len() {
+            assert!(rejected(&text[..cut]).is_some());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn random_bytes_are_rejected() -> Result {
+        let mut buf = KVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        let mut seed: u32 = 0xdead_beef;
+        for round in 0..200usize {
+            let len = 1 + (round * 37) % buf.len();
+            for b in buf[..len].iter_mut() {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                *b = (seed & 0xff) as u8;
+            }
+            assert_eq!(rejected(&buf[..len]).map(|r| r.errno()), Some(EINVAL));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn oversized_input_is_efbig() -> Result {
+        let big = KVec::from_elem(b'a', MANIFEST_MAX + 1, GFP_KERNEL)?;
+        assert_eq!(rejected(&big).map(|r| r.errno()), Some(EFBIG));
+        Ok(())
+    }
+
+    #[test]
+    fn ten_thousand_components_are_refused() -> Result {
+        let mut body = Text(KVec::new());
+        for i in 0..10_000 {
+            writeln!(body, "component c{i} reads 1-1 writes 1-1 at-reboot").map_err(|_| ENOMEM)?;
+        }
+        let body = core::str::from_utf8(&body.0).map_err(|_| EINVAL)?;
+        let text = with_body(body)?;
+        assert!(text.len() > MANIFEST_MAX);
+        assert_eq!(rejected(&text).map(|r| r.errno()), Some(EFBIG));
+        // Under the size limit, the component limit still holds.
+        let mut body = Text(KVec::new());
+        for i in 0..(MAX_COMPONENTS + 1) {
+            writeln!(body, "component c{i} reads 1-1 writes 1-1 at-reboot").map_err(|_| ENOMEM)?;
+        }
+        let body = core::str::from_utf8(&body.0).map_err(|_| EINVAL)?;
+        let text = with_body(body)?;
+        assert!(text.len() <= MANIFEST_MAX);
+        let r = rejected(&text).ok_or(EINVAL)?;
+        assert_eq!(r.errno(), EINVAL);
+        assert_eq!(r.why, "more than 256 components");
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_lines_are_rejected_with_their_line() -> Result {
+        let cases: [(&str, usize); 14] = [
+            ("component a reads 2-1 writes 1-1 at-reboot\n", 6),
+            ("component a reads 0-1 writes 1-1 at-reboot\n", 6),
+            ("component a reads 1-1 writes 1-2 at-reboot\n", 6),
+            ("component A reads 1-1 writes 1-1 at-reboot\n", 6),
+            ("component a reads 1-1 writes 1-1 sometime\n", 6),
+            ("component a  reads 1-1 writes 1-1 at-reboot\n", 6),
+            ("component a reads 01-1 writes 1-1 at-reboot\n", 6),
+            ("component a reads 1-99999999999 writes 1-1 at-reboot\n", 6),
+            ("component a reads 1-1 writes 1-1 at-reboot extra\n", 6),
+            ("component a reads 1-1 writes 1-1\n", 6),
+            ("release again\n", 6),
+            ("colour blue\n", 6),
+            ("component a reads 1-1 writes 1-1 at-reboot\ncomponent a reads 1-1 writes 1-1 at-reboot\n", 7),
+            ("\n", 6),
+        ];
+        for (body, line) in cases {
+            let r = rejected(&with_body(body)?).ok_or(EINVAL)?;
+            assert_eq!(r.line, line);
+            assert_eq!(r.errno(), EINVAL);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn header_is_checked() {
+        let bad: [&[u8]; 7] = [
+            b"kho-compat-manifest 2\nrelease r\narch x86_64\npage-size 4096\nrecord 1-1\nend\n",
+            b"release r\narch x86_64\npage-size 4096\nrecord 1-1\nend\n",
+            b"kho-compat-manifest 1\narch x86_64\npage-size 4096\nrecord 1-1\nend\n",
+            b"kho-compat-manifest 1\nrelease r\narch x86_64\npage-size 4095\nrecord 1-1\nend\n",
+            b"kho-compat-manifest 1\nrelease r\narch x86_64\npage-size 4096\nrecord 1-1\nend",
+            b"kho-compat-manifest 1\nrelease r\narch x86_64\npage-size 4096\nrecord 1-1\n",
+            b"kho-compat-manifest 1\nrelease r\tx\narch x86_64\npage-size 4096\nrecord 1-1\nend\n",
+        ];
+        for input in bad {
+            assert!(rejected(input).is_some());
+        }
+        let good =
+            b"kho-compat-manifest 1\nrelease r\narch arm64\npage-size 16384\nrecord 1-3\nend\n";
+        assert!(parse(good).is_ok());
+    }
+}
