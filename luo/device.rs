@@ -156,6 +156,13 @@ fn set_target(arg: usize) -> Result<isize> {
             *TARGET.lock() = Some(t);
             Ok(0)
         }
+        Err(r) if r.line == 0 => {
+            pr_err!(
+                "target manifest rejected: {}; the previous target stays\n",
+                r.why
+            );
+            Err(r.errno())
+        }
         Err(r) => {
             pr_err!(
                 "target manifest rejected: line {}: {}; the previous target stays\n",

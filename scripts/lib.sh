@@ -59,6 +59,10 @@ kernel_version() {
 	cat "$CACHE/src/current"
 }
 
+# The kept image and manifest of a variant build (scripts/build --variant).
+variant_dir() { echo "$CACHE/variants/$1/$2"; }
+variant_image() { echo "$(variant_dir "$1" "$2")/$(basename "$(kernel_image "$1")")"; }
+
 # Paths of a build, by arch.
 kernel_manifest() { echo "$(dirname "$(kernel_image "$1")")/kho-compat.manifest"; }
 work_tree() { echo "$CACHE/tree/linux-$(kernel_version)"; }

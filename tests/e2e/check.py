@@ -4,11 +4,15 @@
 # Reads the serial log of one E2E scenario and decides whether it proved
 # what it set out to prove. Prints "PASS <summary>" or "FAIL <reasons>".
 #
-#   check.py LOG --manifest FILE [--test-version N]
+#   check.py LOG --first-manifest FILE --final-manifest FILE
+#            [--test-version N | --test-status corrupt]
+#            [--refused ENOEXEC|ENODATA] [--verdict allowed|refused]
+#            [--warn-no-target] [--bad-input]
 #
-# The log holds two kernels: the guest's /init prints "E2E-CHECK <name>
-# PASS|FAIL <detail>" lines (tests/e2e/lu_init.c), the kernels print their
-# own lines (kho_compat:, kexec_core:).
+# The log holds two kernels (three boots' worth of lines when a kexec was
+# refused and retried, all in the first kernel): the guest's /init prints
+# "E2E-CHECK <name> PASS|FAIL <detail>" lines (tests/e2e/lu_init.c), the
+# kernels print their own (kho_compat:, kexec_core:).
 
 import argparse
 import re
@@ -25,17 +29,19 @@ def fnv1a64(data):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('log')
-    ap.add_argument('--manifest', required=True,
-                    help='the manifest the build wrote for the first kernel')
-    ap.add_argument('--test-version', type=int,
-                    help='format the test component must hand over and restore')
+    ap.add_argument('--first-manifest', required=True)
+    ap.add_argument('--final-manifest', required=True)
+    ap.add_argument('--test-version', type=int)
+    ap.add_argument('--test-status')
+    ap.add_argument('--refused')
+    ap.add_argument('--verdict')
+    ap.add_argument('--warn-no-target', action='store_true')
+    ap.add_argument('--bad-input', action='store_true')
     a = ap.parse_args()
 
-    text = open(a.log, errors='replace').read().replace('\r', '')
-    lines = text.split('\n')
+    lines = open(a.log, errors='replace').read().replace('\r', '').split('\n')
     why = []
 
-    # Split the log at the kexec.
     kexec_at = next((i for i, l in enumerate(lines)
                      if 'kexec_core: Starting new kernel' in l), None)
     if kexec_at is None:
@@ -52,12 +58,20 @@ def main():
                 out[m.group(1)] = (m.group(2), m.group(3))
         return out
 
+    def kernel(part, text):
+        return [re.sub(r'^.*?kho_compat: ', '', l) for l in part if 'kho_compat: ' + text in l]
+
     c1, c2 = checks(first), checks(second)
-    for stage, got, names in (
-            (1, c1, ['luo-open', 'luo-session', 'memfd-fill', 'memfd-preserve',
-                     'manifest', 'record-out', 'kexec-load']),
-            (2, c2, ['luo-open', 'luo-session', 'memfd-retrieve', 'memfd-verify',
-                     'luo-finish', 'record-in', 'incoming'])):
+    need1 = ['luo-open', 'luo-session', 'memfd-fill', 'memfd-preserve', 'manifest',
+             'record-out', 'verdict', 'kexec-load']
+    if a.refused:
+        need1 += ['kexec-refused', 'intact-memfd', 'intact-session', 'retry-load',
+                  'retry-verdict', 'retry-kexec-load']
+    if a.bad_input:
+        need1 += ['garbage-random', 'garbage-truncated', 'garbage-huge', 'garbage-nonroot']
+    need2 = ['luo-open', 'manifest2', 'luo-session', 'memfd-retrieve', 'memfd-verify',
+             'luo-finish', 'record-in', 'incoming']
+    for stage, got, names in ((1, c1, need1), (2, c2, need2)):
         for n in names:
             if n not in got:
                 why.append(f'stage {stage}: no {n} check')
@@ -74,57 +88,105 @@ def main():
     h2 = fnv(c2.get('memfd-verify', ('', ''))[1])
     if not h1 or h1 != h2:
         why.append(f'memfd hash before kexec ({h1}) != after ({h2})')
-    r1 = fnv(c1.get('record-out', ('', ''))[1])
-    r2 = fnv(c2.get('record-in', ('', ''))[1])
-    if not r1 or r1 != r2:
-        why.append(f'record hash before kexec ({r1}) != after ({r2})')
 
-    # The running kernel's manifest is the one the build wrote.
-    want = '%016x' % fnv1a64(open(a.manifest, 'rb').read())
-    got = fnv(c1.get('manifest', ('', ''))[1])
-    if got != want:
-        why.append(f'runtime manifest {got} differs from the build\'s {want}')
+    # Each kernel is the one expected: its runtime manifest is its build's.
+    for stage, got, name, path in ((1, c1, 'manifest', a.first_manifest),
+                                   (2, c2, 'manifest2', a.final_manifest)):
+        want = '%016x' % fnv1a64(open(path, 'rb').read())
+        if fnv(got.get(name, ('', ''))[1]) != want:
+            why.append(f'stage {stage}: the running kernel is not the one of {path}')
 
-    # The second kernel read the record and accepted every component.
-    rec = next((re.sub(r'.*kho_compat: ', '', l) for l in second
-                if 'kho_compat: incoming handover record' in l), None)
-    m = re.search(r': (\d+) of (\d+) components accepted', rec or '')
-    if not m or m.group(1) != m.group(2):
-        why.append(f'second kernel: {rec or "no record line"}')
-    incoming = [l.split('E2E-INCOMING ', 1)[1] for l in second if 'E2E-INCOMING ' in l]
-    bad = [l for l in incoming[1:] if ' accepted ' not in l]
-    if not incoming or bad:
-        why.append(f'incoming statuses not all accepted: {bad or "none printed"}')
+    # The dry run, before the kexec.
+    verdicts = [l.split('E2E-VERDICT ', 1)[1] for l in first if 'E2E-VERDICT verdict ' in l]
+    if a.verdict and (not verdicts or not verdicts[0].startswith('verdict ' + a.verdict)):
+        why.append(f'dry run: expected {a.verdict}, got {verdicts[:1]}')
 
-    # The test component's data crossed in the expected format, same seed.
-    summary_test = ''
+    if a.refused:
+        refusals = kernel(first, 'kexec refused (' + a.refused + ')')
+        if not refusals:
+            why.append(f'first kernel: no "kexec refused ({a.refused})" log line')
+    elif kernel(first, 'kexec refused'):
+        why.append('first kernel refused the kexec: ' + kernel(first, 'kexec refused')[0])
+
+    if a.warn_no_target and not kernel(first, 'kexec without a target manifest'):
+        why.append('first kernel: no warning about the missing target manifest')
+
+    if a.bad_input:
+        rejected = kernel(first, 'target manifest rejected')
+        if len(rejected) < 3:
+            why.append(f'first kernel: {len(rejected)} "target manifest rejected" lines, 3 expected')
+        last = [l for l in first if 'E2E-VERDICT target ' in l]
+        want_rel = next((l.split()[1] for l in open(a.first_manifest) if l.startswith('release ')), '')
+        if not last or last[-1].split()[-1] != want_rel:
+            why.append('the target in place changed after bad input: ' + (last[-1] if last else 'none'))
+
+    # The second kernel read the record.
+    rec = kernel(second, 'incoming handover record')
+    m = re.search(r': (\d+) of (\d+) components accepted', rec[0] if rec else '')
+    statuses = [l.split('E2E-INCOMING ', 1)[1] for l in second if 'E2E-INCOMING ' in l][1:]
+    if not m:
+        why.append(f'second kernel: {rec[0] if rec else "no record line"}')
+    else:
+        want_bad = 1 if a.test_status else 0
+        if int(m.group(2)) - int(m.group(1)) != want_bad:
+            why.append(f'second kernel: {rec[0]}')
+    for s in statuses:
+        name = s.split()[0]
+        if name == 'test' and a.test_status:
+            if not s.startswith(f'test {a.test_status}'):
+                why.append(f'second kernel: "{s}", expected test {a.test_status}')
+        elif ' accepted ' not in s:
+            why.append(f'second kernel: "{s}"')
+    if not statuses:
+        why.append('second kernel: no incoming statuses printed')
+
+    summary = f'memfd {h2} verified in {release(second)}'
+    pre = [re.search(r'test component: (\d+) items \(format v(\d+)\) and (\d+) bytes '
+                     r'preserved, seed (0x[0-9a-f]+)', l) for l in first]
+    pre = [p for p in pre if p]
+    post = next((re.search(r'test component: restored (\d+) items \(format v(\d+)\) '
+                           r'and (\d+) bytes, seed (0x[0-9a-f]+): verified', l)
+                 for l in second if 'test component: restored' in l), None)
     if a.test_version is not None:
-        pre = [re.search(r'test component: (\d+) items \(format v(\d+)\) and (\d+) bytes '
-                         r'preserved, seed (0x[0-9a-f]+)', l) for l in first]
-        pre = [p for p in pre if p]
-        post = next((re.search(r'test component: restored (\d+) items \(format v(\d+)\) '
-                               r'and (\d+) bytes, seed (0x[0-9a-f]+): verified', l)
-                     for l in second if 'test component: restored' in l), None)
         if not pre:
             why.append('first kernel: the test component preserved nothing')
         elif not post:
             why.append('second kernel: the test component restored and verified nothing')
         else:
-            p = pre[-1]
-            if p.groups() != post.groups():
-                why.append(f'test component: preserved {p.groups()} but restored {post.groups()}')
+            if pre[-1].groups() != post.groups():
+                why.append(f'test component: preserved {pre[-1].groups()} but restored {post.groups()}')
             if int(post.group(2)) != a.test_version:
-                why.append(f'test component used format v{post.group(2)}, '
+                why.append(f'test component handed over in v{post.group(2)}, '
                            f'expected v{a.test_version}')
-            summary_test = (f'; test component {post.group(1)} items + {post.group(3)} bytes '
-                            f'in v{post.group(2)} verified')
+            summary += f'; test data v{post.group(2)} ({post.group(1)} items, {post.group(3)} bytes) verified'
+    if a.test_status:
+        left = kernel(second, 'test component: nothing restored: ' + a.test_status)
+        if post or not left:
+            why.append(f'second kernel: the test component did not leave its {a.test_status} data alone')
+        else:
+            summary += f'; test component isolated: {left[0].split(": ", 1)[1]}'
+    if a.refused:
+        summary = f'kexec refused with {a.refused} ({kernel(first, "kexec refused")[0].split(": ", 1)[1]}); session and memfd intact; retried: ' + summary
+    if a.warn_no_target:
+        summary += '; no target manifest: warned and proceeded'
+    if a.bad_input:
+        summary += '; random, truncated and 10,000-component manifests and a non-root open refused, target kept'
+    if m and not why:
+        summary += f'; {m.group(1)} of {m.group(2)} components accepted'
 
     if why:
         print('FAIL ' + '; '.join(why))
         return 1
-    print(f'PASS memfd {h2} verified after kexec; record {r2} read: {m.group(0)[2:]}'
-          f'{summary_test}')
+    print('PASS ' + summary)
     return 0
+
+
+def release(part):
+    for l in part:
+        m = re.search(r'E2E: stage 2 on Linux (\S+)', l)
+        if m:
+            return m.group(1)
+    return '?'
 
 
 sys.exit(main())

@@ -7,10 +7,20 @@
  * selftest builds its own init.c.
  *
  * Stage 1 (first kernel): preserves a memfd full of known bytes in a LUO
- * session, notes what KHO will hand over, loads /kernel with
- * kexec_file_load() and kexecs. Stage 2 (second kernel, "e2e_stage=2" on
- * its command line): retrieves the memfd, compares every byte and notes
- * what KHO handed over. Each check prints one line
+ * session, notes what KHO will hand over, hands the target kernel's manifest
+ * to /dev/kho_compat with the kho-compat tool (if the scenario has one),
+ * loads /kernel with kexec_file_load() and kexecs. If the scenario expects
+ * the kexec to be refused, it checks the errno and that the session and the
+ * memfd are intact, then loads /retry.manifest and kexecs into /kernel-retry.
+ * Stage 2 (second kernel, "e2e_stage=2" on its command line): retrieves the
+ * memfd, compares every byte and notes what KHO handed over.
+ *
+ * The scenario comes from the first kernel's command line:
+ *   e2e_target=1     load /target.manifest before the kexec
+ *   e2e_refuse=N     the kexec must fail with errno N, then retry
+ *   e2e_garbage=1    feed /dev/kho_compat garbage first (as root and not)
+ *
+ * Each check prints one line
  *
  *	E2E-CHECK <name> PASS|FAIL <detail>
  *
@@ -26,8 +36,10 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +58,7 @@
 #define MANIFEST	"/debugfs/kho_compat/manifest"
 #define INCOMING	"/debugfs/kho_compat/incoming"
 #define RECORD_OUT	"/debugfs/kho/out/sub_fdts/kho-compat"
+#define TOOL		"/bin/kho-compat"
 #define RECORD_IN	"/debugfs/kho/in/sub_fdts/kho-compat"
 
 static int failures;
@@ -161,10 +174,10 @@ static unsigned long long dump_file(const char *path, const char *prefix)
 	unsigned long long h;
 	char *line, *next;
 
-	if (n <= 0) {
+	if (n < 0)
 		printf("%s(%s not readable: %ld)\n", prefix, path, n);
+	if (n <= 0)
 		return 0;
-	}
 	h = fnv1a64((unsigned char *)buf, n);
 	buf[n] = 0;
 	for (line = buf; *line; line = next) {
@@ -208,7 +221,49 @@ static void list_subtrees(const char *dir, const char *what)
 	printf("E2E: %s: %s\n", what, line);
 }
 
-static int kexec_load_self(void)
+/* Reads the integer value of "@key=" on the kernel command line, or @def. */
+static long cmdline_value(const char *key, long def)
+{
+	char cmdline[CMDLINE_SIZE], pat[64];
+	char *p;
+
+	if (read_cmdline(cmdline, sizeof(cmdline)))
+		return def;
+	snprintf(pat, sizeof(pat), " %s=", key);
+	p = strstr(cmdline, pat);
+	return p ? atol(p + strlen(pat)) : def;
+}
+
+/*
+ * Runs the kho-compat tool with @arg1 @arg2; its output goes to @out (a file,
+ * then printed with @prefix) or to the console. Returns its exit status.
+ */
+static int tool(const char *arg1, const char *arg2, const char *out, const char *prefix)
+{
+	char *const argv[] = { TOOL, (char *)arg1, (char *)arg2, NULL };
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (out) {
+			int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+			if (fd >= 0) {
+				dup2(fd, 1);
+				close(fd);
+			}
+		}
+		execve(TOOL, argv, NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	if (out)
+		dump_file(out, prefix);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int kexec_load(const char *kernel)
 {
 	char cmdline[CMDLINE_SIZE];
 	int kfd, ifd;
@@ -217,7 +272,7 @@ static int kexec_load_self(void)
 	if (read_cmdline(cmdline, sizeof(cmdline) - 16))
 		return -1;
 	strncat(cmdline, " e2e_stage=2", 15);
-	kfd = open(KERNEL_IMAGE, O_RDONLY);
+	kfd = open(kernel, O_RDONLY);
 	ifd = open(INITRD_IMAGE, O_RDONLY);
 	if (kfd < 0 || ifd < 0)
 		return -1;
@@ -228,11 +283,89 @@ static int kexec_load_self(void)
 	return err ? -errno : 0;
 }
 
+/* Writes @len bytes of @data to @path. */
+static int put_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	long n = fd < 0 ? -1 : write(fd, data, len);
+
+	if (fd >= 0)
+		close(fd);
+	return n == (long)len ? 0 : -1;
+}
+
+/*
+ * Feeds /dev/kho_compat what a broken or hostile agent might: random bytes, a
+ * truncated manifest, one with 10,000 components, and a non-root open. Each
+ * must be refused and the target in place must stay.
+ */
+static void feed_bad_input(void)
+{
+	static char buf[600 * 1024];
+	unsigned long long x = 0x1234;
+	long n, i;
+	pid_t pid;
+	int status, rc;
+
+	for (i = 0; i < 4096; i++) {
+		x = splitmix64(x);
+		buf[i] = x;
+	}
+	put_file("/garbage.random", buf, 4096);
+	n = read_file("/target.manifest", buf, sizeof(buf));
+	put_file("/garbage.truncated", buf, n > 40 ? n - 40 : 0);
+	n = snprintf(buf, sizeof(buf),
+		     "kho-compat-manifest 1\nrelease huge\narch x86_64\npage-size 4096\nrecord 1-1\n");
+	for (i = 0; i < 10000; i++)
+		n += snprintf(buf + n, sizeof(buf) - n,
+			      "component c%ld reads 1-1 writes 1-1 at-reboot\n", i);
+	n += snprintf(buf + n, sizeof(buf) - n, "end\n");
+	put_file("/garbage.huge", buf, n);
+
+	rc = tool("load", "/garbage.random", "/garbage.out", "E2E-GARBAGE ");
+	check("garbage-random", rc == 2, "random bytes: tool exit %d", rc);
+	rc = tool("load", "/garbage.truncated", "/garbage.out", "E2E-GARBAGE ");
+	check("garbage-truncated", rc == 2, "truncated manifest: tool exit %d", rc);
+	rc = tool("load", "/garbage.huge", "/garbage.out", "E2E-GARBAGE ");
+	check("garbage-huge", rc == 2, "10,000 components (%ld bytes): tool exit %d", n, rc);
+
+	pid = fork();
+	if (pid == 0) {
+		int fd;
+
+		if (syscall(__NR_setgid, 65534) || syscall(__NR_setuid, 65534))
+			_exit(3);
+		fd = open("/dev/kho_compat", O_RDWR);
+		_exit(fd >= 0 ? 1 : errno == EACCES ? 0 : 2);
+	}
+	waitpid(pid, &status, 0);
+	check("garbage-nonroot", WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "open(/dev/kho_compat) as uid 65534: %s",
+	      WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "EACCES" : "not refused");
+}
+
+static int session = -1, mfd = -1;
+static unsigned char *map = MAP_FAILED;
+
+/* Checks that the memfd still holds the pattern and the session still answers. */
+static void check_intact(void)
+{
+	static unsigned char want[MEMFD_SIZE];
+	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+
+	fill_pattern(want, MEMFD_SIZE, MEMFD_SEED);
+	check("intact-memfd", map != MAP_FAILED && !memcmp(map, want, MEMFD_SIZE),
+	      "%d bytes fnv1a64=%016llx after the refused kexec", MEMFD_SIZE,
+	      map != MAP_FAILED ? fnv1a64(map, MEMFD_SIZE) : 0ULL);
+	check("intact-session", !luo_get_session_name(session, name, sizeof(name)) &&
+	      !strcmp(name, SESSION_NAME), "session '%s' still answers", SESSION_NAME);
+}
+
 static void stage1(int luo_fd)
 {
-	unsigned char *map;
+	long refuse = cmdline_value("e2e_refuse", 0);
 	long long t0;
-	int session, mfd, err;
+	int err, rc;
 
 	session = luo_create_session(luo_fd, SESSION_NAME);
 	check("luo-session", session >= 0, "create '%s': %d", SESSION_NAME, session);
@@ -252,11 +385,9 @@ static void stage1(int luo_fd)
 	fill_pattern(map, MEMFD_SIZE, MEMFD_SEED);
 	check("memfd-fill", 1, "%d bytes fnv1a64=%016llx", MEMFD_SIZE,
 	      fnv1a64(map, MEMFD_SIZE));
-	munmap(map, MEMFD_SIZE);
 
 	err = luo_session_preserve_fd(session, mfd, MEMFD_TOKEN);
 	check("memfd-preserve", !err, "token %#x: %d", MEMFD_TOKEN, err);
-	close(mfd);
 
 	{
 		unsigned long long h = dump_file(MANIFEST, "E2E-MANIFEST ");
@@ -266,64 +397,96 @@ static void stage1(int luo_fd)
 	note_record(RECORD_OUT, "record-out");
 	list_subtrees("/debugfs/kho/out/sub_fdts", "KHO will hand over");
 
+	if (cmdline_value("e2e_target", 0)) {
+		rc = tool("load", "/target.manifest", "/tool.out", "E2E-TOOL ");
+		check("target-load", rc == 0, "kho-compat load /target.manifest: exit %d", rc);
+		if (cmdline_value("e2e_garbage", 0))
+			feed_bad_input();
+	}
+	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
+	check("verdict", rc == 0 || rc == 1, "kho-compat verdict: exit %d (%s)", rc,
+	      rc == 0 ? "allowed" : rc == 1 ? "refused" : "error");
+
 	t0 = uptime_ms();
-	err = kexec_load_self();
-	check("kexec-load", !err, "kexec_file_load(%s): %d in %s",
-	      KERNEL_IMAGE, err, secs(uptime_ms() - t0));
+	err = kexec_load(KERNEL_IMAGE);
+	check("kexec-load", !err, "kexec_file_load(%s): %d in %s", KERNEL_IMAGE, err,
+	      secs(uptime_ms() - t0));
 	if (err || failures)
 		return;
 
-	/*
-	 * The session fd stays open: closing it would unpreserve the memfd.
-	 * reboot() does not return when the kexec succeeds.
-	 */
 	printf("E2E: kexec at %s\n", secs(uptime_ms()));
-	fflush(stdout);
 	reboot(RB_KEXEC);
-	check("kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
+	err = errno;
+	if (!refuse) {
+		check("kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", err);
+		return;
+	}
+	check("kexec-refused", err == refuse,
+	      "reboot(LINUX_REBOOT_CMD_KEXEC) failed with errno %d (%s), expected %ld", err,
+	      err == ENOEXEC ? "ENOEXEC" : err == ENODATA ? "ENODATA" : "?", refuse);
+	check_intact();
+
+	/* Retry, as an agent would: the kernel the check allows. */
+	rc = tool("load", "/retry.manifest", "/tool.out", "E2E-TOOL ");
+	check("retry-load", rc == 0, "kho-compat load /retry.manifest: exit %d", rc);
+	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
+	check("retry-verdict", rc == 0, "kho-compat verdict: exit %d", rc);
+	err = kexec_load("/kernel-retry");
+	check("retry-kexec-load", !err, "kexec_file_load(/kernel-retry): %d", err);
+	if (err || failures)
+		return;
+	printf("E2E: kexec at %s\n", secs(uptime_ms()));
+	reboot(RB_KEXEC);
+	check("retry-kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
 }
 
 static void stage2(int luo_fd)
 {
 	static unsigned char want[MEMFD_SIZE];
-	unsigned char *map;
+	unsigned char *map2;
 	long first_bad = -1;
-	int session, mfd;
+	int sfd, fd;
 
-	session = luo_retrieve_session(luo_fd, SESSION_NAME);
-	check("luo-session", session >= 0, "retrieve '%s': %d", SESSION_NAME, session);
-	if (session < 0)
+	{
+		unsigned long long h = dump_file(MANIFEST, "E2E-MANIFEST2 ");
+
+		check("manifest2", h != 0, "%s fnv1a64=%016llx", MANIFEST, h);
+	}
+	sfd = luo_retrieve_session(luo_fd, SESSION_NAME);
+	check("luo-session", sfd >= 0, "retrieve '%s': %d", SESSION_NAME, sfd);
+	if (sfd < 0)
 		return;
-	mfd = luo_session_retrieve_fd(session, MEMFD_TOKEN);
-	check("memfd-retrieve", mfd >= 0, "token %#x: %d", MEMFD_TOKEN, mfd);
-	if (mfd < 0)
+	fd = luo_session_retrieve_fd(sfd, MEMFD_TOKEN);
+	check("memfd-retrieve", fd >= 0, "token %#x: %d", MEMFD_TOKEN, fd);
+	if (fd < 0)
 		return;
-	map = mmap(NULL, MEMFD_SIZE, PROT_READ, MAP_SHARED, mfd, 0);
-	if (map == MAP_FAILED) {
+	map2 = mmap(NULL, MEMFD_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	if (map2 == MAP_FAILED) {
 		check("memfd-verify", 0, "mmap: errno %d", errno);
 		return;
 	}
 	fill_pattern(want, MEMFD_SIZE, MEMFD_SEED);
 	for (long i = 0; i < MEMFD_SIZE; i++) {
-		if (map[i] != want[i]) {
+		if (map2[i] != want[i]) {
 			first_bad = i;
 			break;
 		}
 	}
 	if (first_bad < 0)
 		check("memfd-verify", 1, "%d bytes fnv1a64=%016llx, every byte as written",
-		      MEMFD_SIZE, fnv1a64(map, MEMFD_SIZE));
+		      MEMFD_SIZE, fnv1a64(map2, MEMFD_SIZE));
 	else
 		check("memfd-verify", 0, "%d bytes fnv1a64=%016llx, byte %ld is %#x, expected %#x",
-		      MEMFD_SIZE, fnv1a64(map, MEMFD_SIZE), first_bad, map[first_bad],
+		      MEMFD_SIZE, fnv1a64(map2, MEMFD_SIZE), first_bad, map2[first_bad],
 		      want[first_bad]);
-	munmap(map, MEMFD_SIZE);
-	close(mfd);
-	check("luo-finish", luo_session_finish(session) == 0, "session '%s'", SESSION_NAME);
-	close(session);
+	munmap(map2, MEMFD_SIZE);
+	close(fd);
+	check("luo-finish", luo_session_finish(sfd) == 0, "session '%s'", SESSION_NAME);
+	close(sfd);
 
 	note_record(RECORD_IN, "record-in");
-	check("incoming", dump_file(INCOMING, "E2E-INCOMING ") != 0, "%s", INCOMING);
+	check("incoming", tool("incoming", NULL, "/incoming.out", "E2E-INCOMING ") == 0,
+	      "kho-compat incoming");
 	list_subtrees("/debugfs/kho/in/sub_fdts", "KHO handed over");
 }
 
@@ -338,8 +501,8 @@ int main(int argc, char *argv[])
 		cmdline[0] = 0;
 	stage = strstr(cmdline, "e2e_stage=2") ? 2 : 1;
 	uname(&u);
-	printf("E2E: stage %d on Linux %s (%s) at %s\n", stage,
-	       u.release, u.machine, secs(uptime_ms()));
+	printf("E2E: stage %d on Linux %s (%s) at %s\n", stage, u.release, u.machine,
+	       secs(uptime_ms()));
 
 	luo_fd = luo_open_device();
 	check("luo-open", luo_fd >= 0, "%s: %d", LUO_DEVICE, luo_fd < 0 ? -errno : 0);
@@ -350,9 +513,8 @@ int main(int argc, char *argv[])
 			stage2(luo_fd);
 	}
 
-	printf("E2E-DONE stage %d: %d failed check(s) at %s\n", stage,
-	       failures, secs(uptime_ms()));
-	fflush(stdout);
+	printf("E2E-DONE stage %d: %d failed check(s) at %s\n", stage, failures,
+	       secs(uptime_ms()));
 	reboot(RB_AUTOBOOT);
 	return 0;
 }

@@ -58,8 +58,7 @@ static long slurp(const char *path, char *buf, long size)
 	while (total < size - 1 && (n = read(fd, buf + total, size - 1 - total)) > 0)
 		total += n;
 	if (total == size - 1 && read(fd, buf, 1) > 0) {
-		fprintf(stderr, "%s: %s: larger than %d bytes\n", prog, path,
-			KHO_COMPAT_MANIFEST_MAX);
+		fprintf(stderr, "%s: %s: larger than %ld bytes\n", prog, path, size - 1);
 		close(fd);
 		return -1;
 	}
@@ -103,7 +102,8 @@ static int get_text(unsigned long cmd)
 
 static int load(const char *path)
 {
-	static char buf[KHO_COMPAT_MANIFEST_MAX + 1];
+	/* The kernel, not the tool, decides what is too large: it logs why. */
+	static char buf[1024 * 1024];
 	struct kho_compat_text t = { .size = sizeof(t) };
 	long len = slurp(path, buf, sizeof(buf));
 	int fd;
