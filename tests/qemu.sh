@@ -4,7 +4,7 @@
 # qemu_boot ARCH KERNEL INITRD LOG TIMEOUT [CMDLINE...]
 #
 # Boots KERNEL (with INITRD unless empty) under TCG with the serial console in
-# LOG, KHO and LUO enabled, and stops it after TIMEOUT seconds at the latest.
+# LOG (on stdout if LOG is "-"), KHO and LUO enabled, and stops it after TIMEOUT seconds at the latest.
 # The guest ends by rebooting, which -no-reboot turns into QEMU exiting.
 # Returns QEMU's status (124 on timeout).
 
@@ -29,6 +29,14 @@ qemu_boot() {
 	esac
 	[ -z "$initrd" ] || args+=(-initrd "$initrd")
 	# /dev/kvm is never used: -accel tcg only (on these hosts KVM hangs).
+	if [ "$log" = - ]; then
+		# Serial console on stdout, for a caller that timestamps it.
+		timeout --foreground -k 5 "$tmo" "$qemu" -accel tcg -m 2G -nodefaults \
+			-nographic -no-reboot -serial stdio -monitor none \
+			"${args[@]}" -kernel "$kernel" \
+			-append "$cmdline $KHO_CMDLINE $*" </dev/null 2>/dev/null
+		return
+	fi
 	timeout --foreground -k 5 "$tmo" "$qemu" -accel tcg -m 2G -nodefaults \
 		-nographic -no-reboot -serial "file:$log" -monitor none \
 		"${args[@]}" -kernel "$kernel" \

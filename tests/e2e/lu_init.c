@@ -19,6 +19,8 @@
  *   e2e_target=1     load /target.manifest before the kexec
  *   e2e_refuse=N     the kexec must fail with errno N, then retry
  *   e2e_garbage=1    feed /dev/kho_compat garbage first (as root and not)
+ *   e2e_bench=1      only preserve the memfd, kexec, and end the second
+ *                    kernel at once (scripts/bench times the gap)
  *
  * Each check prints one line
  *
@@ -361,6 +363,23 @@ static void check_intact(void)
 	      !strcmp(name, SESSION_NAME), "session '%s' still answers", SESSION_NAME);
 }
 
+/* The blackout benchmark: the same state as the scenarios, then kexec at once. */
+static void stage1_bench(void)
+{
+	int err;
+
+	if (cmdline_value("e2e_target", 0))
+		check("target-load", tool("load", "/target.manifest", "/tool.out", "") == 0,
+		      "kho-compat load");
+	err = kexec_load(KERNEL_IMAGE);
+	check("kexec-load", !err, "kexec_file_load(%s): %d", KERNEL_IMAGE, err);
+	if (err)
+		return;
+	printf("E2E: kexec at %s\n", secs(uptime_ms()));
+	reboot(RB_KEXEC);
+	check("kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
+}
+
 static void stage1(int luo_fd)
 {
 	long refuse = cmdline_value("e2e_refuse", 0);
@@ -388,6 +407,10 @@ static void stage1(int luo_fd)
 
 	err = luo_session_preserve_fd(session, mfd, MEMFD_TOKEN);
 	check("memfd-preserve", !err, "token %#x: %d", MEMFD_TOKEN, err);
+	if (cmdline_value("e2e_bench", 0)) {
+		stage1_bench();
+		return;
+	}
 
 	{
 		unsigned long long h = dump_file(MANIFEST, "E2E-MANIFEST ");
@@ -506,6 +529,8 @@ int main(int argc, char *argv[])
 
 	luo_fd = luo_open_device();
 	check("luo-open", luo_fd >= 0, "%s: %d", LUO_DEVICE, luo_fd < 0 ? -errno : 0);
+	if (stage == 2 && cmdline_value("e2e_bench", 0))
+		luo_fd = -1;
 	if (luo_fd >= 0) {
 		if (stage == 1)
 			stage1(luo_fd);
