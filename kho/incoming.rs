@@ -213,7 +213,16 @@ fn compute_real() -> Result<Incoming> {
         return compute(Source::NotKhoBoot, table);
     }
     match kho::retrieve_subtree(record::SUBTREE) {
-        Ok(blob) => compute(Source::Blob(blob.as_bytes()), table),
+        Ok(blob) => {
+            let incoming = compute(Source::Blob(blob.as_bytes()), table);
+            // The statuses keep nothing of the blob: give its page back.
+            // SAFETY: The record subtree belongs to this code: the previous kernel published
+            // it from a `PreservedMem` (`handover::publish()`), and nothing else restores it.
+            if let Err(e) = unsafe { blob.restore() } {
+                pr_warn!("the incoming record's memory stays reserved: {:?}\n", e);
+            }
+            incoming
+        }
         Err(e) if e == ENOENT => compute(Source::NoRecord, table),
         Err(_) => compute(Source::Unretrievable, table),
     }

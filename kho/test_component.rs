@@ -261,7 +261,21 @@ pub(crate) struct Restored {
 /// Restores and verifies the data handed over in `version`.
 fn restore(version: u32) -> Result<Restored> {
     let blob = kho::retrieve_subtree(SUBTREE)?;
-    let fdt = Fdt::from_bytes(blob.as_bytes())?;
+    let restored = restore_from(blob.as_bytes(), version);
+    // SAFETY: The subtree belongs to this component: the previous kernel published it from a
+    // `PreservedMem` (`init()` below), and nothing else restores it.
+    if let Err(e) = unsafe { blob.restore() } {
+        pr_warn!(
+            "test component: its subtree's memory stays reserved: {:?}\n",
+            e
+        );
+    }
+    restored
+}
+
+/// Restores and verifies the data that the subtree `blob` describes in `version`.
+fn restore_from(blob: &[u8], version: u32) -> Result<Restored> {
+    let fdt = Fdt::from_bytes(blob)?;
     let root = fdt.root();
     let v = root.u32(c"version")?;
     if v != version {
@@ -349,28 +363,25 @@ fn restore(version: u32) -> Result<Restored> {
     })
 }
 
+/// Writes the items generated from `seed`, encoded by `encode`, into a new block set.
+fn write_set<T: FromBytes + AsBytes>(
+    seed: u64,
+    encode: fn(Item) -> T,
+) -> Result<Pin<KBox<block::Outgoing<T>>>> {
+    let mut entries = KVec::with_capacity(ITEMS as usize, GFP_KERNEL)?;
+    for i in 0..ITEMS {
+        entries.push(encode(Item::generate(seed, i)), GFP_KERNEL)?;
+    }
+    let mut set = KBox::pin_init(block::Outgoing::<T>::new(), GFP_KERNEL)?;
+    set.as_mut().write(&entries)?;
+    Ok(set)
+}
+
 /// Writes the items in `version` and describes the handover in the subtree.
 fn write(state: &mut State, version: u32) -> Result {
-    let items = (0..ITEMS).map(|i| Item::generate(state.seed, i));
     let set = match version {
-        1 => {
-            let mut entries = KVec::with_capacity(ITEMS as usize, GFP_KERNEL)?;
-            for it in items {
-                entries.push(it.to_v1(), GFP_KERNEL)?;
-            }
-            let mut set = KBox::pin_init(block::Outgoing::<ItemV1>::new(), GFP_KERNEL)?;
-            set.as_mut().write(&entries)?;
-            Items::V1(set)
-        }
-        2 => {
-            let mut entries = KVec::with_capacity(ITEMS as usize, GFP_KERNEL)?;
-            for it in items {
-                entries.push(it.to_v2(), GFP_KERNEL)?;
-            }
-            let mut set = KBox::pin_init(block::Outgoing::<ItemV2>::new(), GFP_KERNEL)?;
-            set.as_mut().write(&entries)?;
-            Items::V2(set)
-        }
+        1 => Items::V1(write_set(state.seed, Item::to_v1)?),
+        2 => Items::V2(write_set(state.seed, Item::to_v2)?),
         _ => return Err(EINVAL),
     };
     let (head, count) = set.location();

@@ -62,8 +62,8 @@ pub(crate) fn verdict() -> Result<check::Verdict> {
     check::compute(target.as_deref(), crate::enforce(), compat::components())
 }
 
-/// A growable text buffer for the GET ioctls.
-struct Text(KVec<u8>);
+/// A growable text buffer (the GET ioctls format into it).
+pub(crate) struct Text(pub(crate) KVec<u8>);
 
 impl fmt::Write for Text {
     fn write_str(&mut self, s: &str) -> fmt::Result {

@@ -274,6 +274,7 @@ impl Drop for Subtree {
 pub struct Incoming {
     ptr: NonNull<u8>,
     len: usize,
+    phys: u64,
 }
 
 // SAFETY: The memory is reserved for the kernel's lifetime and only read through this type.
@@ -287,6 +288,24 @@ impl Incoming {
         // SAFETY: By the type invariant `ptr` points to `len` mapped, initialised bytes that
         // nobody writes while this object exists.
         unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Takes the blob's memory back from KHO, once its owner is done with it.
+    ///
+    /// Dropping the returned [`RestoredMem`] frees the memory; without this the blob stays
+    /// reserved for the lifetime of this kernel.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if the blob is not a folio KHO preserved (then it stays reserved).
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the subtree: the previous kernel published it for the caller, as a
+    /// [`PreservedMem`] (a whole folio), and nothing else restores it.
+    pub unsafe fn restore(self) -> Result<RestoredMem> {
+        // SAFETY: The caller owns the blob, which `self` (consumed) no longer borrows.
+        unsafe { RestoredMem::restore(self.phys) }
     }
 }
 
@@ -324,7 +343,11 @@ pub fn retrieve_subtree(name: &CStr) -> Result<Incoming> {
     let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(EINVAL)?;
     // INVARIANT: KHO found `size` bytes at `phys` published under `name` by the previous
     // kernel; it reserved the preserved memory at boot.
-    Ok(Incoming { ptr, len: size })
+    Ok(Incoming {
+        ptr,
+        len: size,
+        phys,
+    })
 }
 
 #[cfg(CONFIG_RUST_KHO_KUNIT_TEST)]

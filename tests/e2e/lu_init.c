@@ -61,9 +61,27 @@
 #define INCOMING	"/debugfs/kho_compat/incoming"
 #define RECORD_OUT	"/debugfs/kho/out/sub_fdts/kho-compat"
 #define TOOL		"/bin/kho-compat"
-#define RECORD_IN	"/debugfs/kho/in/sub_fdts/kho-compat"
 
 static int failures;
+
+/*
+ * Prints one line with a single write(): nolibc's printf() writes piece by
+ * piece, and the kernel's console messages could land in between.
+ */
+static void outf(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	if (n > 0 && write(1, buf, n) < 0)
+		return;
+}
 
 static void check(const char *name, int ok, const char *fmt, ...)
 {
@@ -73,7 +91,7 @@ static void check(const char *name, int ok, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	printf("E2E-CHECK %s %s %s\n", name, ok ? "PASS" : "FAIL", detail);
+	outf("E2E-CHECK %s %s %s\n", name, ok ? "PASS" : "FAIL", detail);
 	if (!ok)
 		failures++;
 }
@@ -151,11 +169,11 @@ static int read_cmdline(char *buf, size_t size)
 static void mount_filesystems(void)
 {
 	if (mount("devtmpfs", "/dev", "devtmpfs", 0, NULL) < 0)
-		printf("E2E: warning: cannot mount devtmpfs\n");
+		outf("E2E: warning: cannot mount devtmpfs\n");
 	if (mount("proc", "/proc", "proc", 0, NULL) < 0)
-		printf("E2E: warning: cannot mount proc\n");
+		outf("E2E: warning: cannot mount proc\n");
 	if (mount("debugfs", "/debugfs", "debugfs", 0, NULL) < 0)
-		printf("E2E: warning: cannot mount debugfs\n");
+		outf("E2E: warning: cannot mount debugfs\n");
 }
 
 /* Hash of the record KHO hands over (stage 1) or was handed (stage 2). */
@@ -177,7 +195,7 @@ static unsigned long long dump_file(const char *path, const char *prefix)
 	char *line, *next;
 
 	if (n < 0)
-		printf("%s(%s not readable: %ld)\n", prefix, path, n);
+		outf("%s(%s not readable: %ld)\n", prefix, path, n);
 	if (n <= 0)
 		return 0;
 	h = fnv1a64((unsigned char *)buf, n);
@@ -188,39 +206,41 @@ static unsigned long long dump_file(const char *path, const char *prefix)
 			*next++ = 0;
 		else
 			next = line + strlen(line);
-		printf("%s%s\n", prefix, line);
+		outf("%s%s\n", prefix, line);
 	}
 	return h;
 }
 
-/* Lists the KHO subtrees in @dir (debugfs kho/out or kho/in) with their sizes. */
+/*
+ * Lists the KHO subtrees in @dir (debugfs kho/out or kho/in) with their sizes.
+ * Only stat()ed: an incoming blob may have been given back by its owner.
+ */
 static void list_subtrees(const char *dir, const char *what)
 {
 	char path[256], line[512];
 	struct dirent *d, ent;
+	struct stat st;
 	size_t used = 0;
 	DIR *dp = opendir(dir);
 
 	line[0] = 0;
 	if (!dp) {
-		printf("E2E: %s: %s not readable\n", what, dir);
+		outf("E2E: %s: %s not readable\n", what, dir);
 		return;
 	}
 	while (readdir_r(dp, &ent, &d) == 0 && d) {
-		static unsigned char buf[65536];
-		long n;
-
 		if (d->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-		n = read_file(path, buf, sizeof(buf));
+		if (stat(path, &st))
+			st.st_size = -1;
 		used += snprintf(line + used, sizeof(line) - used, "%s%s (%ld bytes)",
-				 used ? ", " : "", d->d_name, n);
+				 used ? ", " : "", d->d_name, (long)st.st_size);
 		if (used >= sizeof(line))
 			break;
 	}
 	closedir(dp);
-	printf("E2E: %s: %s\n", what, line);
+	outf("E2E: %s: %s\n", what, line);
 }
 
 /* Reads the integer value of "@key=" on the kernel command line, or @def. */
@@ -375,7 +395,7 @@ static void stage1_bench(void)
 	check("kexec-load", !err, "kexec_file_load(%s): %d", KERNEL_IMAGE, err);
 	if (err)
 		return;
-	printf("E2E: kexec at %s\n", secs(uptime_ms()));
+	outf("E2E: kexec at %s\n", secs(uptime_ms()));
 	reboot(RB_KEXEC);
 	check("kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
 }
@@ -437,7 +457,7 @@ static void stage1(int luo_fd)
 	if (err || failures)
 		return;
 
-	printf("E2E: kexec at %s\n", secs(uptime_ms()));
+	outf("E2E: kexec at %s\n", secs(uptime_ms()));
 	reboot(RB_KEXEC);
 	err = errno;
 	if (!refuse) {
@@ -458,7 +478,7 @@ static void stage1(int luo_fd)
 	check("retry-kexec-load", !err, "kexec_file_load(/kernel-retry): %d", err);
 	if (err || failures)
 		return;
-	printf("E2E: kexec at %s\n", secs(uptime_ms()));
+	outf("E2E: kexec at %s\n", secs(uptime_ms()));
 	reboot(RB_KEXEC);
 	check("retry-kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
 }
@@ -507,7 +527,6 @@ static void stage2(int luo_fd)
 	check("luo-finish", luo_session_finish(sfd) == 0, "session '%s'", SESSION_NAME);
 	close(sfd);
 
-	note_record(RECORD_IN, "record-in");
 	check("incoming", tool("incoming", NULL, "/incoming.out", "E2E-INCOMING ") == 0,
 	      "kho-compat incoming");
 	list_subtrees("/debugfs/kho/in/sub_fdts", "KHO handed over");
@@ -524,8 +543,8 @@ int main(int argc, char *argv[])
 		cmdline[0] = 0;
 	stage = strstr(cmdline, "e2e_stage=2") ? 2 : 1;
 	uname(&u);
-	printf("E2E: stage %d on Linux %s (%s) at %s\n", stage, u.release, u.machine,
-	       secs(uptime_ms()));
+	outf("E2E: stage %d on Linux %s (%s) at %s\n", stage, u.release, u.machine,
+	     secs(uptime_ms()));
 
 	luo_fd = luo_open_device();
 	check("luo-open", luo_fd >= 0, "%s: %d", LUO_DEVICE, luo_fd < 0 ? -errno : 0);
@@ -538,8 +557,8 @@ int main(int argc, char *argv[])
 			stage2(luo_fd);
 	}
 
-	printf("E2E-DONE stage %d: %d failed check(s) at %s\n", stage, failures,
-	       secs(uptime_ms()));
+	outf("E2E-DONE stage %d: %d failed check(s) at %s\n", stage, failures,
+	     secs(uptime_ms()));
 	reboot(RB_AUTOBOOT);
 	return 0;
 }

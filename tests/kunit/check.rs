@@ -7,6 +7,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(kho_compat_check)]
 mod tests {
+    use crate::device::Text;
     use crate::{
         check::*,
         target::{
@@ -24,16 +25,6 @@ mod tests {
         },
         prelude::*,
     };
-
-    struct Text(KVec<u8>);
-
-    impl Write for Text {
-        fn write_str(&mut self, s: &str) -> core::fmt::Result {
-            self.0
-                .extend_from_slice(s.as_bytes(), GFP_KERNEL)
-                .map_err(|_| core::fmt::Error)
-        }
-    }
 
     /// A target like this kernel, with `edit` giving a component's `(reads, writes)` (or `None`
     /// to leave it out) and `header` replacing arch, page size and record range.

@@ -7,6 +7,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(kho_compat_target)]
 mod tests {
+    use crate::device::Text;
     use crate::{
         manifest,
         target::*, //
@@ -16,17 +17,6 @@ mod tests {
         kho::compat,
         prelude::*, //
     };
-
-    /// A text buffer.
-    struct Text(KVec<u8>);
-
-    impl Write for Text {
-        fn write_str(&mut self, s: &str) -> core::fmt::Result {
-            self.0
-                .extend_from_slice(s.as_bytes(), GFP_KERNEL)
-                .map_err(|_| core::fmt::Error)
-        }
-    }
 
     fn own() -> Result<KVec<u8>> {
         let mut t = Text(KVec::new());
