@@ -39,7 +39,11 @@ use kernel::{
     },
 };
 
-/// Parses a decimal `u32` at compile time.
+/// Parses a decimal `u32` at compile time (a bad Kconfig value fails the build).
+///
+/// # Panics
+///
+/// On anything but decimal digits; only ever evaluated in constants.
 const fn parse_u32(s: &str) -> u32 {
     let b = s.as_bytes();
     if b.is_empty() {

@@ -31,8 +31,12 @@ pub use bindings::{
 
 /// Returns the number after the last `-v` of a NUL-terminated C compatible string.
 ///
-/// `b"kho-v4\0"` gives 4. Evaluated at compile time: a string without a version, or with a
-/// version that is zero or out of range, fails the build.
+/// `b"kho-v4\0"` gives 4. Meant for constants, evaluated at compile time: a string without a
+/// version, or with a version that is zero or out of range, then fails the build.
+///
+/// # Panics
+///
+/// On such a string, if called at run time.
 pub const fn compatible_version(s: &[u8]) -> u32 {
     let mut end = s.len();
     if end > 0 && s[end - 1] == 0 {
