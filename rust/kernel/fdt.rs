@@ -14,9 +14,9 @@
 //! # Examples
 //!
 //! ```
-//! use kernel::fdt::{Fdt, Writer};
+//! use kernel::fdt::{Buffer, Fdt, Writer};
 //!
-//! let mut buf = [0u8; 256];
+//! let mut buf = Buffer::<256>::new();
 //! let mut w = Writer::new(&mut buf)?;
 //! w.property_string(c"compatible", c"example-v1")?;
 //! w.begin_node(c"child")?;
@@ -34,6 +34,41 @@ use crate::{
     bindings,
     prelude::*, //
 };
+
+/// Alignment libfdt requires of a blob.
+pub const ALIGN: usize = 8;
+
+/// A zeroed buffer of `N` bytes, aligned as libfdt requires.
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+pub struct Buffer<const N: usize>(pub [u8; N]);
+
+impl<const N: usize> Buffer<N> {
+    /// Returns a zeroed buffer.
+    pub const fn new() -> Self {
+        Self([0; N])
+    }
+}
+
+impl<const N: usize> Default for Buffer<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> core::ops::Deref for Buffer<N> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl<const N: usize> core::ops::DerefMut for Buffer<N> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+}
 
 /// Size of the version 17 FDT header, the smallest blob the reader accepts.
 pub const HEADER_SIZE: usize = size_of::<bindings::fdt_header>();
@@ -89,9 +124,12 @@ impl<'a> Writer<'a> {
     ///
     /// # Errors
     ///
-    /// [`ENOSPC`] if `buf` cannot hold an empty tree, [`EINVAL`] if it is larger than libfdt can
-    /// address.
+    /// [`ENOSPC`] if `buf` cannot hold an empty tree, [`EINVAL`] if it is not aligned to
+    /// [`ALIGN`] or larger than libfdt can address.
     pub fn new(buf: &'a mut [u8]) -> Result<Self> {
+        if buf.as_ptr().addr() % ALIGN != 0 {
+            return Err(EINVAL);
+        }
         let size = c_int::try_from(buf.len()).map_err(|_| EINVAL)?;
         let fdt = buf.as_mut_ptr().cast::<c_void>();
         // SAFETY: `fdt` is valid for writes of `size` bytes: it is the start of `buf`, which is
@@ -208,10 +246,11 @@ impl<'a> Fdt<'a> {
     ///
     /// # Errors
     ///
-    /// [`EINVAL`] if `bytes` is shorter than a header or than the size the header declares,
-    /// or if libfdt rejects the header (bad magic, version or block offsets).
+    /// [`EINVAL`] if `bytes` is not aligned to [`ALIGN`], is shorter than a header or than the
+    /// size the header declares, or if libfdt rejects the header (bad magic, version or block
+    /// offsets).
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self> {
-        if bytes.len() < HEADER_SIZE {
+        if bytes.as_ptr().addr() % ALIGN != 0 || bytes.len() < HEADER_SIZE {
             return Err(EINVAL);
         }
         let total = be32_at(bytes, 4).ok_or(EINVAL)?;
@@ -480,7 +519,7 @@ mod tests {
 
     #[test]
     fn round_trip_every_property() -> Result {
-        let mut buf = [0u8; 512];
+        let mut buf = Buffer::<512>::new();
         let len = sample(&mut buf)?;
         let fdt = Fdt::from_bytes(&buf)?;
         assert_eq!(fdt.as_bytes().len(), len);
@@ -500,7 +539,7 @@ mod tests {
 
     #[test]
     fn iterators_see_everything_in_order() -> Result {
-        let mut buf = [0u8; 512];
+        let mut buf = Buffer::<512>::new();
         sample(&mut buf)?;
         let root = Fdt::from_bytes(&buf)?.root();
         let mut names = [c""; 5];
@@ -522,7 +561,7 @@ mod tests {
 
     #[test]
     fn lookups_report_missing_and_mistyped() -> Result {
-        let mut buf = [0u8; 512];
+        let mut buf = Buffer::<512>::new();
         sample(&mut buf)?;
         let root = Fdt::from_bytes(&buf)?.root();
         assert_eq!(root.property(c"nope").err(), Some(ENOENT));
@@ -536,10 +575,22 @@ mod tests {
     }
 
     #[test]
+    fn misaligned_buffers_are_refused() -> Result {
+        let mut buf = Buffer::<512>::new();
+        assert_eq!(Writer::new(&mut buf[1..]).err(), Some(EINVAL));
+        let len = sample(&mut buf)?;
+        let mut shifted = Buffer::<520>::new();
+        shifted[4..4 + len].copy_from_slice(&buf[..len]);
+        assert_eq!(Fdt::from_bytes(&shifted[4..4 + len]).err(), Some(EINVAL));
+        assert!(Fdt::from_bytes(&buf[..len]).is_ok());
+        Ok(())
+    }
+
+    #[test]
     fn writer_checks_space_and_nesting() -> Result {
-        let mut tiny = [0u8; 16];
+        let mut tiny = Buffer::<16>::new();
         assert_eq!(Writer::new(&mut tiny).err(), Some(ENOSPC));
-        let mut small = [0u8; 128];
+        let mut small = Buffer::<128>::new();
         let mut w = Writer::new(&mut small)?;
         assert_eq!(w.property(c"big", &[0u8; 256]).err(), Some(ENOSPC));
         // The root is closed by `finish()`, not `end_node()`.
@@ -551,7 +602,7 @@ mod tests {
 
     #[test]
     fn reader_rejects_truncated_blobs() -> Result {
-        let mut buf = [0u8; 512];
+        let mut buf = Buffer::<512>::new();
         let len = sample(&mut buf)?;
         for cut in 0..len {
             assert!(Fdt::from_bytes(&buf[..cut]).is_err());
@@ -562,7 +613,7 @@ mod tests {
 
     #[test]
     fn reader_rejects_bad_headers() -> Result {
-        let mut good = [0u8; 512];
+        let mut good = Buffer::<512>::new();
         sample(&mut good)?;
         // (offset of a header field, value that breaks it)
         let cases: [(usize, u32); 6] = [
@@ -583,7 +634,7 @@ mod tests {
 
     #[test]
     fn reader_survives_corrupt_structure() -> Result {
-        let mut buf = [0u8; 512];
+        let mut buf = Buffer::<512>::new();
         let len = sample(&mut buf)?;
         // Make the length of the "bytes" property point far past the structure block. A
         // property is laid out as FDT_PROP, len, nameoff, value.
@@ -600,7 +651,7 @@ mod tests {
 
     #[test]
     fn reader_never_panics_on_bit_flips() -> Result {
-        let mut good = [0u8; 512];
+        let mut good = Buffer::<512>::new();
         let len = sample(&mut good)?;
         let mut seed: u32 = 0x1234_5678;
         let mut accepted = 0;

@@ -20,7 +20,13 @@ use crate::{
         from_err_ptr,
         to_result, //
     },
-    prelude::*, //
+    prelude::*,
+    sync::atomic::{
+        Acquire,
+        Atomic,
+        Full,
+        Release, //
+    },
 };
 use core::ptr::NonNull;
 
@@ -160,7 +166,8 @@ impl RestoredMem {
     ///
     /// # Errors
     ///
-    /// [`EINVAL`] if KHO has no preserved folio at `phys` (or it was restored already).
+    /// [`EINVAL`] if KHO has no preserved folio at `phys` (or it was restored already); KHO
+    /// also warns.
     ///
     /// # Safety
     ///
@@ -263,14 +270,24 @@ impl Drop for Subtree {
     }
 }
 
+/// Handed-over blobs given back with [`Incoming::restore`], by physical address: once restored,
+/// [`retrieve_subtree`] no longer finds them. Zero marks a free slot.
+static RESTORED: [Atomic<u64>; 16] = [const { Atomic::new(0) }; 16];
+
+/// Returns whether the blob at `phys` was given back.
+fn was_restored(phys: u64) -> bool {
+    RESTORED.iter().any(|slot| slot.load(Acquire) == phys)
+}
+
 /// A subtree that the previous kernel handed over, found with [`retrieve_subtree`].
 ///
 /// # Invariants
 ///
 /// `ptr` is the linear-map address of `len` bytes that the previous kernel preserved and
-/// published under this subtree's name. KHO reserved them at boot and they stay reserved,
-/// unmodified and mapped until the subtree's owner restores them (`kho_restore_*()`), which
-/// the owner of a subtree does only after it is done with every reference into it.
+/// published under this subtree's name, and `phys` their physical address. KHO reserved them
+/// at boot and they stay reserved, unmodified and mapped until the subtree's owner restores
+/// them with [`Incoming::restore`], which requires that no other `Incoming` of the subtree is
+/// alive, and after which [`retrieve_subtree`] does not hand the blob out again.
 pub struct Incoming {
     ptr: NonNull<u8>,
     len: usize,
@@ -293,56 +310,72 @@ impl Incoming {
     /// Takes the blob's memory back from KHO, once its owner is done with it.
     ///
     /// Dropping the returned [`RestoredMem`] frees the memory; without this the blob stays
-    /// reserved for the lifetime of this kernel.
+    /// reserved for the lifetime of this kernel. [`retrieve_subtree`] does not find a restored
+    /// blob again.
     ///
     /// # Errors
     ///
-    /// [`EINVAL`] if the blob is not a folio KHO preserved (then it stays reserved).
+    /// [`EBUSY`] if too many blobs were restored already, [`EINVAL`] if the blob is not a folio
+    /// KHO preserved (KHO also warns); the blob then stays reserved.
     ///
     /// # Safety
     ///
     /// The caller owns the subtree: the previous kernel published it for the caller, as a
-    /// [`PreservedMem`] (a whole folio), and nothing else restores it.
+    /// [`PreservedMem`] (a whole folio), nothing else restores it, and no other [`Incoming`] of
+    /// it is alive.
     pub unsafe fn restore(self) -> Result<RestoredMem> {
-        // SAFETY: The caller owns the blob, which `self` (consumed) no longer borrows.
-        unsafe { RestoredMem::restore(self.phys) }
+        let slot = RESTORED
+            .iter()
+            .find(|slot| slot.cmpxchg(0, self.phys, Full).is_ok())
+            .ok_or(EBUSY)?;
+        // SAFETY: The caller owns the blob and no other `Incoming` of it is alive; `self` is
+        // consumed, and from now on `retrieve_subtree()` does not hand the blob out again.
+        let restored = unsafe { RestoredMem::restore(self.phys) };
+        if restored.is_err() {
+            // KHO did not take it: it stays reserved and may be retrieved again.
+            slot.store(0, Release);
+        }
+        restored
     }
 }
-
-/// Largest handed-over blob [`retrieve_subtree`] maps; a larger size is taken as corrupt.
-pub const MAX_INCOMING_SIZE: usize = 64 << 20;
 
 /// Looks up the subtree `name` that the previous kernel published.
 ///
 /// Only subtrees of the previous kernel are visible: subtrees this kernel publishes for the
-/// next one are not.
+/// next one are not, and neither are blobs given back with [`Incoming::restore`]. The blob must
+/// be at most `max_size` bytes, the most its owner ever publishes (a larger size means a
+/// corrupt handover, and would map memory that is not the blob's).
 ///
 /// # Errors
 ///
-/// [`ENOENT`] if this is not a KHO boot or the previous kernel published no such subtree,
-/// [`EINVAL`] if the handover describes the subtree with an invalid address or size.
+/// [`ENOENT`] if this is not a KHO boot, the previous kernel published no such subtree or it
+/// was restored, [`EINVAL`] if the handover describes it with an invalid address or a size
+/// of zero or above `max_size`.
 ///
 /// # Examples
 ///
 /// ```
 /// assert_eq!(
-///     kernel::kho::retrieve_subtree(c"no-such-subtree").err(),
+///     kernel::kho::retrieve_subtree(c"no-such-subtree", 4096).err(),
 ///     Some(ENOENT)
 /// );
 /// ```
-pub fn retrieve_subtree(name: &CStr) -> Result<Incoming> {
+pub fn retrieve_subtree(name: &CStr, max_size: usize) -> Result<Incoming> {
     let mut phys: bindings::phys_addr_t = 0;
     let mut size: usize = 0;
     // SAFETY: `name` is NUL-terminated; `phys` and `size` are valid out-pointers.
     to_result(unsafe { bindings::kho_retrieve_subtree(name.as_char_ptr(), &mut phys, &mut size) })?;
-    if phys == 0 || size == 0 || size > MAX_INCOMING_SIZE {
+    if was_restored(phys) {
+        return Err(ENOENT);
+    }
+    if phys == 0 || size == 0 || size > max_size {
         return Err(EINVAL);
     }
     // SAFETY: `phys_to_virt()` is arithmetic on the linear map.
     let ptr = unsafe { bindings::phys_to_virt(phys) };
     let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(EINVAL)?;
     // INVARIANT: KHO found `size` bytes at `phys` published under `name` by the previous
-    // kernel; it reserved the preserved memory at boot.
+    // kernel, not restored since; it reserved the preserved memory at boot.
     Ok(Incoming {
         ptr,
         len: size,
@@ -409,7 +442,10 @@ mod tests {
         }
         let _out = Subtree::add(c"rust-kho-kunit-out", PreservedMem::alloc(64)?)?;
         // `retrieve_subtree()` only sees what the previous kernel handed over.
-        assert_eq!(retrieve_subtree(c"rust-kho-kunit-out").err(), Some(ENOENT));
+        assert_eq!(
+            retrieve_subtree(c"rust-kho-kunit-out", 4096).err(),
+            Some(ENOENT)
+        );
         Ok(())
     }
 }

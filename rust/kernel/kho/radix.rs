@@ -68,19 +68,25 @@ impl RadixTree {
     ///
     /// # Errors
     ///
-    /// [`ENOMEM`] if a node cannot be allocated; [`EINVAL`] for a key wider than the tree.
+    /// [`ENOMEM`] if a node cannot be allocated; [`ERANGE`] for a key wider than the tree.
     pub fn insert(&self, key: c_ulong) -> Result {
         // SAFETY: By the type invariant the tree is initialised; KHO takes its mutex.
         to_result(unsafe { bindings::kho_radix_add_key(self.tree.get(), key) })
     }
 
-    /// Removes `key` from the tree, if present.
+    /// Removes `key` from the tree.
+    ///
+    /// The key should be present: for a key whose path in the tree does not exist, KHO warns
+    /// (`WARN_ON`) and leaves the tree unchanged.
     pub fn remove(&self, key: c_ulong) {
         // SAFETY: By the type invariant the tree is initialised; KHO takes its mutex.
         unsafe { bindings::kho_radix_del_key(self.tree.get(), key) }
     }
 
     /// Calls `f` with every key, in increasing order, until it breaks.
+    ///
+    /// The walk holds the tree's mutex: `f` must not insert into or remove from the same tree
+    /// (that would deadlock).
     pub fn walk<F: FnMut(c_ulong) -> ControlFlow<()>>(&self, mut f: F) -> Result {
         /// Calls the closure behind `data` with `key`.
         ///

@@ -4,8 +4,8 @@
 //!
 //! [`Preserved`] allocates a vmalloc area and preserves its pages with
 //! `kho_preserve_vmalloc()`. What the next kernel needs to find the pages again is a small
-//! [`Descriptor`], which the owner stores in its own handover data; the next kernel maps the
-//! same pages again with [`Restored::restore`].
+//! descriptor, which the owner stores as bytes in its own handover data; the next kernel makes
+//! a [`Descriptor`] of them and maps the same pages again with [`Restored::restore`].
 //!
 //! C header: [`include/linux/kexec_handover.h`](srctree/include/linux/kexec_handover.h)
 //!
@@ -17,7 +17,7 @@
 //! if kernel::kho::is_enabled() {
 //!     let mut area = Preserved::alloc(3 * 4096 + 100)?;
 //!     area.as_mut_slice()[5000] = 0x5a;
-//!     let bytes = area.descriptor().to_bytes();
+//!     let bytes = area.descriptor();
 //!     assert_eq!(bytes.len(), 16);
 //! }
 //! # Ok::<(), Error>(())
@@ -32,11 +32,12 @@ use crate::{
 };
 use core::ptr::NonNull;
 
-/// The handle of a preserved vmalloc area, as handed to the next kernel.
+/// The handle of an area the previous kernel preserved, to restore it once.
 ///
 /// It is the C `struct kho_vmalloc`, which holds the physical address of the first chunk of the
-/// list of preserved pages; treat it as opaque bytes.
-#[derive(Clone, Copy)]
+/// list of preserved pages. It is made only from handed-over bytes
+/// ([`Descriptor::from_handover_bytes`]) and consumed by [`Restored::restore`], so an area is
+/// restored at most once.
 #[repr(transparent)]
 pub struct Descriptor(bindings::kho_vmalloc);
 
@@ -44,22 +45,8 @@ pub struct Descriptor(bindings::kho_vmalloc);
 pub const DESCRIPTOR_SIZE: usize = size_of::<bindings::kho_vmalloc>();
 
 impl Descriptor {
-    /// Returns the descriptor as bytes, to store in one's own handover data.
-    pub fn to_bytes(&self) -> [u8; DESCRIPTOR_SIZE] {
-        let mut out = [0u8; DESCRIPTOR_SIZE];
-        // SAFETY: `kho_vmalloc` is 16 bytes of plain fields (a `u64`/pointer union, a `u32`
-        // and two `u16`s) with no padding; it is copied out byte by byte.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                core::ptr::from_ref(&self.0).cast::<u8>(),
-                out.as_mut_ptr(),
-                DESCRIPTOR_SIZE,
-            )
-        };
-        out
-    }
-
-    /// Rebuilds a descriptor from the bytes [`Descriptor::to_bytes`] produced.
+    /// Rebuilds a descriptor from the bytes [`Preserved::descriptor`] produced in the previous
+    /// kernel.
     ///
     /// # Safety
     ///
@@ -78,6 +65,11 @@ impl Descriptor {
             Self(d.assume_init())
         }
     }
+
+    /// Returns the number of pages of the area.
+    pub fn total_pages(&self) -> u32 {
+        self.0.total_pages
+    }
 }
 
 /// A vmalloc area whose pages are preserved across the next kexec.
@@ -88,7 +80,7 @@ impl Descriptor {
 /// this object is dropped.
 pub struct Preserved {
     buf: VVec<u8>,
-    desc: Descriptor,
+    desc: bindings::kho_vmalloc,
 }
 
 // SAFETY: The area and its descriptor are owned by this object.
@@ -117,7 +109,7 @@ impl Preserved {
             bindings::kho_preserve_vmalloc(buf.as_mut_ptr().cast(), desc.as_mut_ptr())
         })?;
         // SAFETY: `kho_preserve_vmalloc()` succeeded and filled in `desc`.
-        let desc = Descriptor(unsafe { desc.assume_init() });
+        let desc = unsafe { desc.assume_init() };
         // INVARIANT: The pages of `buf` are preserved and described by `desc`.
         Ok(Self { buf, desc })
     }
@@ -132,9 +124,20 @@ impl Preserved {
         &mut self.buf
     }
 
-    /// Returns the descriptor to hand to the next kernel.
-    pub fn descriptor(&self) -> Descriptor {
-        self.desc
+    /// Returns the descriptor to hand to the next kernel, as bytes to store in one's own
+    /// handover data.
+    pub fn descriptor(&self) -> [u8; DESCRIPTOR_SIZE] {
+        let mut out = [0u8; DESCRIPTOR_SIZE];
+        // SAFETY: `kho_vmalloc` is 16 bytes of plain fields (a `u64`/pointer union, a `u32`
+        // and two `u16`s) with no padding, all initialised; it is copied out byte by byte.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                core::ptr::from_ref(&self.desc).cast::<u8>(),
+                out.as_mut_ptr(),
+                DESCRIPTOR_SIZE,
+            )
+        };
+        out
     }
 }
 
@@ -142,7 +145,7 @@ impl Drop for Preserved {
     fn drop(&mut self) {
         // SAFETY: By the type invariant `desc` describes the preserved pages of `buf`, which is
         // freed only after this, when the field is dropped.
-        unsafe { bindings::kho_unpreserve_vmalloc(&mut self.desc.0) };
+        unsafe { bindings::kho_unpreserve_vmalloc(&mut self.desc) };
     }
 }
 
@@ -163,17 +166,17 @@ unsafe impl Send for Restored {}
 unsafe impl Sync for Restored {}
 
 impl Restored {
-    /// Maps again the pages the previous kernel preserved under `desc`.
+    /// Maps again the pages the previous kernel preserved under `desc`, which is consumed.
     ///
     /// The area is a whole number of pages: the length of the original allocation rounded up.
     ///
     /// # Errors
     ///
-    /// [`EINVAL`] if KHO cannot restore the pages (not preserved, or already restored).
-    pub fn restore(desc: &Descriptor) -> Result<Self> {
-        // SAFETY: `Descriptor` values come from `Preserved::descriptor()` or, for handed-over
-        // bytes, from `Descriptor::from_handover_bytes()`, whose caller vouched that they
-        // describe an area preserved for it and not restored yet.
+    /// [`EINVAL`] if KHO cannot restore the pages (not preserved; KHO also warns).
+    pub fn restore(desc: Descriptor) -> Result<Self> {
+        // SAFETY: A `Descriptor` is made only by `Descriptor::from_handover_bytes()`, whose
+        // caller vouched that it describes an area preserved for it and restored by nobody
+        // else; it is consumed here, so it is restored once.
         let ptr = unsafe { bindings::kho_restore_vmalloc(&desc.0) };
         let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(EINVAL)?;
         let pages = usize::try_from(desc.0.total_pages)?;
@@ -194,7 +197,8 @@ impl Restored {
 impl Drop for Restored {
     fn drop(&mut self) {
         // SAFETY: By the type invariant `ptr` is a vmalloc mapping owned by `self`;
-        // `vrealloc()` to size 0 frees it (it is `vfree()` for a non-null pointer).
+        // `vrealloc()` to size 0 frees it: it calls `vfree()` for a non-null pointer (`vfree()`
+        // itself is not in the bindings).
         let _ = unsafe {
             bindings::vrealloc_node_align(self.ptr.as_ptr().cast(), 0, 1, 0, bindings::NUMA_NO_NODE)
         };
