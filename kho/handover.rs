@@ -53,15 +53,22 @@ fn write_record(
         }
     });
     res?;
+    // Encode aside, so that a failure leaves the published record as it was.
+    let mut scratch = KVec::from_elem(0u8, record::CAPACITY, GFP_KERNEL)?;
     #[cfg(CONFIG_KHO_COMPAT_TEST_COMPONENT)]
-    if crate::corrupt_test_entry() {
-        return crate::test_component::write_corrupt_record(subtree, &table);
-    }
-    record::encode(
-        subtree.as_mut_slice(),
-        compat::release(),
-        table.iter().copied(),
-    )
+    let len = if crate::corrupt_test_entry() {
+        crate::test_component::write_corrupt_record(&mut scratch, &table)?
+    } else {
+        record::encode(&mut scratch, compat::release(), table.iter().copied())?
+    };
+    #[cfg(not(CONFIG_KHO_COMPAT_TEST_COMPONENT))]
+    let len = record::encode(&mut scratch, compat::release(), table.iter().copied())?;
+    subtree
+        .as_mut_slice()
+        .get_mut(..record::CAPACITY)
+        .ok_or(EINVAL)?
+        .copy_from_slice(&scratch);
+    Ok(len)
 }
 
 /// Publishes the record at boot, with each component at its newest version.
@@ -85,6 +92,11 @@ pub(crate) fn publish() -> Result {
 /// it if it is incompatible, before anything is serialized. Otherwise components that
 /// serialize late do so now in the negotiated version, and the record is rewritten to match.
 pub(crate) fn prepare() -> Result {
+    if compat::components().is_empty() {
+        // The linker script and the declarations disagree: check nothing rather than pass.
+        pr_err!("kexec refused (EINVAL): the component table is unreadable\n");
+        return Err(EINVAL);
+    }
     let start = Instant::<Monotonic>::now();
     let verdict = crate::device::verdict()?;
     let checked = start.elapsed();

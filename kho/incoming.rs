@@ -206,26 +206,41 @@ pub(crate) fn compute(source: Source<'_>, table: &'static [Component]) -> Result
 
 static INCOMING: SetOnce<Incoming> = SetOnce::new();
 
-/// Computes the status of the real handover.
-fn compute_real() -> Result<Incoming> {
+kernel::sync::global_lock! {
+    // SAFETY: `init()` is called first thing in the module initializer, the only place that
+    // calls `get()` before any other code of this crate can run.
+    pub(crate) unsafe(uninit) static COMPUTING: Mutex<()> = ();
+}
+
+/// Computes and keeps the status of the real handover, then gives the record's page back.
+///
+/// Called with `COMPUTING` held and `INCOMING` empty.
+fn compute_real() -> Result {
     let table = kernel::kho::compat::components();
+    let keep = |incoming: Incoming| {
+        // `COMPUTING` is held and `INCOMING` was empty: this is the first value.
+        let _ = INCOMING.populate(incoming);
+    };
     if !kho::is_kho_boot() {
-        return compute(Source::NotKhoBoot, table);
+        keep(compute(Source::NotKhoBoot, table)?);
+        return Ok(());
     }
-    match kho::retrieve_subtree(record::SUBTREE) {
+    match kho::retrieve_subtree(record::SUBTREE, record::CAPACITY) {
         Ok(blob) => {
-            let incoming = compute(Source::Blob(blob.as_bytes()), table);
+            keep(compute(Source::Blob(blob.as_bytes()), table)?);
             // The statuses keep nothing of the blob: give its page back.
             // SAFETY: The record subtree belongs to this code: the previous kernel published
             // it from a `PreservedMem` (`handover::publish()`), and nothing else restores it.
+            // It is retrieved only here, under `COMPUTING`, until `INCOMING` is set (now): no
+            // other `Incoming` of it exists or will.
             if let Err(e) = unsafe { blob.restore() } {
                 pr_warn!("the incoming record's memory stays reserved: {:?}\n", e);
             }
-            incoming
         }
-        Err(e) if e == ENOENT => compute(Source::NoRecord, table),
-        Err(_) => compute(Source::Unretrievable, table),
+        Err(e) if e == ENOENT => keep(compute(Source::NoRecord, table)?),
+        Err(_) => keep(compute(Source::Unretrievable, table)?),
     }
+    Ok(())
 }
 
 /// Returns the incoming statuses, computing and reporting them on first use.
@@ -235,17 +250,17 @@ pub(crate) fn get() -> Option<&'static Incoming> {
     if let Some(incoming) = INCOMING.as_ref() {
         return Some(incoming);
     }
-    match compute_real() {
-        Ok(incoming) => {
-            if INCOMING.populate(incoming) {
-                if let Some(incoming) = INCOMING.as_ref() {
-                    report(incoming);
-                }
-            }
-        }
-        Err(e) => pr_err!("cannot compute the incoming component status: {:?}\n", e),
+    let _computing = COMPUTING.lock();
+    if let Some(incoming) = INCOMING.as_ref() {
+        return Some(incoming);
     }
-    INCOMING.as_ref()
+    if let Err(e) = compute_real() {
+        pr_err!("cannot compute the incoming component status: {:?}\n", e);
+        return None;
+    }
+    let incoming = INCOMING.as_ref()?;
+    report(incoming);
+    Some(incoming)
 }
 
 /// Returns the incoming status of `component`; the call a component makes before it restores

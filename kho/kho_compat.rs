@@ -17,14 +17,21 @@
 //! `Documentation/kho-compat/` describes the design, the formats and the admin interface.
 
 use kernel::{
-    debugfs,
-    kho,
+    debugfs, kho,
     miscdevice::{
         MiscDeviceOptions,
         MiscDeviceRegistration, //
     },
-    prelude::*, //
+    prelude::*,
+    sync::atomic::{
+        Acquire,
+        Atomic,
+        Release, //
+    },
 };
+
+/// Set once the module has initialised the state the kexec hook uses.
+static READY: Atomic<bool> = Atomic::new(false);
 
 mod components;
 mod handover;
@@ -109,6 +116,7 @@ impl kernel::InPlaceModule for KhoCompat {
         unsafe {
             handover::OUTGOING.init();
             device::TARGET.init();
+            incoming::COMPUTING.init();
         }
         // Read the incoming record now, so that the report is in the log early.
         let _ = incoming::get();
@@ -119,6 +127,7 @@ impl kernel::InPlaceModule for KhoCompat {
                 pr_err!("cannot publish the handover record: {:?}\n", e);
             }
         }
+        READY.store(true, Release);
         let dir = debugfs::Dir::new(c"kho_compat");
         try_pin_init!(Self {
             _control <- MiscDeviceRegistration::register(MiscDeviceOptions {
@@ -136,6 +145,12 @@ impl kernel::InPlaceModule for KhoCompat {
 /// Returns 0 to proceed, or a negative errno to abort the kexec while that is still safe.
 #[no_mangle]
 pub extern "C" fn kho_compat_prepare_handover() -> c_int {
+    if !READY.load(Acquire) {
+        // The module did not initialise (e.g. its initcall was blacklisted): nothing to
+        // record, and nothing to check against.
+        pr_warn!("kexec without a handover record: kho_compat is not initialised\n");
+        return 0;
+    }
     match handover::prepare() {
         Ok(()) => 0,
         Err(e) => e.to_errno(),

@@ -43,11 +43,7 @@ pub(crate) const CAPACITY: usize = PAGE_SIZE;
 pub(crate) const MAX_COMPONENTS: usize = 256;
 
 /// The architecture name written into and expected in records.
-#[cfg(CONFIG_X86_64)]
-pub(crate) const ARCH: &CStr = c"x86_64";
-/// The architecture name written into and expected in records.
-#[cfg(CONFIG_ARM64)]
-pub(crate) const ARCH: &CStr = c"arm64";
+pub(crate) const ARCH: &CStr = kernel::kho::compat::ARCH;
 
 /// Why a record was rejected as a whole.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]

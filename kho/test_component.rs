@@ -264,10 +264,11 @@ pub(crate) struct Restored {
 
 /// Restores and verifies the data handed over in `version`.
 fn restore(version: u32) -> Result<Restored> {
-    let blob = kho::retrieve_subtree(SUBTREE)?;
+    let blob = kho::retrieve_subtree(SUBTREE, PAGE_SIZE)?;
     let restored = restore_from(blob.as_bytes(), version);
     // SAFETY: The subtree belongs to this component: the previous kernel published it from a
-    // `PreservedMem` (`init()` below), and nothing else restores it.
+    // `PreservedMem` (`init()` below), and nothing else restores it. It is retrieved only
+    // here, once, from the module initializer: `blob` is its only `Incoming`.
     if let Err(e) = unsafe { blob.restore() } {
         pr_warn!(
             "test component: its subtree's memory stays reserved: {:?}\n",
@@ -349,8 +350,12 @@ fn restore_from(blob: &[u8], version: u32) -> Result<Restored> {
     // SAFETY: The descriptor comes from this component's own subtree, written by the previous
     // kernel for the area it preserved for this component; nothing else restores it.
     let desc = unsafe { vmalloc::Descriptor::from_handover_bytes(desc) };
-    let area = vmalloc::Restored::restore(&desc)?;
     let len = usize::try_from(bytes)?;
+    // The area is the data rounded up to pages: anything else is not what was written.
+    if usize::try_from(desc.total_pages())? != len.div_ceil(PAGE_SIZE) {
+        return Err(EINVAL);
+    }
+    let area = vmalloc::Restored::restore(desc)?;
     let data = area.as_slice().get(..len).ok_or(EINVAL)?;
     if let Some(at) = check_pattern(data, seed) {
         pr_err!(
@@ -389,15 +394,24 @@ fn write(state: &mut State, version: u32) -> Result {
         _ => return Err(EINVAL),
     };
     let (head, count) = set.location();
-    state.items = Some(set);
-    let mut w = Writer::new(state.subtree.as_mut_slice())?;
+    // Describe the new set aside, then publish: a failure leaves the old handover whole.
+    let mut scratch = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+    let mut w = Writer::new(&mut scratch)?;
     w.property_u32(c"version", version)?;
     w.property_u64(c"count", count)?;
     w.property_u64(c"items", head)?;
-    w.property(c"data", &state.data.descriptor().to_bytes())?;
+    w.property(c"data", &state.data.descriptor())?;
     w.property_u64(c"data-len", u64::try_from(DATA_LEN)?)?;
     w.property_u64(c"seed", state.seed)?;
     w.finish()?;
+    state
+        .subtree
+        .as_mut_slice()
+        .get_mut(..PAGE_SIZE)
+        .ok_or(EINVAL)?
+        .copy_from_slice(&scratch);
+    // The old block set is freed only now that nothing refers to it.
+    state.items = Some(set);
     Ok(())
 }
 
@@ -408,13 +422,10 @@ fn holds() -> bool {
 
 /// Writes the handover record with the test component's entry malformed
 /// (`kho_compat.corrupt_test_entry=1`).
-pub(crate) fn write_corrupt_record(
-    subtree: &mut kho::Subtree,
-    table: &[(&str, u32)],
-) -> Result<usize> {
+pub(crate) fn write_corrupt_record(buf: &mut [u8], table: &[(&str, u32)]) -> Result<usize> {
     pr_warn!("test component: writing its record entry malformed, as asked\n");
     crate::record::encode_malformed(
-        subtree.as_mut_slice(),
+        buf,
         kernel::kho::compat::release(),
         table.iter().copied(),
         TEST.name(),
@@ -427,8 +438,6 @@ pub(crate) fn serialize(version: u32) -> Result {
     let Some(state) = guard.as_mut() else {
         return Ok(());
     };
-    // Free the blocks of the previous format before writing the new one.
-    state.items = None;
     write(state, version)?;
     pr_info!(
         "test component: {} items (format v{}) and {} bytes preserved, seed {:#x}\n",

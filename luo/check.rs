@@ -14,6 +14,9 @@
 //!
 //! Without a target manifest the policy decides: warn (proceed, each component writing its
 //! newest version) or enforce (refuse).
+//!
+//! A component's `holds` function runs under the lock of the target manifest: it must not
+//! take that lock or the one of the outgoing record.
 
 use crate::{
     record,
@@ -61,6 +64,8 @@ pub(crate) enum Reason {
     },
     /// The target does not have the component.
     MissingInTarget,
+    /// The target as a whole cannot take this kernel's handover (see [`Mismatch`]).
+    TargetMismatch,
 }
 
 /// What a component does in the handover.
@@ -210,7 +215,7 @@ pub(crate) fn compute(
                 version: c.writes().max(),
                 how: How::Newest,
             },
-            _ => Outcome::Refused(Reason::MissingInTarget),
+            _ => Outcome::Refused(Reason::TargetMismatch),
         };
         entries.push(
             Entry {
@@ -372,6 +377,7 @@ impl fmt::Display for Explain<'_> {
                 "the target does not have it (this kernel writes {})",
                 self.1.writes()
             ),
+            Reason::TargetMismatch => write!(f, "the target cannot take this kernel's handover"),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 //! `/dev/kho_compat`: the control device of the pre-kexec check.
 //!
-//! Root only (the device node is mode 0600). Ioctls, from `include/uapi/linux/kho_compat.h`:
+//! Root only: the device node is mode 0600, so others get `EACCES` at open. Ioctls, from `include/uapi/linux/kho_compat.h`:
 //!
 //! - `KHO_COMPAT_GET_MANIFEST`: this kernel's manifest;
 //! - `KHO_COMPAT_SET_TARGET`: the manifest of the kernel about to be kexec'ed into, checked
@@ -142,7 +142,7 @@ fn set_target(arg: usize) -> Result<isize> {
         );
         return Err(EFBIG);
     }
-    let mut buf = KVec::new();
+    let mut buf = KVVec::new();
     UserSlice::new(h.data(), len).read_all(&mut buf, GFP_KERNEL)?;
     match target::parse(&buf) {
         Ok(t) => {

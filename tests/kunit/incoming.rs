@@ -22,7 +22,10 @@ mod tests {
         },
     };
     use kernel::{
-        fdt::Writer,
+        fdt::{
+            Buffer,
+            Writer, //
+        },
         kho::compat::{
             self,
             Component, //
@@ -76,7 +79,7 @@ mod tests {
 
     #[test]
     fn good_record_accepts_everything() -> Result {
-        let mut buf = [0u8; 2048];
+        let mut buf = Buffer::<2048>::new();
         let len = record_with(&mut buf, |_, v| Some(v), &[])?;
         let i = compute(Source::Blob(&buf[..len]), table())?;
         assert!(matches!(
@@ -96,7 +99,7 @@ mod tests {
 
     #[test]
     fn unsupported_version_is_local() -> Result {
-        let mut buf = [0u8; 2048];
+        let mut buf = Buffer::<2048>::new();
         let len = record_with(
             &mut buf,
             |n, v| Some(if n == "block" { 99 } else { v }),
@@ -118,7 +121,7 @@ mod tests {
 
     #[test]
     fn missing_component_is_local() -> Result {
-        let mut buf = [0u8; 2048];
+        let mut buf = Buffer::<2048>::new();
         let len = record_with(&mut buf, |n, v| (n != "memfd").then_some(v), &[])?;
         let i = compute(Source::Blob(&buf[..len]), table())?;
         assert!(matches!(status(&i, "memfd")?, Status::Missing(_)));
@@ -128,7 +131,7 @@ mod tests {
 
     #[test]
     fn version_zero_is_corrupt() -> Result {
-        let mut buf = [0u8; 2048];
+        let mut buf = Buffer::<2048>::new();
         let len = record_with(&mut buf, |n, v| Some(if n == "luo" { 0 } else { v }), &[])?;
         let i = compute(Source::Blob(&buf[..len]), table())?;
         assert!(matches!(status(&i, "luo")?, Status::Corrupt(_)));
@@ -138,7 +141,7 @@ mod tests {
 
     #[test]
     fn duplicate_component_is_corrupt() -> Result {
-        let mut buf = [0u8; 2048];
+        let mut buf = Buffer::<2048>::new();
         let len = record_with(&mut buf, |_, v| Some(v), &[("vmalloc", 1)])?;
         let i = compute(Source::Blob(&buf[..len]), table())?;
         assert!(matches!(status(&i, "vmalloc")?, Status::Corrupt(_)));
@@ -148,7 +151,7 @@ mod tests {
 
     #[test]
     fn unknown_component_is_counted_and_ignored() -> Result {
-        let mut buf = [0u8; 2048];
+        let mut buf = Buffer::<2048>::new();
         let len = record_with(&mut buf, |_, v| Some(v), &[("from-the-future", 7)])?;
         let i = compute(Source::Blob(&buf[..len]), table())?;
         assert!(matches!(i.record, RecordState::Read { unknown: 1, .. }));
@@ -158,7 +161,7 @@ mod tests {
 
     #[test]
     fn truncated_record_is_corrupt_everywhere() -> Result {
-        let mut buf = [0u8; 2048];
+        let mut buf = Buffer::<2048>::new();
         let len = record_with(&mut buf, |_, v| Some(v), &[])?;
         for cut in [0, 8, 40, len / 2, len - 1] {
             let i = compute(Source::Blob(&buf[..cut]), table())?;
@@ -170,7 +173,7 @@ mod tests {
 
     #[test]
     fn wrong_property_size_rejects_the_record() -> Result {
-        let mut buf = [0u8; 1024];
+        let mut buf = Buffer::<1024>::new();
         let mut w = Writer::new(&mut buf)?;
         w.property_string(c"compatible", record::COMPATIBLE)?;
         w.property_u32(c"record-version", record::RECORD_VERSION)?;
@@ -187,7 +190,7 @@ mod tests {
 
     #[test]
     fn unknown_record_format_rejects_the_record() -> Result {
-        let mut buf = [0u8; 1024];
+        let mut buf = Buffer::<1024>::new();
         let mut w = Writer::new(&mut buf)?;
         w.property_string(c"compatible", record::COMPATIBLE)?;
         w.property_u32(c"record-version", record::RECORD_VERSION + 1)?;
@@ -227,7 +230,7 @@ mod tests {
 
     #[test]
     fn unterminated_node_name_never_accepts() -> Result {
-        let mut buf = [0u8; 2048];
+        let mut buf = Buffer::<2048>::new();
         let len = record_with(&mut buf, |_, v| Some(v), &[])?;
         // Replace the NUL after the node name "memfd" (and the padding after it) so the name
         // runs into the following structure.
@@ -245,7 +248,7 @@ mod tests {
 
     #[test]
     fn broken_foundation_ignores_the_handover() -> Result {
-        let mut buf = [0u8; 2048];
+        let mut buf = Buffer::<2048>::new();
         let len = record_with(&mut buf, |n, v| Some(if n == "radix" { 2 } else { v }), &[])?;
         let i = compute(Source::Blob(&buf[..len]), table())?;
         assert!(matches!(

@@ -8,7 +8,10 @@ use kernel::prelude::*;
 mod tests {
     use crate::record::*;
     use kernel::{
-        fdt::Writer,
+        fdt::{
+            Buffer,
+            Writer, //
+        },
         page::PAGE_SIZE,
         prelude::*, //
     };
@@ -67,7 +70,7 @@ mod tests {
 
     #[test]
     fn round_trip_with_components() -> Result {
-        let mut buf = [0u8; 1024];
+        let mut buf = Buffer::<1024>::new();
         let list = [("kho", 4), ("radix", 1), ("test", 2)];
         let len = encode(&mut buf, c"7.3.4-test", list.iter().copied())?;
         let r = decode(&buf[..len]).map_err(|_| EINVAL)?;
@@ -87,7 +90,7 @@ mod tests {
 
     #[test]
     fn encode_rejects_bad_names_and_small_buffers() {
-        let mut buf = [0u8; 1024];
+        let mut buf = Buffer::<1024>::new();
         let long = "a-component-name-that-is-too-long";
         assert_eq!(
             encode(&mut buf, c"r", [(long, 1)].iter().copied()).err(),
@@ -97,7 +100,7 @@ mod tests {
             encode(&mut buf, c"r", [("", 1)].iter().copied()).err(),
             Some(EINVAL)
         );
-        let mut tiny = [0u8; 64];
+        let mut tiny = Buffer::<64>::new();
         assert_eq!(
             encode(&mut tiny, c"r", [("kho", 4)].iter().copied()).err(),
             Some(ENOSPC)
@@ -113,7 +116,7 @@ mod tests {
 
     #[test]
     fn truncated_record_is_rejected() -> Result {
-        let mut buf = [0u8; 1024];
+        let mut buf = Buffer::<1024>::new();
         let len = encode(&mut buf, c"r", [("kho", 4)].iter().copied())?;
         for cut in [0, 1, 39, 40, len / 2, len - 1] {
             assert_eq!(decode(&buf[..cut]).err(), Some(Invalid::Blob));
@@ -123,7 +126,7 @@ mod tests {
 
     #[test]
     fn identity_and_version_are_checked() -> Result {
-        let mut buf = [0u8; 1024];
+        let mut buf = Buffer::<1024>::new();
         let mut props = header(RECORD_VERSION);
         props[0] = (c"compatible", V::Str(c"kho-v4"));
         let len = make(&mut buf, &props, Some(&[]))?;
@@ -137,7 +140,7 @@ mod tests {
 
     #[test]
     fn page_size_and_arch_must_match() -> Result {
-        let mut buf = [0u8; 1024];
+        let mut buf = Buffer::<1024>::new();
         let mut props = header(RECORD_VERSION);
         props[2] = (c"page-size", V::U32(page_size() * 16));
         let len = make(&mut buf, &props, Some(&[]))?;
@@ -159,7 +162,7 @@ mod tests {
 
     #[test]
     fn missing_or_mistyped_properties_are_named() -> Result {
-        let mut buf = [0u8; 1024];
+        let mut buf = Buffer::<1024>::new();
         let len = make(&mut buf, &header(RECORD_VERSION)[1..], Some(&[]))?;
         assert_eq!(
             decode(&buf[..len]).err(),
@@ -191,7 +194,7 @@ mod tests {
 
     #[test]
     fn component_entries_are_checked() -> Result {
-        let mut buf = [0u8; 1024];
+        let mut buf = Buffer::<1024>::new();
         let list = [
             (c"good", V::U32(3)),
             (c"zero", V::U32(0)),
