@@ -27,3 +27,9 @@ __rust_helper void rust_helper_folio_put(struct folio *folio)
 {
 	folio_put(folio);
 }
+
+/* The page of a node of a KHO radix tree, to preserve it. */
+__rust_helper struct page *rust_helper_phys_to_page(phys_addr_t phys)
+{
+	return phys_to_page(phys);
+}

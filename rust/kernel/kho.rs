@@ -31,6 +31,7 @@ use crate::{
 use core::ptr::NonNull;
 
 pub mod abi;
+#[cfg(CONFIG_LIVEUPDATE)]
 pub mod block;
 pub mod compat;
 pub mod radix;

@@ -5,7 +5,9 @@
 //! A block set is a chain of preserved pages, each a header
 //! ([`abi::kho_block_header_ser`](super::abi::kho_block_header_ser)) followed by entries of one
 //! size. The writer hands the physical address of the first block to the next kernel in its
-//! own handover data; the next kernel restores the chain from it and reads the entries back.
+//! own handover data; the next kernel restores the chain from it and reads the entries back,
+//! once both the owner's data and the `block` format were accepted
+//! ([`kernel::kho::compat`](super::compat)).
 //!
 //! Entries are plain bytes both ways ([`FromBytes`] and [`AsBytes`]); they are copied in and out,
 //! so their alignment does not matter.
@@ -29,6 +31,11 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+use super::compat::{
+    self,
+    Handler,
+    Registration, //
+};
 use crate::{
     bindings,
     error::to_result,
@@ -193,21 +200,31 @@ unsafe impl<T: FromBytes + AsBytes + Send> Send for Incoming<T> {}
 unsafe impl<T: FromBytes + AsBytes + Sync> Sync for Incoming<T> {}
 
 impl<T: FromBytes + AsBytes> Incoming<T> {
-    /// Restores the block set whose first block is at `head_phys`.
+    /// Restores the block set whose first block is at `head_phys`, handed over to `owner`.
     ///
     /// The chain is checked by KHO for cycles, its length and each block's entry count; a
     /// chain that fails the checks is released and [`EINVAL`] returned.
     ///
+    /// # Errors
+    ///
+    /// If `owner`'s incoming data or the `block` format was not accepted, the error of its
+    /// [`Status`](compat::Status) (logged; the blocks stay reserved). [`EINVAL`] as above.
+    ///
     /// # Safety
     ///
     /// `head_phys` is 0 or the head of a block set of `T` entries that the previous kernel
-    /// preserved and handed over to the caller, and that nothing else restores.
-    pub unsafe fn restore(head_phys: u64) -> impl PinInit<Self, Error> {
+    /// preserved and handed over to `owner`, and that nothing else restores.
+    pub unsafe fn restore<H: Handler>(
+        owner: &Registration<H>,
+        head_phys: u64,
+    ) -> impl PinInit<Self, Error> {
+        let owner = owner.component();
         try_pin_init!(Self {
-            bs <- Opaque::try_ffi_init(|slot: *mut bindings::kho_block_set| {
+            bs <- Opaque::try_ffi_init(move |slot: *mut bindings::kho_block_set| {
                 if !entry_fits::<T>() {
                     return Err(EINVAL);
                 }
+                compat::incoming::check_restore(owner, "block", "block set")?;
                 // SAFETY: `slot` is valid for writes of a `kho_block_set`.
                 unsafe { bindings::kho_block_set_init(slot, size_of::<T>()) };
                 // SAFETY: `slot` is initialised; by the safety requirements `head_phys` is a

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The table of handover components.
+//! Handover components: their versions, the registry, the handover record and the incoming
+//! status.
 //!
 //! A *component* is one format a kernel writes into a Kexec HandOver and the next kernel reads
 //! back: the KHO root FDT, the preserved-memory radix tree, LUO's session metadata, a driver's
@@ -8,17 +9,30 @@
 //! component: the versions it can restore (`reads`) and the versions it can serialize
 //! (`writes`, always inside `reads`, so that a kernel can kexec into itself).
 //!
-//! A component is declared once, with [`kho_component!`](crate::kho_component). The
-//! declaration is checked at compile time (name, ranges, and the layout of every structure each
-//! version serializes), and placed in the `.kho_compat` section of the kernel image. The table
-//! therefore exists before any code runs: it does not depend on initcall order, and the build
-//! can read it out of `vmlinux` to produce the kernel's manifest. Two components with the same
-//! name fail the link.
+//! The registry has two halves that must agree:
+//!
+//! - the *declaration* ([`kho_component!`](crate::kho_component)), checked at compile time
+//!   (name, ranges, and the layout of every structure each version serializes) and placed in
+//!   the `.kho_compat` section of the image it is linked into: `vmlinux`, or a module's `.ko`.
+//!   The build reads the declarations out of those files to write the kernel's manifest without
+//!   booting it;
+//! - the *registration* ([`Registration`]), made by the component's module when it
+//!   initialises and undone when the registration is dropped (for a loadable module: when it
+//!   is unloaded). A registration whose declaration is not in the `.kho_compat` section of its
+//!   own module (or of `vmlinux`, for built-in code) is refused, as is a second registration of
+//!   a name.
+//!
+//! The handover record ([`record`]) lists the version each *registered* component wrote, and
+//! the check before kexec covers the registered components. After kexec, the incoming status
+//! of each component ([`Status`]) comes from the record the previous kernel left; a component
+//! asks for it ([`Registration::incoming`]) before it restores anything, and the restore
+//! functions of [`kernel::kho`](crate::kho) ask for it themselves.
 //!
 //! # Examples
 //!
 //! ```
-//! use kernel::kho::compat::{self, Chosen, Versions};
+//! use kernel::kho::compat::{self, Chosen, Handler, Registration, Status, Versions};
+//! use kernel::prelude::*;
 //!
 //! #[repr(C)]
 //! struct Entry {
@@ -34,7 +48,6 @@
 //!         reads: 1..=2,
 //!         writes: 2..=2,
 //!         chosen: AtReboot,
-//!         holds: compat::holds_nothing,
 //!         formats: [
 //!             1 => [],
 //!             2 => [Entry { size: 16, align: 8, key: 0, len: 8, flags: 12 }],
@@ -42,16 +55,52 @@
 //!     }
 //! }
 //!
+//! /// Holds nothing: it never blocks a kexec.
+//! struct Idle;
+//!
+//! #[vtable]
+//! impl Handler for Idle {
+//!     fn holds_state(&self) -> bool {
+//!         false
+//!     }
+//! }
+//!
 //! assert_eq!(DOCTEST.name(), "doctest-example");
 //! assert_eq!(DOCTEST.reads(), Versions::new(1, 2));
 //! assert_eq!(DOCTEST.chosen(), Chosen::AtReboot);
-//! assert!(!DOCTEST.holds_state());
-//! assert!(compat::find("doctest-example").is_some());
-//! assert!(compat::find("no-such-component").is_none());
+//!
+//! let reg = KBox::pin_init(Registration::new(&DOCTEST, Idle), GFP_KERNEL)?;
+//! assert!(compat::is_registered("doctest-example"));
+//! // One registration per name.
+//! let again = KBox::pin_init(Registration::new(&DOCTEST, Idle), GFP_KERNEL);
+//! assert_eq!(again.err(), Some(EEXIST));
+//! if !kernel::kho::is_kho_boot() {
+//!     assert!(matches!(reg.incoming(), Status::Missing(_)));
+//! }
+//! drop(reg);
+//! assert!(!compat::is_registered("doctest-example"));
+//! # Ok::<(), Error>(())
 //! ```
 
 use crate::prelude::*;
 use core::fmt;
+
+pub mod incoming;
+pub mod record;
+mod registry;
+
+pub use incoming::Status;
+pub use registry::{
+    is_registered,
+    prepare_handover,
+    publish_record,
+    with_registered,
+    Handler,
+    Plan,
+    Prepared,
+    Registered,
+    Registration, //
+};
 
 /// Longest component name, in bytes.
 pub const NAME_MAX: usize = 31;
@@ -146,7 +195,8 @@ impl crate::fmt::Display for Versions {
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Chosen {
-    /// Serialized at reboot: the version is negotiated with the target kernel then.
+    /// Serialized at reboot: the version is negotiated with the target kernel then, and the
+    /// component's [`Handler::serialize`] is called with it.
     AtReboot = 1,
     /// Serialized when the state is preserved, possibly before any target kernel is known:
     /// the version written is pinned and can only be checked against the target.
@@ -242,7 +292,11 @@ impl Format {
     }
 }
 
-/// A component, as declared by [`crate::kho_component!`] in the `.kho_compat` section.
+/// A component's declaration, as [`crate::kho_component!`] places it in `.kho_compat`.
+///
+/// The leading fields (`name`, `reads`, `writes`, `chosen`) are read by the build out of
+/// `vmlinux` and the `.ko` files (`scripts/kho-manifest`): their layout is part of the
+/// section format (`Documentation/kho-compat/manifest.rst`).
 ///
 /// # Invariants
 ///
@@ -258,12 +312,6 @@ pub struct Component {
     chosen: Chosen,
     _reserved: u32,
     formats: &'static [Format],
-    holds: Option<fn() -> bool>,
-}
-
-/// A `holds` function for a component that never has anything to hand over.
-pub fn holds_nothing() -> bool {
-    false
 }
 
 /// Returns whether `name` is a valid component name: 1 to [`NAME_MAX`] bytes of `[a-z0-9-]`.
@@ -316,7 +364,8 @@ pub const fn formats_cover(reads: Versions, formats: &[Format]) -> bool {
 }
 
 impl Component {
-    /// Creates a declaration. Use [`crate::kho_component!`], which checks it.
+    /// Creates a declaration. Use [`crate::kho_component!`], which checks it and places it in
+    /// `.kho_compat`: a declaration made otherwise cannot be registered.
     #[doc(hidden)]
     pub const fn new(
         name: &str,
@@ -324,7 +373,6 @@ impl Component {
         writes: Versions,
         chosen: Chosen,
         formats: &'static [Format],
-        holds: Option<fn() -> bool>,
     ) -> Self {
         let mut buf = [0u8; NAME_MAX + 1];
         let b = name.as_bytes();
@@ -341,7 +389,28 @@ impl Component {
             chosen,
             _reserved: 0,
             formats,
-            holds,
+        }
+    }
+
+    /// Creates a declaration from a NUL-padded name, for declarations made in bulk (tests).
+    /// Like [`Component::new`], it must be placed in `.kho_compat` to be registered; the
+    /// caller checks the name and ranges at compile time.
+    #[doc(hidden)]
+    pub const fn with_name(
+        name: [u8; NAME_MAX + 1],
+        reads: Versions,
+        writes: Versions,
+        chosen: Chosen,
+        formats: &'static [Format],
+    ) -> Self {
+        // INVARIANT: The caller checks the declaration at compile time.
+        Self {
+            name,
+            reads,
+            writes,
+            chosen,
+            _reserved: 0,
+            formats,
         }
     }
 
@@ -372,14 +441,6 @@ impl Component {
         self.formats
     }
 
-    /// Returns whether the component has state to hand over now.
-    ///
-    /// A component without a `holds` function is assumed to have some: a check can only
-    /// let a component that holds nothing through if it says so.
-    pub fn holds_state(&self) -> bool {
-        self.holds.is_none_or(|f| f())
-    }
-
     /// Returns the format of `version`, if the component reads it.
     pub fn format(&self, version: u32) -> Option<&'static Format> {
         self.formats.iter().find(|f| f.version == version)
@@ -400,7 +461,7 @@ impl fmt::Debug for Component {
 }
 
 extern "C" {
-    // Defined by the linker script around the `.kho_compat` input sections.
+    // Defined by the linker script around the `.kho_compat` input sections of `vmlinux`.
     static __start_kho_compat: [u8; 0];
     static __stop_kho_compat: [u8; 0];
 }
@@ -423,28 +484,43 @@ pub fn release() -> &'static CStr {
     CStr::from_bytes_until_nul(bytes).unwrap_or(c"?")
 }
 
-/// Returns every component built into this kernel, in link order.
+/// Returns the declarations linked into `vmlinux` (built-in code), in link order.
 ///
-/// An empty slice if the section is not a whole number of declarations (which the linker
-/// script makes impossible; checked rather than assumed).
-pub fn components() -> &'static [Component] {
+/// They are declared whether or not their code registered them; a loadable module's
+/// declarations are in its own `.ko`. An empty slice if the section is not a whole number of
+/// declarations (which the linker script makes impossible; checked rather than assumed).
+pub fn builtin() -> &'static [Component] {
     let start = core::ptr::addr_of!(__start_kho_compat).cast::<Component>();
     let stop = core::ptr::addr_of!(__stop_kho_compat).cast::<Component>();
-    let bytes = stop.addr().saturating_sub(start.addr());
+    // SAFETY: Both symbols delimit the same section; the slice is only built below if the
+    // range is a whole number of aligned declarations.
+    unsafe { table(start, stop.addr().saturating_sub(start.addr())) }
+}
+
+/// Returns the declarations in `bytes` bytes at `start`, or an empty slice if that is not a
+/// whole number of aligned declarations.
+///
+/// # Safety
+///
+/// `start..start + bytes` is a `.kho_compat` section: only declarations emitted by
+/// `kho_component!`, initialised at build time, never written, alive as long as the returned
+/// slice is used.
+unsafe fn table(start: *const Component, bytes: usize) -> &'static [Component] {
     if bytes % size_of::<Component>() != 0 || start.addr() % align_of::<Component>() != 0 {
         return &[];
     }
-    // SAFETY: The linker script places every `.kho_compat` input section, and nothing else,
-    // between the two symbols. Each input section holds one `Component` static emitted by
-    // `kho_component!` (aligned to, and a multiple of, its alignment, so there are no gaps),
-    // they are initialised at build time and never written (read-only data), and the length
-    // is a whole number of them (checked above).
+    if bytes == 0 {
+        return &[];
+    }
+    // SAFETY: By the safety requirements the section holds only `Component` statics emitted by
+    // `kho_component!` (each aligned to, and a multiple of, its alignment, so there are no
+    // gaps); the length is a whole number of them (checked above).
     unsafe { core::slice::from_raw_parts(start, bytes / size_of::<Component>()) }
 }
 
-/// Returns the component called `name`.
-pub fn find(name: &str) -> Option<&'static Component> {
-    components().iter().find(|c| c.name() == name)
+/// Returns the built-in declaration called `name`.
+pub fn find_builtin(name: &str) -> Option<&'static Component> {
+    builtin().iter().find(|c| c.name() == name)
 }
 
 /// Declares a handover component.
@@ -456,13 +532,16 @@ pub fn find(name: &str) -> Option<&'static Component> {
 /// - `reads` and `writes` are non-empty ranges of versions from 1 up, `writes` inside `reads`;
 /// - `formats` lists, in increasing order, at least every version of `reads`, with the layout
 ///   of each structure that version serializes: its size, alignment and the offsets of its
-///   fields, as the type has them *now*. A type whose layout no longer matches the one declared beside a version fails
-///   the build: a changed format needs a new version.
+///   fields, as the type has them *now*. A type whose layout no longer matches the one
+///   declared beside a version fails the build: a changed format needs a new version.
 ///
 /// `chosen` is [`Chosen::AtReboot`](crate::kho::compat::Chosen::AtReboot) or
-/// [`Chosen::AtPreserve`](crate::kho::compat::Chosen::AtPreserve). The optional `holds` is a
-/// `fn() -> bool` telling whether the component has state to hand over now; without it the
-/// component is taken to always have some.
+/// [`Chosen::AtPreserve`](crate::kho::compat::Chosen::AtPreserve).
+///
+/// The declaration is placed in the `.kho_compat` section of the image it is linked into, so
+/// the build lists it in the kernel's manifest; the component's code registers it at run time
+/// with [`Registration`](crate::kho::compat::Registration). Two declarations of one name in
+/// `vmlinux` fail the link.
 ///
 /// See the [module documentation](crate::kho::compat) for an example.
 #[macro_export]
@@ -474,7 +553,6 @@ macro_rules! kho_component {
             reads: $reads:expr,
             writes: $writes:expr,
             chosen: $chosen:ident,
-            $(holds: $holds:expr,)?
             formats: [
                 $( $ver:expr => [
                     $( $ty:path {
@@ -552,20 +630,15 @@ macro_rules! kho_component {
                 );
             )*)*
 
-            // Two components of the same name define the same symbol: the link fails.
+            // Two components of the same name in one image define the same symbol: the link
+            // fails.
             const _: () = {
                 #[used]
                 #[export_name = concat!("__kho_compat_component_", $name)]
                 static NAME_IS_UNIQUE: u8 = 0;
             };
 
-            const HOLDS: Option<fn() -> bool> = {
-                #[allow(unused_mut)]
-                let mut holds: Option<fn() -> bool> = None;
-                $( holds = Some($holds); )?
-                holds
-            };
-            Component::new($name, READS, WRITES, Chosen::$chosen, FORMATS, HOLDS)
+            Component::new($name, READS, WRITES, Chosen::$chosen, FORMATS)
         };
     };
 }

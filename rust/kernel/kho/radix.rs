@@ -5,6 +5,10 @@
 //! KHO tracks preserved memory in such a tree, keyed by physical address and order; any
 //! subsystem can keep its own. The tree takes its own lock.
 //!
+//! A tree can be handed over: [`Preserved`] preserves its nodes across the next kexec, and the
+//! next kernel restores it with [`RadixTree::restore`], once both the owner's data and the
+//! `radix` format were accepted ([`kernel::kho::compat`](super::compat)).
+//!
 //! C header: [`include/linux/kho_radix_tree.h`](srctree/include/linux/kho_radix_tree.h)
 //!
 //! # Examples
@@ -28,9 +32,15 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+use super::compat::{
+    self,
+    Handler,
+    Registration, //
+};
 use crate::{
     bindings,
     error::to_result,
+    page::PAGE_SIZE,
     prelude::*,
     types::Opaque, //
 };
@@ -83,6 +93,78 @@ impl RadixTree {
         unsafe { bindings::kho_radix_del_key(self.tree.get(), key) }
     }
 
+    /// Restores the tree whose root node the previous kernel preserved at `root_phys` for
+    /// `owner` (see [`Preserved`]).
+    ///
+    /// Each node is taken back from KHO before it is read, so a node that was not preserved
+    /// (a corrupt handover) stops the restore before anything is read from it.
+    ///
+    /// # Errors
+    ///
+    /// If `owner`'s incoming data or the `radix` format was not accepted, the error of its
+    /// [`Status`](compat::Status) (logged; the nodes stay reserved). [`EINVAL`] for a root
+    /// that is not page-aligned or a node KHO does not hold (the nodes taken back before it
+    /// are then leaked, not freed: nothing of a corrupt tree is trusted).
+    ///
+    /// # Safety
+    ///
+    /// `root_phys` is the root of a tree the previous kernel preserved and handed over to
+    /// `owner`, and nothing else restores it.
+    pub unsafe fn restore<H: Handler>(
+        owner: &Registration<H>,
+        root_phys: u64,
+    ) -> impl PinInit<Self, Error> {
+        /// Takes the node at `phys` back from KHO; stops the walk if KHO does not hold it.
+        ///
+        /// # Safety
+        ///
+        /// Called by `kho_radix_walk_tree()` with the address of a node it is about to read.
+        unsafe extern "C" fn take_node(phys: bindings::phys_addr_t, _data: *mut c_void) -> c_int {
+            // SAFETY: Restoring one page that KHO checks was preserved; the walk reads the
+            // node only after this succeeds.
+            let page = unsafe { bindings::kho_restore_pages(phys, 1) };
+            if page.is_null() {
+                EINVAL.to_errno()
+            } else {
+                0
+            }
+        }
+        let owner = owner.component();
+        try_pin_init!(Self {
+            tree <- Opaque::try_ffi_init(move |slot: *mut bindings::kho_radix_tree| {
+                compat::incoming::check_restore(owner, "radix", "radix tree")?;
+                if root_phys == 0 || root_phys % PAGE_SIZE as u64 != 0 {
+                    return Err(EINVAL);
+                }
+                // SAFETY: `phys_to_virt()` is arithmetic on the linear map, where KHO keeps
+                // the preserved pages mapped.
+                let root = unsafe { bindings::phys_to_virt(root_phys) };
+                // SAFETY: `slot` is valid for writes; the root is used only by the walk below,
+                // which takes each node back from KHO before reading it.
+                to_result(unsafe { bindings::kho_radix_init_tree(slot, root.cast()) })?;
+                let cb = bindings::kho_radix_walk_cb {
+                    leaf: None,
+                    node: Some(take_node),
+                };
+                // SAFETY: `slot` is an initialised tree; `take_node` validates each node
+                // before the walk reads it.
+                let ret = unsafe { bindings::kho_radix_walk_tree(slot, &cb, core::ptr::null_mut()) };
+                if ret != 0 {
+                    // The nodes are not all ours: forget the root so that nothing is freed.
+                    // SAFETY: `slot` is initialised; the tree is dropped without being used.
+                    unsafe { (*slot).root = core::ptr::null_mut() };
+                    pr_err!(
+                        "kho_compat: {}: radix tree at {:#x} is not wholly preserved; not restored\n",
+                        owner.name(),
+                        root_phys
+                    );
+                    return Err(EINVAL);
+                }
+                Ok(())
+            }),
+        }? Error)
+    }
+
     /// Calls `f` with every key, in increasing order, until it breaks.
     ///
     /// The walk holds the tree's mutex: `f` must not insert into or remove from the same tree
@@ -124,6 +206,109 @@ impl RadixTree {
         } else {
             Ok(())
         }
+    }
+}
+
+/// A radix tree whose nodes are preserved across the next kexec.
+///
+/// The tree is frozen while it is preserved (only [`Preserved::walk`] reaches it): a key added
+/// now could need a node that is not preserved. Hand [`Preserved::root_phys`] to the next
+/// kernel in your own handover data; it restores the tree with [`RadixTree::restore`].
+///
+/// # Invariants
+///
+/// `nodes` are the physical addresses of every node page of `tree`, the root first, each
+/// preserved with `kho_preserve_pages()` until this object is dropped.
+pub struct Preserved {
+    tree: Pin<KBox<RadixTree>>,
+    nodes: KVec<u64>,
+}
+
+// SAFETY: The tree and the list are owned by this object; the tree is `Send`.
+unsafe impl Send for Preserved {}
+// SAFETY: Shared references only walk the tree, which takes its mutex.
+unsafe impl Sync for Preserved {}
+
+/// Unpreserves the node pages at `nodes`.
+fn unpreserve(nodes: &[u64]) {
+    for phys in nodes {
+        // SAFETY: Each page was preserved with `kho_preserve_pages()` by `Preserved::new()`.
+        unsafe { bindings::kho_unpreserve_pages(bindings::phys_to_page(*phys), 1) };
+    }
+}
+
+impl Preserved {
+    /// Preserves every node of `tree`.
+    ///
+    /// # Errors
+    ///
+    /// [`EOPNOTSUPP`] if KHO is disabled, [`ENOMEM`], or KHO's error; nothing stays preserved.
+    pub fn new(tree: Pin<KBox<RadixTree>>) -> Result<Self> {
+        /// Adds the node at `phys` to the list at `data`.
+        ///
+        /// # Safety
+        ///
+        /// `data` points to a `KVec<u64>` that nothing else uses during the call.
+        unsafe extern "C" fn note(phys: bindings::phys_addr_t, data: *mut c_void) -> c_int {
+            // SAFETY: `data` is the `&mut KVec<u64>` passed to the walk below.
+            let nodes = unsafe { &mut *data.cast::<KVec<u64>>() };
+            match nodes.push(phys, GFP_KERNEL) {
+                Ok(()) => 0,
+                Err(_) => ENOMEM.to_errno(),
+            }
+        }
+        if !super::is_enabled() {
+            return Err(EOPNOTSUPP);
+        }
+        let mut nodes = KVec::new();
+        let cb = bindings::kho_radix_walk_cb {
+            leaf: None,
+            node: Some(note),
+        };
+        // SAFETY: By the type invariant the tree is initialised; `cb` and `nodes` outlive the
+        // call and `note` matches `nodes`.
+        let ret = unsafe {
+            bindings::kho_radix_walk_tree(
+                tree.tree.get(),
+                &cb,
+                core::ptr::from_mut(&mut nodes).cast::<c_void>(),
+            )
+        };
+        to_result(ret)?;
+        for (i, phys) in nodes.iter().enumerate() {
+            // SAFETY: `phys` is a node page of the tree, a page the tree allocated and owns.
+            let ret = unsafe { bindings::kho_preserve_pages(bindings::phys_to_page(*phys), 1) };
+            if let Err(e) = to_result(ret) {
+                unpreserve(&nodes[..i]);
+                return Err(e);
+            }
+        }
+        // INVARIANT: Every node page of the frozen tree is preserved.
+        Ok(Self { tree, nodes })
+    }
+
+    /// Returns the physical address of the root node, to hand to the next kernel.
+    pub fn root_phys(&self) -> u64 {
+        // The walk visits the root first; a tree always has one.
+        self.nodes.first().copied().unwrap_or(0)
+    }
+
+    /// Returns the number of node pages preserved.
+    pub fn nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Calls `f` with every key, in increasing order, until it breaks (see
+    /// [`RadixTree::walk`]).
+    pub fn walk<F: FnMut(c_ulong) -> ControlFlow<()>>(&self, f: F) -> Result {
+        self.tree.walk(f)
+    }
+}
+
+impl Drop for Preserved {
+    fn drop(&mut self) {
+        // By the type invariant every node is preserved; the tree frees them afterwards.
+        unpreserve(&self.nodes);
     }
 }
 

@@ -5,7 +5,9 @@
 //! [`Preserved`] allocates a vmalloc area and preserves its pages with
 //! `kho_preserve_vmalloc()`. What the next kernel needs to find the pages again is a small
 //! descriptor, which the owner stores as bytes in its own handover data; the next kernel makes
-//! a [`Descriptor`] of them and maps the same pages again with [`Restored::restore`].
+//! a [`Descriptor`] of them and maps the same pages again with [`Restored::restore`], which
+//! first checks that both the owner's data and the `vmalloc` format were accepted
+//! ([`kernel::kho::compat`](super::compat)).
 //!
 //! C header: [`include/linux/kexec_handover.h`](srctree/include/linux/kexec_handover.h)
 //!
@@ -23,6 +25,11 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+use super::compat::{
+    self,
+    Handler,
+    Registration, //
+};
 use crate::{
     alloc::VVec,
     bindings,
@@ -166,14 +173,18 @@ unsafe impl Send for Restored {}
 unsafe impl Sync for Restored {}
 
 impl Restored {
-    /// Maps again the pages the previous kernel preserved under `desc`, which is consumed.
+    /// Maps again the pages the previous kernel preserved under `desc` for `owner`; `desc` is
+    /// consumed.
     ///
     /// The area is a whole number of pages: the length of the original allocation rounded up.
     ///
     /// # Errors
     ///
-    /// [`EINVAL`] if KHO cannot restore the pages (not preserved; KHO also warns).
-    pub fn restore(desc: Descriptor) -> Result<Self> {
+    /// If `owner`'s incoming data or the `vmalloc` format was not accepted, the error of its
+    /// [`Status`](compat::Status) (logged; the pages stay reserved). [`EINVAL`] if KHO cannot
+    /// restore the pages (not preserved; KHO also warns).
+    pub fn restore<T: Handler>(owner: &Registration<T>, desc: Descriptor) -> Result<Self> {
+        compat::incoming::check_restore(owner.component(), "vmalloc", "vmalloc area")?;
         // SAFETY: A `Descriptor` is made only by `Descriptor::from_handover_bytes()`, whose
         // caller vouched that it describes an area preserved for it and restored by nobody
         // else; it is consumed here, so it is restored once.

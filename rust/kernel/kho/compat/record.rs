@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The handover record: the KHO subtree that says which version of each component a handover
+//! carries.
+//!
+//! The record has a format version of its own, negotiated with the target kernel like a
+//! component's: this kernel reads and writes [`VERSIONS`], and writes version 1 for a target
+//! that reads only that.
+//!
+//! Version 1, one page at most, up to [`V1_MAX_COMPONENTS`] components:
+//!
+//! ```text
+//! / {
+//!     compatible = "kho-compat";
+//!     record-version = <1>;      u32, the format of this record
+//!     page-size = <4096>;        u32, PAGE_SIZE of the kernel that wrote it
+//!     arch = "x86_64";           string, the kernel's architecture
+//!     release = "7.3.4";         string, the release of the kernel that wrote it
+//!     components {
+//!         <name> {               one node per component written
+//!             version = <1>;     u32, the version of the data handed over
+//!         };
+//!     };
+//! };
+//! ```
+//!
+//! Version 2, up to [`MAX_COMPONENTS`] components in [`MAX_SIZE`] bytes: the same header,
+//! then two parallel arrays instead of a node per component:
+//!
+//! ```text
+//!     record-version = <2>;
+//!     component-names = "block", "kho", ...;   NUL-terminated names, sorted
+//!     component-versions = <1 4 ...>;          u32 (big-endian) per name
+//! ```
+//!
+//! `Documentation/kho-compat/record.rst` describes the formats and the reading rules.
+
+use super::{
+    Versions,
+    NAME_MAX, //
+};
+use crate::{
+    fdt::{
+        Fdt,
+        Node,
+        Writer, //
+    },
+    page::PAGE_SIZE,
+    prelude::*, //
+};
+
+/// Name of the record's KHO subtree.
+pub const SUBTREE: &CStr = c"kho-compat";
+/// Value of the record's `compatible` property; the format version is an integer beside it.
+pub const COMPATIBLE: &CStr = c"kho-compat";
+/// The record formats this kernel reads and writes.
+pub const VERSIONS: Versions = Versions::new(1, 2);
+/// The most components a version 1 record holds.
+pub const V1_MAX_COMPONENTS: usize = 256;
+/// The largest version 1 record.
+pub const V1_MAX_SIZE: usize = PAGE_SIZE;
+/// The most components a record may list.
+pub const MAX_COMPONENTS: usize = 4096;
+/// The largest record a kernel reads (the most it ever publishes).
+pub const MAX_SIZE: usize = 256 * 1024;
+
+/// The architecture name written into and expected in records.
+pub const ARCH: &CStr = super::ARCH;
+
+/// Why a record was rejected as a whole.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Invalid {
+    /// The blob is not a readable FDT.
+    Blob,
+    /// A required property or node is missing or has the wrong size or type.
+    Property(&'static CStr),
+    /// The `compatible` string is not [`COMPATIBLE`].
+    NotARecord,
+    /// The record format version is not one this kernel reads.
+    Version(u32),
+    /// Written by a kernel with another page size.
+    PageSize(u32),
+    /// Written by a kernel of another architecture.
+    Arch,
+    /// More than [`MAX_COMPONENTS`] (or, in version 1, [`V1_MAX_COMPONENTS`]) components, or a
+    /// malformed list of components.
+    Components,
+}
+
+impl Invalid {
+    /// Describes the problem for a log line.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Invalid::Blob => "not a readable FDT",
+            Invalid::Property(_) => "a required property is missing or malformed",
+            Invalid::NotARecord => "its compatible string is not \"kho-compat\"",
+            Invalid::Version(_) => "unknown record format version",
+            Invalid::PageSize(_) => "written by a kernel with another page size",
+            Invalid::Arch => "written by a kernel of another architecture",
+            Invalid::Components => "malformed or absurdly long list of components",
+        }
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(_: Invalid) -> Error {
+        EINVAL
+    }
+}
+
+/// A component name as the NUL-terminated string an FDT node name needs.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NodeName([u8; NAME_MAX + 1]);
+
+impl NodeName {
+    /// Returns `name` NUL-terminated, or [`EINVAL`] if it is empty, too long or contains NUL.
+    pub fn new(name: &[u8]) -> Result<Self> {
+        if name.is_empty() || name.len() > NAME_MAX || name.contains(&0) {
+            return Err(EINVAL);
+        }
+        let mut buf = [0u8; NAME_MAX + 1];
+        buf[..name.len()].copy_from_slice(name);
+        Ok(Self(buf))
+    }
+
+    /// Returns the name as a C string.
+    pub fn as_cstr(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.0).unwrap_or(c"")
+    }
+
+    /// Returns the name's bytes, without the NUL.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.as_cstr().to_bytes()
+    }
+}
+
+/// Returns an upper bound of the size of a record of `components` components in `version`,
+/// or `None` if that version cannot hold them.
+pub fn size_bound(version: u32, components: usize) -> Option<usize> {
+    // Header, strings block and the release string, generously.
+    const FIXED: usize = 512;
+    let (per, max, limit) = match version {
+        // Begin node (4) + name (32) + property (12 + 4) + end node (4).
+        1 => (56, V1_MAX_COMPONENTS, V1_MAX_SIZE),
+        // Name (32) + version (4).
+        2 => (NAME_MAX + 1 + 4, MAX_COMPONENTS, MAX_SIZE),
+        _ => return None,
+    };
+    if components > max {
+        return None;
+    }
+    Some((FIXED + per * components).min(limit))
+}
+
+/// Writes a record in `version` into `buf` and returns its length.
+///
+/// `components` gives, for each component handed over, its name and the version written. If
+/// `malformed` is the index of one of them, that entry is written malformed (a 64-bit version
+/// in version 1, version 0 in version 2): for tests of how the next kernel isolates it.
+///
+/// # Errors
+///
+/// [`EINVAL`] for an unknown version or a bad name, [`ENOSPC`] if the version cannot hold that
+/// many components or `buf` is too small.
+pub fn encode(
+    buf: &mut [u8],
+    version: u32,
+    release: &CStr,
+    components: &[(&str, u32)],
+    malformed: Option<usize>,
+) -> Result<usize> {
+    if !VERSIONS.contains(version) {
+        return Err(EINVAL);
+    }
+    if size_bound(version, components.len()).is_none() {
+        return Err(ENOSPC);
+    }
+    let mut w = Writer::new(buf)?;
+    w.property_string(c"compatible", COMPATIBLE)?;
+    w.property_u32(c"record-version", version)?;
+    w.property_u32(c"page-size", u32::try_from(PAGE_SIZE)?)?;
+    w.property_string(c"arch", ARCH)?;
+    w.property_string(c"release", release)?;
+    if version == 1 {
+        w.begin_node(c"components")?;
+        for (i, (name, v)) in components.iter().enumerate() {
+            w.begin_node(NodeName::new(name.as_bytes())?.as_cstr())?;
+            if malformed == Some(i) {
+                w.property_u64(c"version", u64::from(*v))?;
+            } else {
+                w.property_u32(c"version", *v)?;
+            }
+            w.end_node()?;
+        }
+        w.end_node()?;
+    } else {
+        let names: usize = components.iter().map(|(n, _)| n.len() + 1).sum();
+        let mut list = KVec::with_capacity(names, GFP_KERNEL)?;
+        let mut versions = KVec::with_capacity(components.len() * 4, GFP_KERNEL)?;
+        for (i, (name, v)) in components.iter().enumerate() {
+            list.extend_from_slice(NodeName::new(name.as_bytes())?.as_bytes(), GFP_KERNEL)?;
+            list.push(0, GFP_KERNEL)?;
+            let v = if malformed == Some(i) { 0 } else { *v };
+            versions.extend_from_slice(&v.to_be_bytes(), GFP_KERNEL)?;
+        }
+        w.property(c"component-names", &list)?;
+        w.property(c"component-versions", &versions)?;
+    }
+    let len = w.finish()?;
+    let limit = if version == 1 { V1_MAX_SIZE } else { MAX_SIZE };
+    if len > limit {
+        return Err(ENOSPC);
+    }
+    Ok(len)
+}
+
+/// What a record says about one component.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Entry {
+    /// The record does not list the component.
+    Missing,
+    /// The version of the component's data.
+    Version(u32),
+    /// The component's entry is unusable.
+    Corrupt(&'static str),
+}
+
+/// How a record lists its components.
+enum List<'a> {
+    /// Version 1: a node per component.
+    Nodes(Node<'a>),
+    /// Version 2: NUL-terminated names and big-endian `u32` versions.
+    Arrays { names: &'a [u8], versions: &'a [u8] },
+}
+
+/// A record handed over by another kernel, with its header and list checked.
+pub struct Record<'a> {
+    /// The record format version.
+    pub version: u32,
+    /// `PAGE_SIZE` of the kernel that wrote it.
+    pub page_size: u32,
+    /// Architecture of the kernel that wrote it.
+    pub arch: &'a CStr,
+    /// Release of the kernel that wrote it.
+    pub release: &'a CStr,
+    list: List<'a>,
+}
+
+/// Reads and checks a record handed over by another kernel.
+pub fn decode(blob: &[u8]) -> Result<Record<'_>, Invalid> {
+    let fdt = Fdt::from_bytes(blob).map_err(|_| Invalid::Blob)?;
+    let root = fdt.root();
+    let compatible = root
+        .string(c"compatible")
+        .map_err(|_| Invalid::Property(c"compatible"))?;
+    if compatible != COMPATIBLE {
+        return Err(Invalid::NotARecord);
+    }
+    let version = root
+        .u32(c"record-version")
+        .map_err(|_| Invalid::Property(c"record-version"))?;
+    if !VERSIONS.contains(version) {
+        return Err(Invalid::Version(version));
+    }
+    let page_size = root
+        .u32(c"page-size")
+        .map_err(|_| Invalid::Property(c"page-size"))?;
+    if usize::try_from(page_size) != Ok(PAGE_SIZE) {
+        return Err(Invalid::PageSize(page_size));
+    }
+    let arch = root
+        .string(c"arch")
+        .map_err(|_| Invalid::Property(c"arch"))?;
+    if arch != ARCH {
+        return Err(Invalid::Arch);
+    }
+    let release = root
+        .string(c"release")
+        .map_err(|_| Invalid::Property(c"release"))?;
+    let list = if version == 1 {
+        let components = root
+            .subnode(c"components")
+            .map_err(|_| Invalid::Property(c"components"))?;
+        let mut count = 0;
+        for node in components.subnodes() {
+            let node = node.map_err(|_| Invalid::Components)?;
+            node.name().map_err(|_| Invalid::Components)?;
+            count += 1;
+            if count > V1_MAX_COMPONENTS {
+                return Err(Invalid::Components);
+            }
+        }
+        List::Nodes(components)
+    } else {
+        let names = root
+            .property(c"component-names")
+            .map_err(|_| Invalid::Property(c"component-names"))?;
+        let versions = root
+            .property(c"component-versions")
+            .map_err(|_| Invalid::Property(c"component-versions"))?;
+        let count = versions.len() / 4;
+        // Every name NUL-terminated, one version per name, and no more than the maximum.
+        if versions.len() % 4 != 0
+            || count > MAX_COMPONENTS
+            || names.last().is_some_and(|b| *b != 0)
+            || names.iter().filter(|b| **b == 0).count() != count
+        {
+            return Err(Invalid::Components);
+        }
+        List::Arrays { names, versions }
+    };
+    Ok(Record {
+        version,
+        page_size,
+        arch,
+        release,
+        list,
+    })
+}
+
+/// Reads the `version` property of a version 1 component node.
+fn node_entry(node: &Node<'_>) -> Entry {
+    match node.u32(c"version") {
+        Ok(0) => Entry::Corrupt("version 0 in the record"),
+        Ok(v) => Entry::Version(v),
+        Err(_) => Entry::Corrupt("its version in the record is not one u32"),
+    }
+}
+
+impl<'a> Record<'a> {
+    /// Calls `f` with the name and entry of each component the record lists, in record order.
+    ///
+    /// A name may come twice (the record is then corrupt for it, see [`Record::lookup`]).
+    pub fn for_each(&self, mut f: impl FnMut(&'a [u8], Entry)) {
+        match &self.list {
+            List::Nodes(components) => {
+                for node in components.subnodes().flatten() {
+                    if let Ok(name) = node.name() {
+                        f(name.to_bytes(), node_entry(&node));
+                    }
+                }
+            }
+            List::Arrays { names, versions } => {
+                for (name, v) in names.split(|b| *b == 0).zip(versions.chunks_exact(4)) {
+                    let v = u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
+                    let entry = if v == 0 {
+                        Entry::Corrupt("version 0 in the record")
+                    } else {
+                        Entry::Version(v)
+                    };
+                    f(name, entry);
+                }
+            }
+        }
+    }
+
+    /// Returns the number of entries the record lists.
+    pub fn len(&self) -> usize {
+        let mut n = 0;
+        self.for_each(|_, _| n += 1);
+        n
+    }
+
+    /// Returns whether the record lists no component.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns what the record says about component `name` (a linear search: for one name).
+    pub fn lookup(&self, name: &str) -> Entry {
+        let mut found = Entry::Missing;
+        self.for_each(|n, e| {
+            if n == name.as_bytes() {
+                found = match found {
+                    Entry::Missing => e,
+                    _ => Entry::Corrupt("listed twice in the record"),
+                };
+            }
+        });
+        found
+    }
+}

@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The run-time half of the registry: components registered by their modules.
+//!
+//! A component's module registers its declaration with a pinned [`Registration`] when it
+//! initialises; dropping the registration unregisters it. The registry keeps the registered
+//! components sorted by name, writes the handover record for them
+//! ([`prepare_handover`], [`publish_record`]) and lets the check before kexec see them
+//! ([`with_registered`]).
+//!
+//! The registry's lock is taken by registration, unregistration and those functions. A
+//! [`Handler`]'s callbacks run with it held: they must not register or unregister a component.
+
+use super::{
+    builtin,
+    incoming,
+    record,
+    Chosen,
+    Component,
+    Status, //
+};
+use crate::{
+    bindings,
+    kho::{
+        self,
+        PreservedMem,
+        Subtree, //
+    },
+    prelude::*,
+    sync::{
+        atomic::{
+            Acquire,
+            Atomic,
+            Release, //
+        },
+        GlobalGuard,
+    },
+};
+use core::{
+    marker::{
+        PhantomData,
+        PhantomPinned, //
+    },
+    ptr::NonNull,
+};
+
+/// What the registry calls back into a registered component.
+///
+/// Both callbacks run with the registry's lock held: they must not register, unregister or
+/// prepare a handover, and should be quick.
+#[vtable]
+pub trait Handler: Send + Sync {
+    /// Returns whether the component has state to hand over now.
+    ///
+    /// A component that holds nothing never blocks a kexec, whatever the target reads. The
+    /// default is `true`: a component that cannot tell is taken to hold state.
+    fn holds_state(&self) -> bool {
+        true
+    }
+
+    /// Serializes the component's state in `version`, which the check before kexec
+    /// negotiated with the target kernel.
+    ///
+    /// Called when a kexec is prepared, for a component declared
+    /// [`Chosen::AtReboot`] that writes something. An error refuses the kexec.
+    fn serialize(&self, _version: u32) -> Result {
+        Ok(())
+    }
+}
+
+/// The part of a [`Registration`] the registry points to.
+struct Entry {
+    component: &'static Component,
+    /// The module that registered the component; null for built-in code.
+    module: *mut bindings::module,
+    /// The registration's handler.
+    data: *const c_void,
+    holds: unsafe fn(*const c_void) -> bool,
+    serialize: unsafe fn(*const c_void, u32) -> Result,
+    /// The version in the record last written, 0 if none.
+    written: Atomic<u32>,
+}
+
+/// Calls [`Handler::holds_state`] on the handler at `data`.
+///
+/// # Safety
+///
+/// `data` points to a live `T`.
+unsafe fn holds_fn<T: Handler>(data: *const c_void) -> bool {
+    // SAFETY: By the safety requirements `data` points to a live `T`.
+    unsafe { &*data.cast::<T>() }.holds_state()
+}
+
+/// Calls [`Handler::serialize`] on the handler at `data`.
+///
+/// # Safety
+///
+/// `data` points to a live `T`.
+unsafe fn serialize_fn<T: Handler>(data: *const c_void, version: u32) -> Result {
+    // SAFETY: By the safety requirements `data` points to a live `T`.
+    unsafe { &*data.cast::<T>() }.serialize(version)
+}
+
+/// The registered components, sorted by name, and the outgoing record.
+///
+/// # Invariants
+///
+/// Every pointer in `entries` points to the `entry` of a pinned [`Registration`] that has not
+/// been dropped: a registration removes its pointer, under the lock, before it is dropped.
+struct State {
+    entries: KVec<NonNull<Entry>>,
+    record: Option<Subtree>,
+}
+
+// SAFETY: The entries are only dereferenced with the lock held, while their registrations are
+// alive (type invariant); the handlers they reach are `Send + Sync`.
+unsafe impl Send for State {}
+
+/// The registry's lock (in a module of its own: its name is also a type's).
+#[allow(clippy::upper_case_acronyms)]
+mod lock {
+    use super::State;
+    use crate::prelude::*;
+
+    crate::sync::global_lock! {
+        // SAFETY: `registry()` calls `init()` exactly once, before the first `lock()`.
+        pub(super) unsafe(uninit) static REGISTRY: Mutex<State> = State {
+            entries: KVec::new(),
+            record: None,
+        };
+    }
+}
+use lock::REGISTRY;
+
+/// 0: `REGISTRY` is uninitialised, 1: being initialised, 2: ready.
+static REGISTRY_READY: Atomic<u32> = Atomic::new(0);
+
+/// Runs `init` exactly once for `state`; callers that lose the race wait until it has run.
+///
+/// `init` must not sleep: the losers spin. It is only ever a lock's initialisation.
+pub(super) fn once(state: &Atomic<u32>, init: impl FnOnce()) {
+    if state.load(Acquire) == 2 {
+        return;
+    }
+    if state.cmpxchg(0, 1, Acquire).is_ok() {
+        init();
+        state.store(2, Release);
+        return;
+    }
+    while state.load(Acquire) != 2 {
+        core::hint::spin_loop();
+    }
+}
+
+/// Locks the registry, initialising its lock on first use.
+fn registry() -> GlobalGuard<REGISTRY> {
+    // SAFETY: `once()` runs this exactly once, before any `lock()`.
+    once(&REGISTRY_READY, || unsafe { REGISTRY.init() });
+    REGISTRY.lock()
+}
+
+impl State {
+    /// Returns the index of the entry called `name`, or where it would go.
+    fn search(&self, name: &str) -> core::result::Result<usize, usize> {
+        self.entries.binary_search_by(|e| {
+            // SAFETY: By the type invariant every entry is alive; the lock is held.
+            unsafe { e.as_ref() }.component.name().cmp(name)
+        })
+    }
+}
+
+/// Returns the name of `module`, for log lines.
+///
+/// # Safety
+///
+/// `module` is null or a live module.
+unsafe fn module_name<'a>(module: *mut bindings::module) -> &'a str {
+    if module.is_null() {
+        return "built-in";
+    }
+    // SAFETY: By the safety requirements `module` is live; `name` is a NUL-terminated array.
+    let name = unsafe { &(*module).name };
+    // SAFETY: `c_char` and `u8` have the same size and alignment.
+    let bytes = unsafe { core::slice::from_raw_parts(name.as_ptr().cast::<u8>(), name.len()) };
+    CStr::from_bytes_until_nul(bytes)
+        .ok()
+        .and_then(|s| s.to_str().ok())
+        .unwrap_or("?")
+}
+
+/// Returns whether `component` is a declaration in the `.kho_compat` section of `module`
+/// (of `vmlinux` if `module` is null).
+///
+/// # Safety
+///
+/// `module` is null or a live module.
+unsafe fn is_declared_in(component: &Component, module: *mut bindings::module) -> bool {
+    let table = if module.is_null() {
+        builtin()
+    } else {
+        #[cfg(CONFIG_MODULES)]
+        {
+            // SAFETY: By the safety requirements `module` is live; the loader set these fields
+            // to its `.kho_compat` section (or null and 0 without one), which stays mapped and
+            // unmodified while the module is loaded.
+            unsafe {
+                super::table(
+                    (*module).kho_compat.cast::<Component>(),
+                    usize::try_from((*module).kho_compat_size).unwrap_or(0),
+                )
+            }
+        }
+        #[cfg(not(CONFIG_MODULES))]
+        {
+            &[]
+        }
+    };
+    table.iter().any(|c| core::ptr::eq(c, component))
+}
+
+/// Adds `entry` to the registry.
+///
+/// # Safety
+///
+/// `entry` is the entry of a pinned [`Registration`], fully initialised, which calls
+/// [`unregister`] before it is dropped if this succeeds.
+unsafe fn register(entry: NonNull<Entry>) -> Result {
+    // SAFETY: By the safety requirements `entry` is initialised and alive.
+    let e = unsafe { entry.as_ref() };
+    let name = e.component.name();
+    // SAFETY: `module` is the registering module (`THIS_MODULE`), alive during its own
+    // initialisation and until it drops the registration.
+    let (declared, owner) =
+        unsafe { (is_declared_in(e.component, e.module), module_name(e.module)) };
+    if !declared || !super::name_is_valid(name) {
+        pr_err!(
+            "kho_compat: component \"{}\" ({}) refused: its declaration is not in the .kho_compat section of its image; declare it with kho_component!\n",
+            name,
+            owner
+        );
+        return Err(EINVAL);
+    }
+    let mut state = registry();
+    let at = match state.search(name) {
+        Ok(_) => {
+            pr_err!(
+                "kho_compat: component \"{}\" ({}) refused: a component of that name is already registered\n",
+                name,
+                owner
+            );
+            return Err(EEXIST);
+        }
+        Err(at) => at,
+    };
+    // A module may not take a name that built-in code declares (registered or not): the
+    // manifest lists each name once.
+    if !e.module.is_null() && super::find_builtin(name).is_some() {
+        pr_err!(
+            "kho_compat: component \"{}\" ({}) refused: vmlinux declares a component of that name\n",
+            name,
+            owner
+        );
+        return Err(EEXIST);
+    }
+    state.entries.reserve(1, GFP_KERNEL)?;
+    // INVARIANT: By the safety requirements the registration removes `entry` before it is
+    // dropped.
+    state
+        .entries
+        .insert_within_capacity(at, entry)
+        .map_err(|_| ENOMEM)?;
+    drop(state);
+    if !e.module.is_null() {
+        // A module registers after the boot-time report: say what it gets.
+        pr_info!(
+            "kho_compat: component \"{}\" registered by module {}; incoming: {}\n",
+            name,
+            owner,
+            incoming::status(e.component)
+        );
+    }
+    Ok(())
+}
+
+/// Removes `entry` from the registry.
+fn unregister(entry: NonNull<Entry>) {
+    let mut state = registry();
+    if let Some(at) = state.entries.iter().position(|e| *e == entry) {
+        let _ = state.entries.remove(at);
+    }
+}
+
+/// A registered component: its declaration tied to the module that registered it.
+///
+/// A component is in the handover record and in the check before kexec while it is
+/// registered. The registration is undone when this is dropped; for a loadable module, keep it
+/// in the module's state so that it is dropped when the module unloads.
+///
+/// See the [module documentation](super) for an example.
+///
+/// # Invariants
+///
+/// `entry.data` points to `handler`; once initialised, `entry` is in the registry until drop.
+#[pin_data(PinnedDrop)]
+pub struct Registration<T: Handler + 'static> {
+    entry: Entry,
+    #[pin]
+    handler: T,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+// SAFETY: The entry's pointers are only used under the registry lock, and `T: Send`.
+unsafe impl<T: Handler + 'static> Send for Registration<T> {}
+// SAFETY: `&self` methods only read the declaration and atomics; `T: Sync`.
+unsafe impl<T: Handler + 'static> Sync for Registration<T> {}
+
+impl<T: Handler + 'static> Registration<T> {
+    /// Registers `component`, declared with [`crate::kho_component!`] in the same image (the
+    /// module of `T`, or `vmlinux` for built-in code), with `handler` for its callbacks.
+    ///
+    /// # Errors
+    ///
+    /// [`EINVAL`] if `component` is not a declaration in the `.kho_compat` section of that
+    /// image, [`EEXIST`] if a component of that name is registered (or, for a module, declared
+    /// in `vmlinux`), [`ENOMEM`]. Each refusal is logged.
+    pub fn new<E>(
+        component: &'static Component,
+        handler: impl PinInit<T, E>,
+    ) -> impl PinInit<Self, Error>
+    where
+        Error: From<E>,
+    {
+        try_pin_init!(&this in Self {
+            entry: Entry {
+                component,
+                module: crate::module::this_module::<T::OwnerModule>().as_ptr(),
+                data: core::ptr::null(),
+                holds: holds_fn::<T>,
+                serialize: serialize_fn::<T>,
+                written: Atomic::new(0),
+            },
+            handler <- handler,
+            _pin: PhantomPinned,
+            _: {
+                let me = this.as_ptr();
+                // SAFETY: Every field of `*me` is initialised and pinned; nothing else refers
+                // to it yet. INVARIANT: `entry.data` points to `handler`.
+                let entry = unsafe {
+                    (*me).entry.data = core::ptr::addr_of!((*me).handler).cast();
+                    NonNull::new_unchecked(core::ptr::addr_of_mut!((*me).entry))
+                };
+                // SAFETY: The entry is initialised and pinned; `PinnedDrop` unregisters it
+                // before the registration is dropped.
+                unsafe { register(entry)? };
+            },
+        })
+    }
+
+    /// Returns the component's declaration.
+    pub fn component(&self) -> &'static Component {
+        self.entry.component
+    }
+
+    /// Returns the handler.
+    pub fn handler(&self) -> &T {
+        &self.handler
+    }
+
+    /// Returns the status of the component's data in the handover this kernel received.
+    ///
+    /// Ask before restoring anything: only [`Status::Accepted`] data may be read. The
+    /// restore functions of [`kernel::kho`](crate::kho) take the registration and check it
+    /// themselves.
+    pub fn incoming(&self) -> Status {
+        incoming::status(self.entry.component)
+    }
+
+    /// Returns the version of the component in the handover record last written by this
+    /// kernel (at boot, or when a kexec was last prepared), or `None` if it is not in it.
+    pub fn outgoing_version(&self) -> Option<u32> {
+        match self.entry.written.load(Acquire) {
+            0 => None,
+            v => Some(v),
+        }
+    }
+}
+
+#[pinned_drop]
+impl<T: Handler + 'static> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // By the type invariant the entry is registered; remove it before the handler goes.
+        unregister(NonNull::from(&self.entry));
+        if !self.entry.module.is_null() {
+            pr_info!(
+                "kho_compat: component \"{}\" unregistered\n",
+                self.entry.component.name()
+            );
+        }
+    }
+}
+
+/// A registered component, as [`with_registered`] and [`prepare_handover`] show it.
+///
+/// # Invariants
+///
+/// Points to the entry of a registration that stays registered for `'a` (the registry lock is
+/// held for `'a`).
+#[repr(transparent)]
+pub struct Registered<'a> {
+    entry: NonNull<Entry>,
+    _p: PhantomData<&'a Entry>,
+}
+
+impl<'a> Registered<'a> {
+    fn entry(&self) -> &'a Entry {
+        // SAFETY: By the type invariant the entry is alive for `'a`.
+        unsafe { self.entry.as_ref() }
+    }
+
+    /// Returns the component's declaration (valid while the component is registered).
+    pub fn component(&self) -> &'a Component {
+        self.entry().component
+    }
+
+    /// Returns whether the component has state to hand over now ([`Handler::holds_state`]).
+    pub fn holds_state(&self) -> bool {
+        let e = self.entry();
+        // SAFETY: `data` points to the handler of the registration, alive for `'a`.
+        unsafe { (e.holds)(e.data) }
+    }
+
+    /// Returns whether the component was registered by a loadable module.
+    pub fn is_modular(&self) -> bool {
+        !self.entry().module.is_null()
+    }
+
+    /// Returns the name of the module that registered the component (`"built-in"` for
+    /// `vmlinux`).
+    pub fn module_name(&self) -> &'a str {
+        // SAFETY: The module of a registered component is loaded while it is registered.
+        unsafe { module_name(self.entry().module) }
+    }
+
+    /// Returns the version in the record last written, if the component was in it.
+    pub fn outgoing_version(&self) -> Option<u32> {
+        match self.entry().written.load(Acquire) {
+            0 => None,
+            v => Some(v),
+        }
+    }
+}
+
+/// Returns the registered components, sorted by name, for the duration of the borrow.
+fn views(entries: &KVec<NonNull<Entry>>) -> &[Registered<'_>] {
+    // SAFETY: `Registered` is a transparent `NonNull<Entry>`; the entries stay registered for
+    // the borrow of `entries`, which is behind the held lock (type invariant of `State` and
+    // `Registered`).
+    unsafe { core::slice::from_raw_parts(entries.as_ptr().cast::<Registered<'_>>(), entries.len()) }
+}
+
+/// Calls `f` with the registered components, sorted by name, with the registry locked.
+///
+/// `f` must not register or unregister a component.
+pub fn with_registered<R>(f: impl FnOnce(&[Registered<'_>]) -> R) -> R {
+    let state = registry();
+    f(views(&state.entries))
+}
+
+/// Returns whether a component called `name` is registered.
+pub fn is_registered(name: &str) -> bool {
+    registry().search(name).is_ok()
+}
+
+/// What to write into the handover record, decided by the check before kexec.
+pub struct Plan {
+    /// The record format version to write.
+    pub record_version: u32,
+    /// For each registered component, in the order of the slice the plan was made for, the
+    /// version it writes, or `None` for a component that writes nothing.
+    pub versions: KVec<Option<u32>>,
+    /// The index of a component whose record entry is written malformed, to test how the
+    /// next kernel isolates it. Only for fault-injection tests.
+    pub malformed: Option<usize>,
+}
+
+/// What [`prepare_handover`] wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct Prepared {
+    /// The record format version written.
+    pub record_version: u32,
+    /// The number of components in the record.
+    pub components: usize,
+    /// The record's size in bytes.
+    pub bytes: usize,
+}
+
+/// Writes the record of `list` in `version` and publishes it, replacing the previous one.
+fn write_record(
+    slot: &mut Option<Subtree>,
+    version: u32,
+    list: &[(&str, u32)],
+    malformed: Option<usize>,
+) -> Result<usize> {
+    let bound = record::size_bound(version, list.len()).ok_or(ENOSPC)?;
+    let mut scratch = KVec::from_elem(0u8, bound, GFP_KERNEL)?;
+    let len = record::encode(&mut scratch, version, super::release(), list, malformed)?;
+    let capacity = len.next_multiple_of(crate::page::PAGE_SIZE);
+    match slot.as_mut() {
+        Some(subtree) if subtree.as_slice().len() >= capacity => {
+            // Rewritten in place: the next kernel reads the FDT's own size.
+            subtree.as_mut_slice()[..len].copy_from_slice(&scratch[..len]);
+        }
+        _ => {
+            let mut mem = PreservedMem::alloc(capacity)?;
+            mem.as_mut_slice()[..len].copy_from_slice(&scratch[..len]);
+            // The name is free only once the old record is gone.
+            *slot = None;
+            *slot = Some(Subtree::add(record::SUBTREE, mem)?);
+        }
+    }
+    Ok(len)
+}
+
+/// Prepares the handover record for a kexec.
+///
+/// With the registry locked, `plan` decides from the registered components (sorted by name)
+/// what each writes and which record version. Then each [`Chosen::AtReboot`] component that
+/// writes a version serializes in it ([`Handler::serialize`]), and the record is written and
+/// published. An error from `plan`, a component or the record leaves the kexec to be refused.
+///
+/// # Errors
+///
+/// [`EOPNOTSUPP`] if KHO is disabled (nothing is handed over), [`EINVAL`] for a plan that does
+/// not fit the components, [`ENOSPC`] if the record version cannot hold them, or the error of
+/// `plan` or of a component's `serialize`.
+pub fn prepare_handover(plan: impl FnOnce(&[Registered<'_>]) -> Result<Plan>) -> Result<Prepared> {
+    let mut guard = registry();
+    let State { entries, record } = &mut *guard;
+    let views = views(entries);
+    let plan = plan(views)?;
+    if plan.versions.len() != views.len() {
+        return Err(EINVAL);
+    }
+    // The whole plan is checked before any component serializes.
+    if !record::VERSIONS.contains(plan.record_version)
+        || views
+            .iter()
+            .zip(plan.versions.iter())
+            .any(|(r, v)| v.is_some_and(|v| !r.component().writes().contains(v)))
+    {
+        return Err(EINVAL);
+    }
+    let mut list = KVec::with_capacity(views.len(), GFP_KERNEL)?;
+    for (r, v) in views.iter().zip(plan.versions.iter()) {
+        let Some(v) = *v else { continue };
+        let c = r.component();
+        if c.chosen() == Chosen::AtReboot {
+            let e = r.entry();
+            // SAFETY: `data` points to the handler of a registration alive under the lock.
+            if let Err(err) = unsafe { (e.serialize)(e.data, v) } {
+                pr_err!(
+                    "kho_compat: component \"{}\" cannot serialize version {}: {:?}\n",
+                    c.name(),
+                    v,
+                    err
+                );
+                return Err(err);
+            }
+        }
+        list.push((c.name(), v), GFP_KERNEL)?;
+    }
+    if !kho::is_enabled() {
+        return Err(EOPNOTSUPP);
+    }
+    let malformed = plan.malformed.and_then(|i| {
+        let name = views.get(i)?.component().name();
+        list.iter().position(|(n, _)| *n == name)
+    });
+    let bytes = write_record(record, plan.record_version, &list, malformed)?;
+    // Remember what was written, for `outgoing_version()`.
+    for (r, v) in views.iter().zip(plan.versions.iter()) {
+        r.entry().written.store(v.unwrap_or(0), Release);
+    }
+    Ok(Prepared {
+        record_version: plan.record_version,
+        components: list.len(),
+        bytes,
+    })
+}
+
+/// Publishes the record at boot: each registered component at its newest version, in the
+/// newest record format. [`prepare_handover`] rewrites it before a kexec.
+pub fn publish_record() -> Result<Prepared> {
+    let mut guard = registry();
+    let State { entries, record } = &mut *guard;
+    let views = views(entries);
+    let mut list: KVec<(&str, u32)> = KVec::with_capacity(views.len(), GFP_KERNEL)?;
+    for r in views {
+        list.push(
+            (r.component().name(), r.component().writes().max()),
+            GFP_KERNEL,
+        )?;
+    }
+    let version = record::VERSIONS.max();
+    let bytes = write_record(record, version, &list, None)?;
+    for r in views {
+        r.entry()
+            .written
+            .store(r.component().writes().max(), Release);
+    }
+    Ok(Prepared {
+        record_version: version,
+        components: list.len(),
+        bytes,
+    })
+}
