@@ -2,22 +2,22 @@
 
 //! Per-component versions for Kexec HandOver (KHO), and the check LUO runs before kexec.
 //!
-//! Every handover this kernel makes carries a *handover record*, a KHO subtree listing the
-//! version of each component written (see [`record`]). At boot the record the previous kernel
-//! left is read once, and each component of this kernel gets a status (accepted, unsupported,
-//! missing, corrupt) that it checks before restoring anything (see [`incoming`]). The
-//! components are declared with `kernel::kho_component!` ([`components`]); the table is
-//! static, so the record covers every component whatever its initcall level.
+//! The registry of handover components lives in the `kernel` crate (`kernel::kho::compat`):
+//! each component's module registers there, and the registry writes the handover record and
+//! answers, after kexec, each component's incoming status. This module is the core around it:
 //!
-//! Before a kexec, `liveupdate_reboot()` calls [`kho_compat_prepare_handover`]: the versions
-//! are negotiated against the manifest of the target kernel that user space handed over
-//! through `/dev/kho_compat` ([`device`]), and an incompatible handover is refused while
-//! aborting is still safe ([`check`]).
+//! - at boot it publishes the first record and reports the incoming statuses ([`incoming`]);
+//! - before a kexec, `liveupdate_reboot()` calls [`kho_compat_prepare_handover`]: the versions
+//!   are negotiated against the manifest of the target kernel that user space handed over
+//!   through `/dev/kho_compat` ([`device`]), an incompatible handover is refused while aborting
+//!   is still safe ([`check`]), and the record is rewritten ([`handover`]);
+//! - it shows this kernel's manifest ([`manifest`]) and the statuses in debugfs.
 //!
 //! `Documentation/kho-compat/` describes the design, the formats and the admin interface.
 
 use kernel::{
     debugfs, kho,
+    kho::compat,
     miscdevice::{
         MiscDeviceOptions,
         MiscDeviceRegistration, //
@@ -33,13 +33,12 @@ use kernel::{
 /// Set once the module has initialised the state the kexec hook uses.
 static READY: Atomic<bool> = Atomic::new(false);
 
-mod components;
+mod fault;
 mod handover;
 mod incoming;
 mod manifest;
-mod record;
-#[cfg(CONFIG_KHO_COMPAT_TEST_COMPONENT)]
-mod test_component;
+#[cfg(CONFIG_KHO_COMPAT_SYNTHETIC)]
+mod synthetic;
 
 #[path = "../luo/check.rs"]
 mod check;
@@ -68,9 +67,9 @@ mod target_kunit;
 #[path = "../tests/kunit/check.rs"]
 mod check_kunit;
 
-#[cfg(all(CONFIG_KHO_COMPAT_KUNIT_TEST, CONFIG_KHO_COMPAT_TEST_COMPONENT))]
-#[path = "../tests/kunit/test_component.rs"]
-mod test_component_kunit;
+#[cfg(all(CONFIG_KHO_COMPAT_KUNIT_TEST, CONFIG_KHO_COMPAT_SYNTHETIC))]
+#[path = "../tests/kunit/scale.rs"]
+mod scale_kunit;
 
 module! {
     type: KhoCompat,
@@ -83,10 +82,6 @@ module! {
             default: cfg!(CONFIG_KHO_COMPAT_ENFORCE),
             description: "Refuse a kexec for which no target manifest was set",
         },
-        corrupt_test_entry: bool {
-            default: false,
-            description: "Testing: write the test component's record entry malformed",
-        },
     },
 }
 
@@ -95,36 +90,33 @@ pub(crate) fn enforce() -> bool {
     module_parameters::enforce.value()
 }
 
-/// Returns whether the test component's record entry is to be written malformed
-/// (`kho_compat.corrupt_test_entry`, honoured only with the test component).
-pub(crate) fn corrupt_test_entry() -> bool {
-    cfg!(CONFIG_KHO_COMPAT_TEST_COMPONENT) && module_parameters::corrupt_test_entry.value()
-}
-
 #[pin_data]
 struct KhoCompat {
     #[pin]
     _control: MiscDeviceRegistration<device::Control>,
     _manifest: Pin<KBox<debugfs::File<manifest::File>>>,
     _incoming: Pin<KBox<debugfs::File<incoming::File>>>,
+    _malformed: Option<Pin<KBox<debugfs::File<fault::Knob>>>>,
     _dir: debugfs::Dir,
 }
 
 impl kernel::InPlaceModule for KhoCompat {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        // SAFETY: This is the first use of each lock, and the only call to its `init()`.
-        unsafe {
-            handover::OUTGOING.init();
-            device::TARGET.init();
-            incoming::COMPUTING.init();
-        }
-        // Read the incoming record now, so that the report is in the log early.
-        let _ = incoming::get();
-        #[cfg(CONFIG_KHO_COMPAT_TEST_COMPONENT)]
-        test_component::init();
+        // SAFETY: This is the first use of the lock, and the only call to its `init()`.
+        unsafe { device::TARGET.init() };
+        fault::init();
+        // The built-in components registered before this module (link order): report what
+        // they got, early in the log.
+        incoming::report();
         if kho::is_enabled() {
-            if let Err(e) = handover::publish() {
-                pr_err!("cannot publish the handover record: {:?}\n", e);
+            match compat::publish_record() {
+                Ok(p) => pr_info!(
+                    "handover record v{} published ({} components, {} bytes)\n",
+                    p.record_version,
+                    p.components,
+                    p.bytes
+                ),
+                Err(e) => pr_err!("cannot publish the handover record: {:?}\n", e),
             }
         }
         READY.store(true, Release);
@@ -135,6 +127,15 @@ impl kernel::InPlaceModule for KhoCompat {
             }),
             _manifest: KBox::pin_init(dir.read_only_file(c"manifest", manifest::File), GFP_KERNEL)?,
             _incoming: KBox::pin_init(dir.read_only_file(c"incoming", incoming::File), GFP_KERNEL)?,
+            // Only in kernels built for fault-injection tests.
+            _malformed: if cfg!(CONFIG_KHO_COMPAT_FAULT_INJECTION) {
+                Some(KBox::pin_init(
+                    dir.read_write_file(c"malformed-entry", fault::Knob),
+                    GFP_KERNEL,
+                )?)
+            } else {
+                None
+            },
             _dir: dir,
         })
     }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The test component: real data handed over in format v1 or v2.
+//! The test component: a loadable (or built-in) module that hands real data over in format v1
+//! or v2, through the public API of `kernel::kho` only.
 //!
-//! It preserves a list of items in a KHO block set (through `kernel::kho::block`) and a
-//! vmalloc area of pattern bytes (through `kernel::kho::vmalloc`), and describes both in a KHO
-//! subtree of its own, `kho-compat-test`. Its version ranges come from Kconfig
-//! (`CONFIG_KHO_COMPAT_TEST_READS_MIN`, `CONFIG_KHO_COMPAT_TEST_READS_MAX`,
+//! It registers its component with the registry (`kernel::kho::compat::Registration`), and
+//! preserves a list of items in a KHO block set (`kernel::kho::block`), a vmalloc area of
+//! pattern bytes (`kernel::kho::vmalloc`) and a radix tree of keys (`kernel::kho::radix`),
+//! described in a KHO subtree of its own, `kho-compat-test`. Its version ranges come from
+//! Kconfig (`CONFIG_KHO_COMPAT_TEST_READS_MIN`, `CONFIG_KHO_COMPAT_TEST_READS_MAX`,
 //! `CONFIG_KHO_COMPAT_TEST_WRITES_MIN`, `CONFIG_KHO_COMPAT_TEST_WRITES_MAX`), so that builds
 //! of the same source make kernels with different ranges. The values reach the compiler in
 //! the environment (see `kho/Makefile`); the `CONFIG_` names above make kbuild rebuild this
@@ -14,25 +16,32 @@
 //! The two formats differ in earnest: v1 entries are 16 bytes (`id`, `kind`, `flags`,
 //! `value`), v2 entries 24 bytes (`value`, a 64-bit `id`, a checksum, `kind`, `flags`).
 //!
-//! After kexec the component asks the registry for its status, and restores and verifies the
-//! data only if the version is one it reads.
+//! When a kexec is prepared the registry calls [`Handler::serialize`] with the version
+//! negotiated with the target kernel. After kexec, when the module is loaded (at boot, or
+//! later from user space), it asks the registry for its status and restores and verifies the
+//! data only if it was accepted; the restore functions check the status again, with the one of
+//! their own formats (`block`, `vmalloc`, `radix`). Unloading the module withdraws its data
+//! from the handover.
 
-use crate::incoming::{
-    self,
-    Status, //
-};
+use core::ops::ControlFlow;
 use kernel::{
     fdt::{
         Fdt,
         Writer, //
     },
     kho::{
-        self,
-        block,
-        vmalloc, //
+        self, block,
+        compat::{
+            Handler,
+            Registration,
+            Status, //
+        },
+        radix, vmalloc,
     },
+    new_mutex,
     page::PAGE_SIZE,
     prelude::*,
+    sync::Mutex,
     transmute::{
         AsBytes,
         FromBytes, //
@@ -105,7 +114,6 @@ kernel::kho_component! {
         reads: READS_MIN..=READS_MAX,
         writes: WRITES_MIN..=WRITES_MAX,
         chosen: AtReboot,
-        holds: holds,
         formats: [
             1 => [ItemV1 { size: 16, align: 8, id: 0, kind: 4, flags: 6, value: 8 }],
             2 => [ItemV2 { size: 24, align: 8, value: 0, id: 8, check: 16, kind: 20, flags: 22 }],
@@ -163,7 +171,7 @@ impl Item {
     }
 
     /// The v2 checksum over the item's fields.
-    fn check(id: u64, kind: u16, flags: u16, value: u64) -> u32 {
+    pub(crate) fn check(id: u64, kind: u16, flags: u16, value: u64) -> u32 {
         let h = mix(id ^ mix(value ^ (u64::from(kind) << 16 | u64::from(flags))));
         (h ^ (h >> 32)) as u32
     }
@@ -219,10 +227,18 @@ const SUBTREE: &CStr = c"kho-compat-test";
 const ITEMS: u32 = 300;
 /// Bytes of pattern handed over in the vmalloc area: three pages and a bit.
 const DATA_LEN: usize = 3 * PAGE_SIZE + 123;
+/// Keys handed over in the radix tree: spread so that the tree has several nodes.
+const KEYS: u32 = 64;
 /// Seed of a cold boot; each kexec hands over the previous seed plus one.
 const FIRST_SEED: u64 = 0x6b68_6f2d_7465_7374;
 /// More items or bytes than this in a handover are taken as corrupt.
 const MAX_ITEMS: u64 = 1 << 20;
+
+/// Returns key `i` of the radix tree generated from `seed`: increasing, in distinct leaves.
+pub(crate) fn key(seed: u64, i: u32) -> c_ulong {
+    let base = (mix(seed) & 0xffff) as c_ulong;
+    (base + i as c_ulong) << 16 | (mix(seed ^ u64::from(i)) & 0xff) as c_ulong
+}
 
 /// The block set of the chosen format.
 enum Items {
@@ -244,14 +260,39 @@ impl Items {
 struct State {
     seed: u64,
     data: vmalloc::Preserved,
+    keys: radix::Preserved,
     subtree: kho::Subtree,
     items: Option<Items>,
 }
 
-kernel::sync::global_lock! {
-    // SAFETY: `init()` below initialises the lock before anything else uses it; it runs from
-    // the module initializer, before `serialize()` can be called.
-    unsafe(uninit) static STATE: Mutex<Option<State>> = None;
+/// The component's handler: its state, serialized when the registry asks.
+#[pin_data]
+struct Test {
+    #[pin]
+    state: Mutex<Option<State>>,
+}
+
+#[vtable]
+impl Handler for Test {
+    fn holds_state(&self) -> bool {
+        self.state.lock().is_some()
+    }
+
+    fn serialize(&self, version: u32) -> Result {
+        let mut guard = self.state.lock();
+        let Some(state) = Option::as_mut(&mut *guard) else {
+            return Ok(());
+        };
+        write(state, version)?;
+        pr_info!(
+            "test component: {} items (format v{}) and {} bytes preserved, seed {:#x}\n",
+            ITEMS,
+            version,
+            DATA_LEN,
+            state.seed
+        );
+        Ok(())
+    }
 }
 
 /// What the previous kernel handed over and this kernel verified.
@@ -259,15 +300,16 @@ pub(crate) struct Restored {
     pub(crate) version: u32,
     pub(crate) items: u64,
     pub(crate) bytes: u64,
+    pub(crate) keys: u32,
     pub(crate) seed: u64,
 }
 
-/// Restores and verifies the data handed over in `version`.
-fn restore(version: u32) -> Result<Restored> {
+/// Restores and verifies the data handed over to `reg` in `version`.
+fn restore(reg: &Registration<Test>, version: u32) -> Result<Restored> {
     let blob = kho::retrieve_subtree(SUBTREE, PAGE_SIZE)?;
-    let restored = restore_from(blob.as_bytes(), version);
+    let restored = restore_from(reg, blob.as_bytes(), version);
     // SAFETY: The subtree belongs to this component: the previous kernel published it from a
-    // `PreservedMem` (`init()` below), and nothing else restores it. It is retrieved only
+    // `PreservedMem` (`start()` below), and nothing else restores it. It is retrieved only
     // here, once, from the module initializer: `blob` is its only `Incoming`.
     if let Err(e) = unsafe { blob.restore() } {
         pr_warn!(
@@ -279,7 +321,7 @@ fn restore(version: u32) -> Result<Restored> {
 }
 
 /// Restores and verifies the data that the subtree `blob` describes in `version`.
-fn restore_from(blob: &[u8], version: u32) -> Result<Restored> {
+fn restore_from(reg: &Registration<Test>, blob: &[u8], version: u32) -> Result<Restored> {
     let fdt = Fdt::from_bytes(blob)?;
     let root = fdt.root();
     let v = root.u32(c"version")?;
@@ -295,6 +337,7 @@ fn restore_from(blob: &[u8], version: u32) -> Result<Restored> {
     let head = root.u64(c"items")?;
     let bytes = root.u64(c"data-len")?;
     let seed = root.u64(c"seed")?;
+    let keys_root = root.u64(c"keys")?;
     let desc: &[u8; vmalloc::DESCRIPTOR_SIZE] =
         root.property(c"data")?.try_into().map_err(|_| EINVAL)?;
     if count > MAX_ITEMS || bytes > MAX_ITEMS * 64 {
@@ -316,7 +359,7 @@ fn restore_from(blob: &[u8], version: u32) -> Result<Restored> {
             // kernel for a block set of `ItemV1` entries in version 1, which the record
             // confirms; nothing else restores it.
             let set = KBox::pin_init(
-                unsafe { block::Incoming::<ItemV1>::restore(head) },
+                unsafe { block::Incoming::<ItemV1>::restore(reg, head) },
                 GFP_KERNEL,
             )?;
             set.for_each(|e| check(Ok(Item::from_v1(e))));
@@ -324,7 +367,7 @@ fn restore_from(blob: &[u8], version: u32) -> Result<Restored> {
         2 => {
             // SAFETY: As above, for `ItemV2` entries in version 2.
             let set = KBox::pin_init(
-                unsafe { block::Incoming::<ItemV2>::restore(head) },
+                unsafe { block::Incoming::<ItemV2>::restore(reg, head) },
                 GFP_KERNEL,
             )?;
             set.for_each(|e| check(Item::from_v2(e)));
@@ -347,6 +390,30 @@ fn restore_from(blob: &[u8], version: u32) -> Result<Restored> {
         return Err(EINVAL);
     }
 
+    // SAFETY: `keys_root` comes from this component's own subtree, the root of the tree the
+    // previous kernel preserved for it; nothing else restores it.
+    let tree = KBox::pin_init(
+        unsafe { radix::RadixTree::restore(reg, keys_root) },
+        GFP_KERNEL,
+    )?;
+    let mut n = 0u32;
+    let mut wrong = false;
+    tree.walk(|k| {
+        if n >= KEYS || k != key(seed, n) {
+            wrong = true;
+            return ControlFlow::Break(());
+        }
+        n += 1;
+        ControlFlow::Continue(())
+    })?;
+    if wrong || n != KEYS {
+        pr_err!(
+            "test component: radix key {} differs from what was preserved\n",
+            n
+        );
+        return Err(EINVAL);
+    }
+
     // SAFETY: The descriptor comes from this component's own subtree, written by the previous
     // kernel for the area it preserved for this component; nothing else restores it.
     let desc = unsafe { vmalloc::Descriptor::from_handover_bytes(desc) };
@@ -355,7 +422,7 @@ fn restore_from(blob: &[u8], version: u32) -> Result<Restored> {
     if usize::try_from(desc.total_pages())? != len.div_ceil(PAGE_SIZE) {
         return Err(EINVAL);
     }
-    let area = vmalloc::Restored::restore(desc)?;
+    let area = vmalloc::Restored::restore(reg, desc)?;
     let data = area.as_slice().get(..len).ok_or(EINVAL)?;
     if let Some(at) = check_pattern(data, seed) {
         pr_err!(
@@ -368,6 +435,7 @@ fn restore_from(blob: &[u8], version: u32) -> Result<Restored> {
         version,
         items: count,
         bytes,
+        keys: n,
         seed,
     })
 }
@@ -402,6 +470,7 @@ fn write(state: &mut State, version: u32) -> Result {
     w.property_u64(c"items", head)?;
     w.property(c"data", &state.data.descriptor())?;
     w.property_u64(c"data-len", u64::try_from(DATA_LEN)?)?;
+    w.property_u64(c"keys", state.keys.root_phys())?;
     w.property_u64(c"seed", state.seed)?;
     w.finish()?;
     state
@@ -415,54 +484,40 @@ fn write(state: &mut State, version: u32) -> Result {
     Ok(())
 }
 
-/// Returns whether the component has data to hand over.
-fn holds() -> bool {
-    STATE.lock().is_some()
-}
-
-/// Writes the handover record with the test component's entry malformed
-/// (`kho_compat.corrupt_test_entry=1`).
-pub(crate) fn write_corrupt_record(buf: &mut [u8], table: &[(&str, u32)]) -> Result<usize> {
-    pr_warn!("test component: writing its record entry malformed, as asked\n");
-    crate::record::encode_malformed(
-        buf,
-        kernel::kho::compat::release(),
-        table.iter().copied(),
-        TEST.name(),
-    )
-}
-
-/// Serializes the component's data in `version`; called when a kexec is prepared.
-pub(crate) fn serialize(version: u32) -> Result {
-    let mut guard = STATE.lock();
-    let Some(state) = guard.as_mut() else {
-        return Ok(());
+/// Makes the state to hand over, written in the newest version until a kexec negotiates.
+fn prepare_state(seed: u64) -> Result<State> {
+    let mut data = vmalloc::Preserved::alloc(DATA_LEN)?;
+    fill_pattern(&mut data.as_mut_slice()[..DATA_LEN], seed);
+    let tree = KBox::pin_init(radix::RadixTree::new(), GFP_KERNEL)?;
+    for i in 0..KEYS {
+        tree.insert(key(seed, i))?;
+    }
+    let keys = radix::Preserved::new(tree)?;
+    let subtree = kho::Subtree::add(SUBTREE, kho::PreservedMem::alloc(PAGE_SIZE)?)?;
+    let mut state = State {
+        seed,
+        data,
+        keys,
+        subtree,
+        items: None,
     };
-    write(state, version)?;
-    pr_info!(
-        "test component: {} items (format v{}) and {} bytes preserved, seed {:#x}\n",
-        ITEMS,
-        version,
-        DATA_LEN,
-        state.seed
-    );
-    Ok(())
+    write(&mut state, TEST.writes().max())?;
+    Ok(state)
 }
 
 /// Restores what the previous kernel handed over, then prepares this kernel's handover.
-pub(crate) fn init() {
-    // SAFETY: Called once, from the module initializer, before any other use of `STATE`.
-    unsafe { STATE.init() };
+fn start(reg: &Registration<Test>) {
     let mut seed = FIRST_SEED;
     if kho::is_kho_boot() {
-        match incoming::status(&TEST) {
-            Status::Accepted(v) => match restore(v) {
+        match reg.incoming() {
+            Status::Accepted(v) => match restore(reg, v) {
                 Ok(r) => {
                     pr_info!(
-                        "test component: restored {} items (format v{}) and {} bytes, seed {:#x}: verified\n",
+                        "test component: restored {} items (format v{}), {} bytes and {} keys, seed {:#x}: verified\n",
                         r.items,
                         r.version,
                         r.bytes,
+                        r.keys,
                         r.seed
                     );
                     seed = r.seed.wrapping_add(1);
@@ -475,21 +530,42 @@ pub(crate) fn init() {
     if !kho::is_enabled() {
         return;
     }
-    let setup = || -> Result<State> {
-        let mut data = vmalloc::Preserved::alloc(DATA_LEN)?;
-        fill_pattern(&mut data.as_mut_slice()[..DATA_LEN], seed);
-        let subtree = kho::Subtree::add(SUBTREE, kho::PreservedMem::alloc(PAGE_SIZE)?)?;
-        let mut state = State {
-            seed,
-            data,
-            subtree,
-            items: None,
-        };
-        write(&mut state, TEST.writes().max())?;
-        Ok(state)
-    };
-    match setup() {
-        Ok(state) => *STATE.lock() = Some(state),
+    match prepare_state(seed) {
+        Ok(state) => *reg.handler().state.lock() = Some(state),
         Err(e) => pr_err!("test component: cannot prepare its handover: {:?}\n", e),
     }
 }
+
+module! {
+    type: TestComponent,
+    name: "kho_compat_test",
+    authors: ["KHO compat developers"],
+    description: "Test component for KHO component versions",
+    license: "GPL",
+}
+
+struct TestComponent {
+    _registration: Pin<KBox<Registration<Test>>>,
+}
+
+impl kernel::Module for TestComponent {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let registration = KBox::pin_init(
+            Registration::new(
+                &TEST,
+                pin_init!(Test {
+                    state <- new_mutex!(None),
+                }),
+            ),
+            GFP_KERNEL,
+        )?;
+        start(&registration);
+        Ok(Self {
+            _registration: registration,
+        })
+    }
+}
+
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+#[path = "../tests/kunit/test_component.rs"]
+mod test_component_kunit;

@@ -7,21 +7,24 @@
 //! release 7.3.4
 //! arch x86_64
 //! page-size 4096
-//! record 1-1
+//! record 1-2
 //! component block reads 1-1 writes 1-1 at-preserve
-//! component test reads 1-2 writes 1-2 at-reboot
+//! component test reads 1-2 writes 1-2 at-reboot modular
 //! end
 //! ```
 //!
-//! Components are sorted by name. The build writes the same text next to the kernel image,
-//! from the `.kho_compat` section of `vmlinux` (`scripts/kho-manifest`); the layout of that
-//! section starts with [`Info`]. `Documentation/kho-compat/manifest.rst` has the details.
+//! It lists the components this kernel declares, sorted by name: those of `vmlinux`, and
+//! those in loadable modules (marked `modular`). The build writes it next to the kernel image
+//! from the `.kho_compat` sections of `vmlinux` and of every `.ko` (`scripts/kho-manifest`);
+//! the layout of the `vmlinux` section starts with [`Info`]. At run time a module's components
+//! are known once it registered them, so the running kernel's manifest lists the modules that
+//! are loaded. `Documentation/kho-compat/manifest.rst` has the details.
 
-use crate::record;
 use core::fmt;
 use kernel::{
     kho::compat::{
         self,
+        record,
         Chosen,
         Component, //
     },
@@ -62,8 +65,8 @@ const fn padded<const N: usize>(s: &[u8]) -> [u8; N] {
 static INFO: Info = Info {
     magic: *b"KHOCOMPT",
     info_version: 1,
-    record_min: record::RECORD_VERSION,
-    record_max: record::RECORD_VERSION,
+    record_min: record::VERSIONS.min(),
+    record_max: record::VERSIONS.max(),
     page_size: PAGE_SIZE as u32,
     component_size: size_of::<Component>() as u32,
     manifest_version: MANIFEST_VERSION,
@@ -78,48 +81,37 @@ pub(crate) fn chosen_keyword(chosen: Chosen) -> &'static str {
     }
 }
 
-/// Calls `f` with each component of `table`, sorted by name, without allocating.
-pub(crate) fn for_each_sorted<'a>(table: &'a [Component], mut f: impl FnMut(&'a Component)) {
-    let mut last: Option<&str> = None;
-    loop {
-        let next = table
-            .iter()
-            .filter(|c| last.is_none_or(|l| c.name() > l))
-            .min_by(|a, b| a.name().cmp(b.name()));
-        let Some(c) = next else {
-            break;
-        };
-        f(c);
-        last = Some(c.name());
-    }
-}
-
 /// Writes this kernel's manifest, without a newline after the last line.
 pub(crate) fn write(f: &mut dyn fmt::Write) -> fmt::Result {
     write!(f, "kho-compat-manifest {}", MANIFEST_VERSION)?;
     write!(f, "\nrelease {}", compat::release().to_str().unwrap_or("?"))?;
     write!(f, "\narch {}", compat::ARCH.to_str().unwrap_or("?"))?;
     write!(f, "\npage-size {}", PAGE_SIZE)?;
-    write!(
-        f,
-        "\nrecord {}-{}",
-        record::RECORD_VERSION,
-        record::RECORD_VERSION
-    )?;
-    let mut res = Ok(());
-    for_each_sorted(compat::components(), |c| {
-        if res.is_ok() {
-            res = write!(
+    write!(f, "\nrecord {}", record::VERSIONS)?;
+    compat::with_registered(|regs| {
+        // The declarations of vmlinux and of the loaded modules, sorted by name.
+        let mut list: KVec<(&Component, bool)> = KVec::new();
+        for c in compat::builtin() {
+            list.push((c, false), GFP_KERNEL).map_err(|_| fmt::Error)?;
+        }
+        for r in regs.iter().filter(|r| r.is_modular()) {
+            list.push((r.component(), true), GFP_KERNEL)
+                .map_err(|_| fmt::Error)?;
+        }
+        list.sort_unstable_by(|a, b| a.0.name().cmp(b.0.name()));
+        for (c, modular) in list.iter() {
+            write!(
                 f,
-                "\ncomponent {} reads {} writes {} {}",
+                "\ncomponent {} reads {} writes {} {}{}",
                 c.name(),
                 c.reads(),
                 c.writes(),
-                chosen_keyword(c.chosen())
-            );
+                chosen_keyword(c.chosen()),
+                if *modular { " modular" } else { "" }
+            )?;
         }
-    });
-    res?;
+        Ok(())
+    })?;
     write!(f, "\nend")
 }
 

@@ -2,32 +2,33 @@
 
 //! The compatibility check LUO runs before kexec, and the version negotiation.
 //!
-//! For each component of this kernel, against the target manifest:
+//! For each registered component of this kernel, against the target manifest:
 //!
 //! - a component serialized at reboot writes `max(writes ∩ target.reads)`: a kernel that writes
 //!   v1..v2 hands v1 to a target that reads only v1 (rollback);
 //! - a component serialized at preserve time has pinned its version: the target must read it;
 //! - a component the target lacks, or with no common version, refuses the kexec if it holds
 //!   state, and is idle (writes nothing) otherwise;
-//! - a target of another architecture or page size, or that cannot read this kernel's handover
-//!   record, refuses the whole kexec.
+//! - a target of another architecture or page size, or that cannot read a handover record
+//!   this kernel writes (in a version that holds every component written), refuses the whole
+//!   kexec. The record's own version is negotiated like a component's.
 //!
 //! Without a target manifest the policy decides: warn (proceed, each component writing its
 //! newest version) or enforce (refuse).
 //!
-//! A component's `holds` function runs under the lock of the target manifest: it must not
-//! take that lock or the one of the outgoing record.
+//! The check runs with the registry locked (`kernel::kho::compat::with_registered`); a
+//! component's `holds_state()` runs then, and the target's lock is taken inside.
 
-use crate::{
-    record,
-    target::Target, //
-};
+use crate::target::Target;
 use core::fmt;
 use kernel::{
     kho::compat::{
         self,
+        record,
         Chosen,
         Component,
+        Plan,
+        Registered,
         Versions, //
     },
     page::PAGE_SIZE,
@@ -86,9 +87,11 @@ pub(crate) enum Outcome {
 }
 
 /// The check's outcome for one component.
-pub(crate) struct Entry {
+pub(crate) struct Entry<'a> {
     /// The component.
-    pub(crate) component: &'static Component,
+    pub(crate) component: &'a Component,
+    /// Whether the target has it in a loadable module.
+    pub(crate) modular_in_target: bool,
     /// What it does.
     pub(crate) outcome: Outcome,
 }
@@ -100,8 +103,15 @@ pub(crate) enum Mismatch {
     Arch,
     /// Another page size.
     PageSize(u32),
-    /// The target cannot read this kernel's handover record.
+    /// The target reads no handover record version this kernel writes.
     Record(Versions),
+    /// The record version both read cannot hold the components written.
+    RecordCapacity {
+        /// The record version.
+        version: u32,
+        /// The components to write.
+        components: usize,
+    },
 }
 
 /// The outcome for the kexec as a whole.
@@ -118,11 +128,13 @@ pub(crate) enum Overall {
     Mismatch(Mismatch),
 }
 
-/// The verdict of the check.
-pub(crate) struct Verdict {
+/// The verdict of the check, over the components registered while it was made.
+pub(crate) struct Verdict<'a> {
     /// The outcome for the kexec as a whole.
     pub(crate) overall: Overall,
-    entries: KVec<Entry>,
+    /// The handover record version to write.
+    pub(crate) record_version: u32,
+    entries: KVec<Entry<'a>>,
     release: [u8; 64],
     release_len: usize,
     arch: [u8; 16],
@@ -130,18 +142,18 @@ pub(crate) struct Verdict {
 }
 
 /// Decides the outcome of a component whose data the target cannot read.
-fn blocked(component: &Component, reason: Reason) -> Outcome {
-    if component.holds_state() {
+fn blocked(holds: bool, reason: Reason) -> Outcome {
+    if holds {
         Outcome::Refused(reason)
     } else {
         Outcome::Idle(reason)
     }
 }
 
-/// Checks one component against the target.
-pub(crate) fn check_component(component: &Component, target: &Target) -> Outcome {
+/// Checks one component, which holds state or not, against the target.
+pub(crate) fn check_component(component: &Component, holds: bool, target: &Target) -> Outcome {
     let Some(t) = target.component(component.name()) else {
-        return blocked(component, Reason::MissingInTarget);
+        return blocked(holds, Reason::MissingInTarget);
     };
     match component.chosen() {
         Chosen::AtReboot => match component.writes().intersect(t.reads) {
@@ -150,7 +162,7 @@ pub(crate) fn check_component(component: &Component, target: &Target) -> Outcome
                 how: How::Negotiated,
             },
             None => blocked(
-                component,
+                holds,
                 Reason::NoCommonVersion {
                     writes: component.writes(),
                     reads: t.reads,
@@ -166,7 +178,7 @@ pub(crate) fn check_component(component: &Component, target: &Target) -> Outcome
                 }
             } else {
                 blocked(
-                    component,
+                    holds,
                     Reason::PinNotRead {
                         version: pinned,
                         reads: t.reads,
@@ -177,18 +189,24 @@ pub(crate) fn check_component(component: &Component, target: &Target) -> Outcome
     }
 }
 
-/// Checks the components of `table` against `target` (or the policy, without one).
-pub(crate) fn compute(
+/// Returns the record version to write for a target that reads `reads`, if any.
+fn record_version(reads: Versions) -> Option<u32> {
+    record::VERSIONS.intersect(reads).map(|common| common.max())
+}
+
+/// Checks the registered components `regs` against `target` (or the policy, without one).
+pub(crate) fn compute<'a>(
     target: Option<&Target>,
     enforce: bool,
-    table: &'static [Component],
-) -> Result<Verdict> {
-    let mut entries = KVec::with_capacity(table.len(), GFP_KERNEL)?;
+    regs: &[Registered<'a>],
+) -> Result<Verdict<'a>> {
+    let mut entries = KVec::with_capacity(regs.len(), GFP_KERNEL)?;
     let mut release = [0u8; 64];
     let mut release_len = 0;
     let mut arch = [0u8; 16];
     let mut arch_len = 0;
-    let overall = match target {
+    let mut record_version_chosen = record::VERSIONS.max();
+    let mut overall = match target {
         None => Overall::NoTarget { enforce },
         Some(t) => {
             let r = t.release().as_bytes();
@@ -201,16 +219,18 @@ pub(crate) fn compute(
                 Overall::Mismatch(Mismatch::Arch)
             } else if usize::try_from(t.page_size) != Ok(PAGE_SIZE) {
                 Overall::Mismatch(Mismatch::PageSize(t.page_size))
-            } else if !t.record.contains(record::RECORD_VERSION) {
-                Overall::Mismatch(Mismatch::Record(t.record))
-            } else {
+            } else if let Some(v) = record_version(t.record) {
+                record_version_chosen = v;
                 Overall::Checked
+            } else {
+                Overall::Mismatch(Mismatch::Record(t.record))
             }
         }
     };
-    for c in table {
+    for r in regs {
+        let c = r.component();
         let outcome = match (overall, target) {
-            (Overall::Checked, Some(t)) => check_component(c, t),
+            (Overall::Checked, Some(t)) => check_component(c, r.holds_state(), t),
             (Overall::NoTarget { .. }, _) => Outcome::Write {
                 version: c.writes().max(),
                 how: How::Newest,
@@ -220,13 +240,29 @@ pub(crate) fn compute(
         entries.push(
             Entry {
                 component: c,
+                modular_in_target: target
+                    .and_then(|t| t.component(c.name()))
+                    .is_some_and(|t| t.modular),
                 outcome,
             },
             GFP_KERNEL,
         )?;
     }
+    let writers = entries
+        .iter()
+        .filter(|e| matches!(e.outcome, Outcome::Write { .. }))
+        .count();
+    if matches!(overall, Overall::Checked | Overall::NoTarget { .. })
+        && record::size_bound(record_version_chosen, writers).is_none()
+    {
+        overall = Overall::Mismatch(Mismatch::RecordCapacity {
+            version: record_version_chosen,
+            components: writers,
+        });
+    }
     Ok(Verdict {
         overall,
+        record_version: record_version_chosen,
         entries,
         release,
         release_len,
@@ -235,7 +271,7 @@ pub(crate) fn compute(
     })
 }
 
-impl Verdict {
+impl<'a> Verdict<'a> {
     /// Returns why the kexec must not proceed, or `None` if it may.
     pub(crate) fn refusal(&self) -> Option<Error> {
         match self.overall {
@@ -251,19 +287,38 @@ impl Verdict {
     }
 
     /// Returns the version `component` writes, or `None` if it writes nothing.
-    pub(crate) fn version_for(&self, component: &Component) -> Option<u32> {
+    #[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+    pub(crate) fn version_for(&self, name: &str) -> Option<u32> {
         self.entries
             .iter()
-            .find(|e| core::ptr::eq(e.component, component))
+            .find(|e| e.component.name() == name)
             .and_then(|e| match e.outcome {
                 Outcome::Write { version, .. } => Some(version),
                 _ => None,
             })
     }
 
-    /// Returns the per-component outcomes.
-    pub(crate) fn entries(&self) -> &[Entry] {
+    /// Returns the per-component outcomes, in the order of the registered components.
+    pub(crate) fn entries(&self) -> &[Entry<'a>] {
         &self.entries
+    }
+
+    /// Returns the record plan of an allowed verdict: the record version and what each
+    /// component writes, in the order of the registered components.
+    pub(crate) fn plan(&self) -> Result<Plan> {
+        let mut versions = KVec::with_capacity(self.entries.len(), GFP_KERNEL)?;
+        for e in self.entries() {
+            let v = match e.outcome {
+                Outcome::Write { version, .. } => Some(version),
+                _ => None,
+            };
+            versions.push(v, GFP_KERNEL)?;
+        }
+        Ok(Plan {
+            record_version: self.record_version,
+            versions,
+            malformed: None,
+        })
     }
 
     fn release(&self) -> &str {
@@ -329,18 +384,26 @@ impl Verdict {
                 }
             )?,
         }
+        if !matches!(self.overall, Overall::Mismatch(_)) {
+            writeln!(f, "record write {}", self.record_version)?;
+        }
         for e in self.entries.iter() {
             let name = e.component.name();
             match e.outcome {
                 Outcome::Write { version, how } => writeln!(
                     f,
-                    "{} write {} {}",
+                    "{} write {} {}{}",
                     name,
                     version,
                     match how {
                         How::Negotiated => "negotiated",
                         How::Pinned => "pinned",
                         How::Newest => "newest",
+                    },
+                    if e.modular_in_target {
+                        " (a module in the target: load it there to restore)"
+                    } else {
+                        ""
                     }
                 )?,
                 Outcome::Idle(r) => writeln!(
@@ -389,9 +452,9 @@ impl kernel::fmt::Display for Explain<'_> {
 }
 
 /// Formats a [`Mismatch`] of a verdict.
-struct Why<'a>(&'a Mismatch, &'a Verdict);
+struct Why<'a, 'b>(&'a Mismatch, &'a Verdict<'b>);
 
-impl fmt::Display for Why<'_> {
+impl fmt::Display for Why<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self.0 {
             Mismatch::Arch => write!(
@@ -407,13 +470,20 @@ impl fmt::Display for Why<'_> {
             Mismatch::Record(r) => write!(
                 f,
                 "the target reads handover records {r}, this kernel writes {}",
-                record::RECORD_VERSION
+                record::VERSIONS
+            ),
+            Mismatch::RecordCapacity {
+                version,
+                components,
+            } => write!(
+                f,
+                "{components} components to hand over, more than a version {version} handover record (the newest the target reads) holds"
             ),
         }
     }
 }
 
-impl kernel::fmt::Display for Why<'_> {
+impl kernel::fmt::Display for Why<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }

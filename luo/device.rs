@@ -29,7 +29,10 @@ use kernel::{
         _IOW,
         _IOWR, //
     },
-    kho::compat,
+    kho::compat::{
+        self,
+        Registered, //
+    },
     miscdevice::{
         MiscDevice,
         MiscDeviceRegistration, //
@@ -56,10 +59,11 @@ kernel::sync::global_lock! {
     pub(crate) unsafe(uninit) static TARGET: Mutex<Option<KBox<Target>>> = None;
 }
 
-/// Computes the verdict against the current target, with the boot-time policy.
-pub(crate) fn verdict() -> Result<check::Verdict> {
+/// Computes the verdict for the registered components `regs` against the current target, with
+/// the boot-time policy.
+pub(crate) fn verdict_for<'a>(regs: &[Registered<'a>]) -> Result<check::Verdict<'a>> {
     let target = TARGET.lock();
-    check::compute(target.as_deref(), crate::enforce(), compat::components())
+    check::compute(target.as_deref(), crate::enforce(), regs)
 }
 
 /// A growable text buffer (the GET ioctls format into it).
@@ -137,8 +141,9 @@ fn set_target(arg: usize) -> Result<isize> {
     let len = h.len();
     if len > target::MANIFEST_MAX {
         pr_err!(
-            "target manifest rejected: {} bytes, larger than 64 KiB; the previous target stays\n",
-            len
+            "target manifest rejected: {} bytes, larger than {} KiB; the previous target stays\n",
+            len,
+            target::MANIFEST_MAX / 1024
         );
         return Err(EFBIG);
     }
@@ -199,8 +204,13 @@ impl MiscDevice for Control {
                 Ok(0)
             }
             GET_VERDICT => {
-                let v = verdict()?;
-                get_text(arg, |w| v.write_text(w))
+                let mut text = Text(KVec::new());
+                compat::with_registered(|regs| {
+                    verdict_for(regs)?.write_text(&mut text).map_err(|_| ENOMEM)
+                })?;
+                get_text(arg, |w| {
+                    w.write_str(core::str::from_utf8(&text.0).map_err(|_| fmt::Error)?)
+                })
             }
             GET_INCOMING => get_text(arg, |w| {
                 incoming::write_text(w)?;

@@ -17,9 +17,9 @@ use kernel::{
 };
 
 /// Largest manifest accepted, in bytes (`KHO_COMPAT_MANIFEST_MAX`).
-pub(crate) const MANIFEST_MAX: usize = 64 * 1024;
-/// Most components a manifest may list.
-pub(crate) const MAX_COMPONENTS: usize = 256;
+pub(crate) const MANIFEST_MAX: usize = kernel::uapi::KHO_COMPAT_MANIFEST_MAX as usize;
+/// Most components a manifest may list: as many as a handover record holds.
+pub(crate) const MAX_COMPONENTS: usize = kernel::kho::compat::record::MAX_COMPONENTS;
 /// Longest release string.
 pub(crate) const RELEASE_MAX: usize = 64;
 
@@ -33,6 +33,10 @@ pub(crate) struct TargetComponent {
     pub(crate) writes: Versions,
     /// When the target fixes its version.
     pub(crate) chosen: Chosen,
+    /// Whether the target has it in a loadable module.
+    pub(crate) modular: bool,
+    /// The manifest line that lists it.
+    line: usize,
 }
 
 impl TargetComponent {
@@ -70,7 +74,11 @@ impl Target {
 
     /// Returns the component called `name`, if the target has it.
     pub(crate) fn component(&self, name: &str) -> Option<&TargetComponent> {
-        self.components.iter().find(|c| c.name() == name)
+        // Sorted by name by `parse()`.
+        self.components
+            .binary_search_by(|c| c.name().cmp(name))
+            .ok()
+            .map(|i| &self.components[i])
     }
 
     /// Returns the number of components listed.
@@ -101,7 +109,7 @@ impl Rejected {
     }
 }
 
-const TOO_BIG: &str = "larger than 64 KiB";
+const TOO_BIG: &str = "larger than 256 KiB";
 const NO_MEMORY: &str = "out of memory";
 
 fn reject<T>(line: usize, why: &'static str) -> Result<T, Rejected> {
@@ -224,9 +232,9 @@ pub(crate) fn parse(input: &[u8]) -> Result<Target, Rejected> {
                 })?;
                 record = true;
             }
-            ("component", 7) => {
+            ("component", 7 | 8) => {
                 if t.components.len() == MAX_COMPONENTS {
-                    return reject(n, "more than 256 components");
+                    return reject(n, "more than 4096 components");
                 }
                 if !name_is_valid(f[1]) {
                     return reject(n, "bad component name");
@@ -234,7 +242,7 @@ pub(crate) fn parse(input: &[u8]) -> Result<Target, Rejected> {
                 if f[2] != "reads" || f[4] != "writes" {
                     return reject(
                         n,
-                        "expected: component <name> reads <a>-<b> writes <a>-<b> <when>",
+                        "expected: component <name> reads <a>-<b> writes <a>-<b> <when> [modular]",
                     );
                 }
                 let (Some(reads), Some(writes)) = (range(f[3]), range(f[5])) else {
@@ -248,9 +256,11 @@ pub(crate) fn parse(input: &[u8]) -> Result<Target, Rejected> {
                     "at-preserve" => Chosen::AtPreserve,
                     _ => return reject(n, "expected at-reboot or at-preserve"),
                 };
-                if t.component(f[1]).is_some() {
-                    return reject(n, "component listed twice");
-                }
+                let modular = match f.get(7) {
+                    None => false,
+                    Some(&"modular") => true,
+                    Some(_) => return reject(n, "expected \"modular\" or the end of the line"),
+                };
                 let mut name = [0u8; NAME_MAX + 1];
                 name[..f[1].len()].copy_from_slice(f[1].as_bytes());
                 t.components
@@ -260,6 +270,8 @@ pub(crate) fn parse(input: &[u8]) -> Result<Target, Rejected> {
                             reads,
                             writes,
                             chosen,
+                            modular,
+                            line: n,
                         },
                         GFP_KERNEL,
                     )
@@ -276,6 +288,11 @@ pub(crate) fn parse(input: &[u8]) -> Result<Target, Rejected> {
     }
     if !(release && arch && page && record) {
         return reject(0, "release, arch, page-size or record missing (truncated?)");
+    }
+    t.components
+        .sort_unstable_by(|a, b| a.name().cmp(b.name()).then(a.line.cmp(&b.line)));
+    if let Some(w) = t.components.windows(2).find(|w| w[0].name() == w[1].name()) {
+        return reject(w[1].line, "component listed twice");
     }
     Ok(t)
 }
