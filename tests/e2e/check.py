@@ -5,9 +5,10 @@
 # what it set out to prove. Prints "PASS <summary>" or "FAIL <reasons>".
 #
 #   check.py LOG --first-manifest FILE --final-manifest FILE
-#            [--test-version N | --test-status corrupt]
-#            [--refused ENOEXEC|ENODATA] [--verdict allowed|refused]
-#            [--warn-no-target] [--bad-input]
+#            [--test-version N | --test-status corrupt|missing]
+#            [--test-modular] [--corrupt-format NAME] [--record-version N]
+#            [--refused ENOEXEC|ENODATA] [--refused-names NAME,...]
+#            [--verdict allowed|refused] [--warn-no-target] [--bad-input]
 #
 # The log holds two kernels (three boots' worth of lines when a kexec was
 # refused and retried, all in the first kernel): the guest's /init prints
@@ -33,7 +34,11 @@ def main():
     ap.add_argument('--final-manifest', required=True)
     ap.add_argument('--test-version', type=int)
     ap.add_argument('--test-status')
+    ap.add_argument('--test-modular', action='store_true')
+    ap.add_argument('--corrupt-format')
+    ap.add_argument('--record-version', type=int)
     ap.add_argument('--refused')
+    ap.add_argument('--refused-names', default='')
     ap.add_argument('--verdict')
     ap.add_argument('--warn-no-target', action='store_true')
     ap.add_argument('--bad-input', action='store_true')
@@ -66,7 +71,10 @@ def main():
         return out
 
     def kernel(part, text):
-        return [re.sub(r'^.*?kho_compat: ', '', l) for l in part if 'kho_compat: ' + text in l]
+        # A line of the project's kernel code (kho_compat, its component modules, the
+        # registry in the kernel crate), from `text` on.
+        return [l[l.index(text):] for l in part
+                if re.search(r'(kho_compat\w*|kho_\w+|rust_kernel): ' + re.escape(text), l)]
 
     c1, c2 = checks(first), checks(second)
     need1 = ['luo-open', 'luo-session', 'memfd-fill', 'memfd-preserve', 'manifest',
@@ -78,12 +86,16 @@ def main():
         need1 += ['garbage-random', 'garbage-truncated', 'garbage-huge', 'garbage-nonroot']
     need2 = ['luo-open', 'manifest2', 'luo-session', 'memfd-retrieve', 'memfd-verify',
              'luo-finish', 'incoming']
+    if a.test_modular:
+        need1 += ['module-load']
+        need2 += ['module-load-late']
     for stage, got, names in ((1, c1, need1), (2, c2, need2)):
         for n in names:
             if n not in got:
                 why.append(f'stage {stage}: no {n} check')
-            elif got[n][0] != 'PASS':
-                why.append(f'stage {stage}: {n} failed: {got[n][1]}')
+        for n, (st, detail) in got.items():
+            if st != 'PASS':
+                why.append(f'stage {stage}: {n} failed: {detail}')
     if not any('E2E-DONE stage 2: 0 failed' in l for l in second):
         why.append('stage 2 did not complete')
 
@@ -112,6 +124,9 @@ def main():
         refusals = kernel(first, 'kexec refused (' + a.refused + ')')
         if not refusals:
             why.append(f'first kernel: no "kexec refused ({a.refused})" log line')
+        for name in filter(None, a.refused_names.split(',')):
+            if not any(f'kexec refused ({a.refused}): {name}: ' in l for l in first):
+                why.append(f'first kernel: the refusal does not name {name}')
     elif kernel(first, 'kexec refused'):
         why.append('first kernel refused the kexec: ' + kernel(first, 'kexec refused')[0])
 
@@ -129,30 +144,39 @@ def main():
 
     # The second kernel read the record.
     rec = kernel(second, 'incoming handover record')
-    m = re.search(r': (\d+) of (\d+) components accepted', rec[0] if rec else '')
+    m = re.search(r'record v(\d+) .*: (\d+) of (\d+) components accepted', rec[0] if rec else '')
     statuses = [l.split('E2E-INCOMING ', 1)[1] for l in second if 'E2E-INCOMING ' in l][1:]
     if not m:
         why.append(f'second kernel: {rec[0] if rec else "no record line"}')
     else:
-        want_bad = 1 if a.test_status else 0
-        if int(m.group(2)) - int(m.group(1)) != want_bad:
+        # The boot-time summary covers the built-in components; a modular test component
+        # registers later.
+        want_bad = (1 if a.test_status and not a.test_modular else 0) + (1 if a.corrupt_format else 0)
+        if int(m.group(3)) - int(m.group(2)) != want_bad:
             why.append(f'second kernel: {rec[0]}')
+        if a.record_version and int(m.group(1)) != a.record_version:
+            why.append(f'second kernel: record v{m.group(1)}, expected v{a.record_version}')
     for s in statuses:
         name = s.split()[0]
         if name == 'test' and a.test_status:
             if not s.startswith(f'test {a.test_status}'):
                 why.append(f'second kernel: "{s}", expected test {a.test_status}')
+        elif name == a.corrupt_format:
+            if not s.startswith(f'{name} corrupt'):
+                why.append(f'second kernel: "{s}", expected {name} corrupt')
         elif ' accepted ' not in s:
             why.append(f'second kernel: "{s}"')
     if not statuses:
         why.append('second kernel: no incoming statuses printed')
+    if a.test_modular and not any(s.startswith('test ') for s in statuses):
+        why.append('second kernel: the late-loaded test component has no status')
 
     summary = f'memfd {h2} verified in {release(second)}'
     pre = [re.search(r'test component: (\d+) items \(format v(\d+)\) and (\d+) bytes '
                      r'preserved, seed (0x[0-9a-f]+)', l) for l in first]
     pre = [p for p in pre if p]
-    post = next((re.search(r'test component: restored (\d+) items \(format v(\d+)\) '
-                           r'and (\d+) bytes, seed (0x[0-9a-f]+): verified', l)
+    post = next((re.search(r'test component: restored (\d+) items \(format v(\d+)\), '
+                           r'(\d+) bytes and \d+ keys, seed (0x[0-9a-f]+): verified', l)
                  for l in second if 'test component: restored' in l), None)
     if a.test_version is not None:
         if not pre:
@@ -172,6 +196,23 @@ def main():
             why.append(f'second kernel: the test component did not leave its {a.test_status} data alone')
         else:
             summary += f'; test component isolated: {left[0].split(": ", 1)[1]}'
+    if a.test_modular and a.test_status == 'missing':
+        out = [l for l in first if 'E2E: KHO will hand over:' in l]
+        if not out or 'kho-compat-test' in out[-1]:
+            why.append('first kernel: the unloaded module\'s subtree is still handed over')
+    if a.test_modular:
+        late = next((l for l in second if 'component "test" registered by module' in l), None)
+        if not late:
+            why.append('second kernel: no registration line of the late-loaded module')
+        else:
+            summary += '; module loaded late: ' + re.sub(r'^.*?(component "test")', r'\1', late).strip()
+    if a.corrupt_format:
+        refusal = [l for l in second
+                   if f'test: not restoring its' in l and f': {a.corrupt_format} is corrupt' in l]
+        if post or not refusal:
+            why.append(f'second kernel: the test component restored data in a corrupt {a.corrupt_format}')
+        else:
+            summary += '; ' + re.sub(r'^.*?kho_compat: ', '', refusal[0]).strip()
     if a.refused:
         summary = f'kexec refused with {a.refused} ({kernel(first, "kexec refused")[0].split(": ", 1)[1]}); session and memfd intact; retried: ' + summary
     if a.warn_no_target:
@@ -179,7 +220,7 @@ def main():
     if a.bad_input:
         summary += '; random, truncated and 10,000-component manifests and a non-root open refused, target kept'
     if m and not why:
-        summary += f'; {m.group(1)} of {m.group(2)} components accepted'
+        summary += f'; record v{m.group(1)}: {m.group(2)} of {m.group(3)} components accepted'
 
     if why:
         print('FAIL ' + '; '.join(why))

@@ -19,6 +19,11 @@
  *   e2e_target=1     load /target.manifest before the kexec
  *   e2e_refuse=N     the kexec must fail with errno N, then retry
  *   e2e_garbage=1    feed /dev/kho_compat garbage first (as root and not)
+ *   e2e_module=1     load the test component's module (/kho_compat_test.ko)
+ *                    in both kernels: before the kexec, and late after it
+ *   e2e_module=2     the same, but unload it again before the kexec
+ *   e2e_malformed=N  have the record carry component N's entry malformed
+ *                    (debugfs kho_compat/malformed-entry)
  *   e2e_bench=1      only preserve the memfd, kexec, and end the second
  *                    kernel at once (scripts/bench times the gap)
  *
@@ -58,6 +63,9 @@
 #define MEMFD_SEED	0x9e3779b97f4a7c15ULL
 
 #define MANIFEST	"/debugfs/kho_compat/manifest"
+#define MALFORMED	"/debugfs/kho_compat/malformed-entry"
+#define TEST_MODULE	"/kho_compat_test.ko"
+#define TEST_MODULE_NAME "kho_compat_test"
 #define INCOMING	"/debugfs/kho_compat/incoming"
 #define RECORD_OUT	"/debugfs/kho/out/sub_fdts/kho-compat"
 #define TOOL		"/bin/kho-compat"
@@ -256,6 +264,47 @@ static long cmdline_value(const char *key, long def)
 	return p ? atol(p + strlen(pat)) : def;
 }
 
+/* Copies the value of "@key=" on the kernel command line into @buf; 0 if found. */
+static int cmdline_string(const char *key, char *buf, size_t size)
+{
+	char cmdline[CMDLINE_SIZE], pat[64];
+	char *p;
+	size_t n = 0;
+
+	if (read_cmdline(cmdline, sizeof(cmdline)))
+		return -1;
+	snprintf(pat, sizeof(pat), " %s=", key);
+	p = strstr(cmdline, pat);
+	if (!p)
+		return -1;
+	p += strlen(pat);
+	while (p[n] && p[n] != ' ' && n < size - 1) {
+		buf[n] = p[n];
+		n++;
+	}
+	buf[n] = 0;
+	return 0;
+}
+
+/* Loads the test component's module; returns 0 or -errno. */
+static int load_test_module(void)
+{
+	int fd = open(TEST_MODULE, O_RDONLY);
+	long err;
+
+	if (fd < 0)
+		return -errno;
+	err = syscall(__NR_finit_module, fd, "", 0);
+	close(fd);
+	return err ? -errno : 0;
+}
+
+/* Unloads the test component's module; returns 0 or -errno. */
+static int unload_test_module(void)
+{
+	return syscall(__NR_delete_module, TEST_MODULE_NAME, O_NONBLOCK) ? -errno : 0;
+}
+
 /*
  * Runs the kho-compat tool with @arg1 @arg2; its output goes to @out (a file,
  * then printed with @prefix) or to the console. Returns its exit status.
@@ -432,10 +481,31 @@ static void stage1(int luo_fd)
 		return;
 	}
 
+	if (cmdline_value("e2e_module", 0)) {
+		err = load_test_module();
+		check("module-load", !err, "finit_module(%s): %d", TEST_MODULE, err);
+	}
 	{
 		unsigned long long h = dump_file(MANIFEST, "E2E-MANIFEST ");
 
 		check("manifest", h != 0, "%s fnv1a64=%016llx", MANIFEST, h);
+	}
+	if (cmdline_value("e2e_module", 0) == 2) {
+		err = unload_test_module();
+		check("module-unload", !err, "delete_module(%s): %d", TEST_MODULE_NAME, err);
+	}
+	{
+		char name[64];
+
+		if (!cmdline_string("e2e_malformed", name, sizeof(name))) {
+			int fd = open(MALFORMED, O_WRONLY);
+			long n = fd < 0 ? -errno : write(fd, name, strlen(name));
+
+			if (fd >= 0)
+				close(fd);
+			check("malformed", n == (long)strlen(name), "%s: %s (%ld)", MALFORMED,
+			      name, n);
+		}
 	}
 	note_record(RECORD_OUT, "record-out");
 	list_subtrees("/debugfs/kho/out/sub_fdts", "KHO will hand over");
@@ -490,6 +560,13 @@ static void stage2(int luo_fd)
 	long first_bad = -1;
 	int sfd, fd;
 
+	if (cmdline_value("e2e_module", 0)) {
+		/* Late: long after the core read the record, at boot. */
+		int err = load_test_module();
+
+		check("module-load-late", !err, "finit_module(%s) at %s: %d", TEST_MODULE,
+		      secs(uptime_ms()), err);
+	}
 	{
 		unsigned long long h = dump_file(MANIFEST, "E2E-MANIFEST2 ");
 

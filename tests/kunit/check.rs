@@ -1,12 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! KUnit tests for the pre-kexec check and the negotiation (`luo/check.rs`), against targets
-//! derived from this kernel's own component table.
+//! derived from the components registered in this kernel, plus components the tests declare
+//! and register themselves through the public registry API.
 
 use kernel::prelude::*;
 
+kernel::kho_component! {
+    /// Serialized at reboot, in any of versions 1 to 3.
+    static NEGOTIATE {
+        name: "kunit-negotiate",
+        reads: 1..=3,
+        writes: 1..=3,
+        chosen: AtReboot,
+        formats: [1 => [], 2 => [], 3 => []],
+    }
+}
+
+kernel::kho_component! {
+    /// Holds nothing, ever.
+    static IDLE {
+        name: "kunit-idle",
+        reads: 1..=1,
+        writes: 1..=1,
+        chosen: AtReboot,
+        formats: [1 => []],
+    }
+}
+
 #[kunit_tests(kho_compat_check)]
 mod tests {
+    use super::{
+        IDLE,
+        NEGOTIATE, //
+    };
     use crate::device::Text;
     use crate::{
         check::*,
@@ -21,13 +48,52 @@ mod tests {
             self,
             Chosen,
             Component,
+            Handler,
+            Registration,
             Versions, //
         },
         prelude::*,
+        sync::atomic::{
+            Atomic,
+            Relaxed, //
+        },
     };
 
-    /// A target like this kernel, with `edit` giving a component's `(reads, writes)` (or `None`
-    /// to leave it out) and `header` replacing arch, page size and record range.
+    /// A handler that says whether it holds state, and counts serializations.
+    struct Holds {
+        holds: bool,
+        serialized: Atomic<u32>,
+    }
+
+    #[vtable]
+    impl Handler for Holds {
+        fn holds_state(&self) -> bool {
+            self.holds
+        }
+
+        fn serialize(&self, version: u32) -> Result {
+            self.serialized.store(version, Relaxed);
+            Ok(())
+        }
+    }
+
+    /// Registers `c`, holding state or not, for the duration of a test.
+    fn register(c: &'static Component, holds: bool) -> Result<Pin<KBox<Registration<Holds>>>> {
+        KBox::pin_init(
+            Registration::new(
+                c,
+                Holds {
+                    holds,
+                    serialized: Atomic::new(0),
+                },
+            ),
+            GFP_KERNEL,
+        )
+    }
+
+    /// A target like this kernel (its registered components), with `edit` giving a component's
+    /// `(reads, writes)` (or `None` to leave it out) and `header` replacing arch, page size and
+    /// record range.
     fn target_with(
         edit: impl Fn(&Component) -> Option<(Versions, Versions)>,
         header: (&str, u32, &str),
@@ -39,122 +105,181 @@ mod tests {
             "kho-compat-manifest 1\nrelease 7.3.4-target\narch {arch}\npage-size {page}\nrecord {record}\n"
         )
         .map_err(|_| ENOMEM)?;
-        for c in compat::components() {
-            if let Some((r, w)) = edit(c) {
-                let when = match c.chosen() {
-                    Chosen::AtReboot => "at-reboot",
-                    Chosen::AtPreserve => "at-preserve",
-                };
-                writeln!(t, "component {} reads {r} writes {w} {when}", c.name())
-                    .map_err(|_| ENOMEM)?;
+        compat::with_registered(|regs| -> Result {
+            for r in regs {
+                let c = r.component();
+                if let Some((rd, wr)) = edit(c) {
+                    let when = match c.chosen() {
+                        Chosen::AtReboot => "at-reboot",
+                        Chosen::AtPreserve => "at-preserve",
+                    };
+                    writeln!(t, "component {} reads {rd} writes {wr} {when}", c.name())
+                        .map_err(|_| ENOMEM)?;
+                }
             }
-        }
+            Ok(())
+        })?;
         t.write_str("end\n").map_err(|_| ENOMEM)?;
         parse(&t.0).map_err(|_| EINVAL)
     }
 
     fn native() -> (&'static str, u32, &'static str) {
-        (compat::ARCH.to_str().unwrap_or("?"), 4096, "1-1")
+        (compat::ARCH.to_str().unwrap_or("?"), 4096, "1-2")
     }
 
     fn same(c: &Component) -> Option<(Versions, Versions)> {
         Some((c.reads(), c.writes()))
     }
 
-    fn outcome(v: &Verdict, name: &str) -> Option<Outcome> {
+    /// Runs the check against `t` (or no target) and hands the verdict to `f`.
+    fn with_verdict<R>(
+        t: Option<&Target>,
+        enforce: bool,
+        f: impl FnOnce(&Verdict<'_>) -> Result<R>,
+    ) -> Result<R> {
+        compat::with_registered(|regs| f(&compute(t, enforce, regs)?))
+    }
+
+    fn outcome(v: &Verdict<'_>, name: &str) -> Option<Outcome> {
         v.entries()
             .iter()
             .find(|e| e.component.name() == name)
             .map(|e| e.outcome)
     }
 
-    fn verdict(t: &Target) -> Result<Verdict> {
-        compute(Some(t), false, compat::components())
+    fn text(v: &Verdict<'_>) -> Result<KVec<u8>> {
+        let mut text = Text(KVec::new());
+        v.write_text(&mut text).map_err(|_| ENOMEM)?;
+        Ok(text.0)
     }
 
     #[test]
     fn same_kernel_is_allowed() -> Result {
         let t = target_with(same, native())?;
-        let v = verdict(&t)?;
-        assert_eq!(v.overall, Overall::Checked);
-        assert_eq!(v.refusal(), None);
-        for c in compat::components() {
-            assert_eq!(v.version_for(c), Some(c.writes().max()));
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(v.overall, Overall::Checked);
+            assert_eq!(v.refusal(), None);
+            assert_eq!(v.record_version, 2);
+            // With the registry locked (`with_verdict()`): its entries are every registered
+            // component.
+            for e in v.entries() {
+                assert_eq!(
+                    v.version_for(e.component.name()),
+                    Some(e.component.writes().max())
+                );
+            }
+            assert!(matches!(
+                outcome(v, "memfd"),
+                Some(Outcome::Write {
+                    how: How::Pinned,
+                    ..
+                })
+            ));
+            Ok(())
+        })
+    }
+
+    /// The newest version in both ranges, found by trying every version from the top: an
+    /// oracle that shares nothing with `Versions::intersect()`.
+    fn newest_common(writes: Versions, reads: Versions) -> Option<u32> {
+        (1..=16).rev().find(|v| {
+            writes.min() <= *v && *v <= writes.max() && reads.min() <= *v && *v <= reads.max()
+        })
+    }
+
+    #[test]
+    fn negotiation_picks_the_newest_common_version() -> Result {
+        let _reg = register(&NEGOTIATE, true)?;
+        let (mut allowed, mut refused) = (0, 0);
+        for min in 1..=5 {
+            for max in min..=5 {
+                let reads = Versions::new(min, max);
+                let t = target_with(
+                    |c| {
+                        if c.name() == "kunit-negotiate" {
+                            Some((reads, reads))
+                        } else {
+                            same(c)
+                        }
+                    },
+                    native(),
+                )?;
+                let want = newest_common(NEGOTIATE.writes(), reads);
+                with_verdict(Some(&t), false, |v| {
+                    match want {
+                        Some(version) => {
+                            assert_eq!(
+                                outcome(v, "kunit-negotiate"),
+                                Some(Outcome::Write {
+                                    version,
+                                    how: How::Negotiated
+                                })
+                            );
+                            assert_eq!(v.refusal(), None);
+                            allowed += 1;
+                        }
+                        None => {
+                            refused += 1;
+                            assert_eq!(
+                                outcome(v, "kunit-negotiate"),
+                                Some(Outcome::Refused(Reason::NoCommonVersion {
+                                    writes: NEGOTIATE.writes(),
+                                    reads
+                                }))
+                            );
+                            assert_eq!(v.refusal(), Some(ENOEXEC));
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
         }
+        // Every range of 1..=5: 15 targets, 3 of them with no common version (4-4, 4-5, 5-5):
+        // both paths were taken.
+        assert_eq!((allowed, refused), (12, 3));
         assert_eq!(
-            outcome(&v, "memfd"),
-            Some(Outcome::Write {
-                version: 2,
-                how: How::Pinned
-            })
+            newest_common(Versions::new(1, 3), Versions::new(4, 5)),
+            None
+        );
+        assert_eq!(
+            newest_common(Versions::new(1, 3), Versions::new(2, 9)),
+            Some(3)
         );
         Ok(())
     }
 
     #[test]
-    fn negotiation_picks_the_newest_common_version() -> Result {
-        let x = compat::find("test").ok_or(ENOENT)?;
-        for (reads, want) in [
-            (Versions::new(1, 1), 1),
-            (Versions::new(2, 2), 2),
-            (Versions::new(1, 5), 2),
-        ] {
-            let t = target_with(
-                |c| {
-                    if c.name() == "test" {
-                        Some((reads, reads))
-                    } else {
-                        same(c)
-                    }
-                },
-                native(),
-            )?;
-            let v = verdict(&t)?;
-            let expect = x.writes().intersect(reads).map(|r| r.max());
-            if expect == Some(want) {
-                assert_eq!(
-                    outcome(&v, "test"),
-                    Some(Outcome::Write {
-                        version: want,
-                        how: How::Negotiated
-                    })
-                );
-                assert_eq!(v.refusal(), None);
-            }
-        }
-        Ok(())
-    }
-
-    #[test]
     fn no_common_version_refuses_the_kexec() -> Result {
+        let _reg = register(&NEGOTIATE, true)?;
         let t = target_with(
             |c| {
-                if c.name() == "test" {
-                    Some((Versions::new(3, 3), Versions::new(3, 3)))
+                if c.name() == "kunit-negotiate" {
+                    Some((Versions::new(4, 4), Versions::new(4, 4)))
                 } else {
                     same(c)
                 }
             },
             native(),
         )?;
-        let v = verdict(&t)?;
-        let x = compat::find("test").ok_or(ENOENT)?;
-        assert_eq!(
-            outcome(&v, "test"),
-            Some(Outcome::Refused(Reason::NoCommonVersion {
-                writes: x.writes(),
-                reads: Versions::new(3, 3)
-            }))
-        );
-        assert_eq!(v.refusal(), Some(ENOEXEC));
-        // The others are unaffected.
-        assert!(matches!(outcome(&v, "memfd"), Some(Outcome::Write { .. })));
-        let mut text = Text(KVec::new());
-        v.write_text(&mut text).map_err(|_| ENOMEM)?;
-        let text = core::str::from_utf8(&text.0).map_err(|_| EINVAL)?;
-        assert!(text.contains("verdict refused ENOEXEC"));
-        assert!(text.contains("test refused: no common version"));
-        Ok(())
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(
+                outcome(v, "kunit-negotiate"),
+                Some(Outcome::Refused(Reason::NoCommonVersion {
+                    writes: Versions::new(1, 3),
+                    reads: Versions::new(4, 4)
+                }))
+            );
+            assert_eq!(v.refusal(), Some(ENOEXEC));
+            // The others are unaffected.
+            assert!(matches!(outcome(v, "memfd"), Some(Outcome::Write { .. })));
+            let text = text(v)?;
+            let text = core::str::from_utf8(&text).map_err(|_| EINVAL)?;
+            assert!(text.contains("verdict refused ENOEXEC"));
+            assert!(text.contains(
+                "kunit-negotiate refused: no common version: this kernel writes 1-3, the target reads 4-4"
+            ));
+            Ok(())
+        })
     }
 
     #[test]
@@ -169,54 +294,90 @@ mod tests {
             },
             native(),
         )?;
-        let v = verdict(&t)?;
-        assert_eq!(
-            outcome(&v, "memfd"),
-            Some(Outcome::Refused(Reason::PinNotRead {
-                version: 2,
-                reads: Versions::new(3, 3)
-            }))
-        );
-        assert_eq!(v.refusal(), Some(ENOEXEC));
-        Ok(())
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(
+                outcome(v, "memfd"),
+                Some(Outcome::Refused(Reason::PinNotRead {
+                    version: 2,
+                    reads: Versions::new(3, 3)
+                }))
+            );
+            assert_eq!(v.refusal(), Some(ENOEXEC));
+            Ok(())
+        })
     }
 
     #[test]
     fn component_missing_in_the_target_refuses() -> Result {
         let t = target_with(|c| if c.name() == "luo" { None } else { same(c) }, native())?;
-        let v = verdict(&t)?;
-        assert_eq!(
-            outcome(&v, "luo"),
-            Some(Outcome::Refused(Reason::MissingInTarget))
-        );
-        assert_eq!(v.version_for(compat::find("luo").ok_or(ENOENT)?), None);
-        Ok(())
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(
+                outcome(v, "luo"),
+                Some(Outcome::Refused(Reason::MissingInTarget))
+            );
+            assert_eq!(v.version_for("luo"), None);
+            assert_eq!(v.refusal(), Some(ENOEXEC));
+            Ok(())
+        })
     }
 
     #[test]
     fn component_holding_nothing_does_not_block() -> Result {
-        // The doctest component of `kernel::kho::compat` holds nothing.
-        let Some(idle) = compat::find("doctest-example") else {
-            return Ok(());
-        };
-        assert!(!idle.holds_state());
-        let t = target_with(
-            |c| {
-                if c.name() == "doctest-example" {
-                    None
-                } else {
-                    same(c)
-                }
-            },
-            native(),
-        )?;
-        let v = verdict(&t)?;
-        assert_eq!(
-            outcome(&v, "doctest-example"),
-            Some(Outcome::Idle(Reason::MissingInTarget))
-        );
-        assert_eq!(v.refusal(), None);
-        assert_eq!(v.version_for(idle), None);
+        // Missing in the target, and no common version: each blocks the kexec only if the
+        // component holds state. Both cases are run, so neither passes vacuously.
+        for holds in [false, true] {
+            let _reg = register(&IDLE, holds)?;
+            let missing = target_with(
+                |c| {
+                    if c.name() == "kunit-idle" {
+                        None
+                    } else {
+                        same(c)
+                    }
+                },
+                native(),
+            )?;
+            let newer = target_with(
+                |c| {
+                    if c.name() == "kunit-idle" {
+                        Some((Versions::new(2, 2), Versions::new(2, 2)))
+                    } else {
+                        same(c)
+                    }
+                },
+                native(),
+            )?;
+            for (t, reason) in [
+                (&missing, Reason::MissingInTarget),
+                (
+                    &newer,
+                    Reason::NoCommonVersion {
+                        writes: Versions::new(1, 1),
+                        reads: Versions::new(2, 2),
+                    },
+                ),
+            ] {
+                with_verdict(Some(t), false, |v| {
+                    if holds {
+                        assert_eq!(outcome(v, "kunit-idle"), Some(Outcome::Refused(reason)));
+                        assert_eq!(v.refusal(), Some(ENOEXEC));
+                    } else {
+                        assert_eq!(outcome(v, "kunit-idle"), Some(Outcome::Idle(reason)));
+                        assert_eq!(v.refusal(), None);
+                        assert_eq!(v.version_for("kunit-idle"), None);
+                        // Nothing of it goes into the record.
+                        let plan = v.plan()?;
+                        let at = v
+                            .entries()
+                            .iter()
+                            .position(|e| e.component.name() == "kunit-idle")
+                            .ok_or(ENOENT)?;
+                        assert_eq!(plan.versions[at], None);
+                    }
+                    Ok(())
+                })?;
+            }
+        }
         Ok(())
     }
 
@@ -227,40 +388,69 @@ mod tests {
         } else {
             "arm64"
         };
-        let v = verdict(&target_with(same, (other, 4096, "1-1"))?)?;
-        assert_eq!(v.overall, Overall::Mismatch(Mismatch::Arch));
-        assert_eq!(v.refusal(), Some(ENOEXEC));
-        let v = verdict(&target_with(same, (native().0, 65536, "1-1"))?)?;
-        assert_eq!(v.overall, Overall::Mismatch(Mismatch::PageSize(65536)));
-        assert_eq!(v.refusal(), Some(ENOEXEC));
-        let mut text = Text(KVec::new());
-        v.write_text(&mut text).map_err(|_| ENOMEM)?;
-        assert!(core::str::from_utf8(&text.0)
-            .map_err(|_| EINVAL)?
-            .contains("page size is 65536"));
-        Ok(())
+        let t = target_with(same, (other, 4096, "1-2"))?;
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(v.overall, Overall::Mismatch(Mismatch::Arch));
+            assert_eq!(v.refusal(), Some(ENOEXEC));
+            Ok(())
+        })?;
+        let t = target_with(same, (native().0, 65536, "1-2"))?;
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(v.overall, Overall::Mismatch(Mismatch::PageSize(65536)));
+            assert_eq!(v.refusal(), Some(ENOEXEC));
+            let text = text(v)?;
+            assert!(core::str::from_utf8(&text)
+                .map_err(|_| EINVAL)?
+                .contains("page size is 65536"));
+            Ok(())
+        })
     }
 
     #[test]
-    fn target_must_read_this_kernels_record() -> Result {
-        let v = verdict(&target_with(same, (native().0, 4096, "2-3"))?)?;
-        assert_eq!(
-            v.overall,
-            Overall::Mismatch(Mismatch::Record(Versions::new(2, 3)))
-        );
-        assert_eq!(v.refusal(), Some(ENOEXEC));
+    fn record_version_is_negotiated() -> Result {
+        // A target that reads only record version 1 gets version 1; one that reads none this
+        // kernel writes is refused.
+        for (reads, want) in [
+            ("1-1", Some(1)),
+            ("1-2", Some(2)),
+            ("2-5", Some(2)),
+            ("3-4", None),
+        ] {
+            let t = target_with(same, (native().0, 4096, reads))?;
+            with_verdict(Some(&t), false, |v| {
+                match want {
+                    Some(version) => {
+                        assert_eq!(v.overall, Overall::Checked);
+                        assert_eq!(v.record_version, version);
+                        assert_eq!(v.plan()?.record_version, version);
+                    }
+                    None => {
+                        assert!(matches!(v.overall, Overall::Mismatch(Mismatch::Record(_))));
+                        assert_eq!(v.refusal(), Some(ENOEXEC));
+                    }
+                }
+                Ok(())
+            })?;
+        }
         Ok(())
     }
 
     #[test]
     fn no_target_follows_the_policy() -> Result {
-        let warn = compute(None, false, compat::components())?;
-        assert_eq!(warn.refusal(), None);
-        for c in compat::components() {
-            assert_eq!(warn.version_for(c), Some(c.writes().max()));
-        }
-        let enforce = compute(None, true, compat::components())?;
-        assert_eq!(enforce.refusal(), Some(ENODATA));
-        Ok(())
+        with_verdict(None, false, |warn| {
+            assert_eq!(warn.refusal(), None);
+            assert_eq!(warn.record_version, 2);
+            for e in warn.entries() {
+                assert_eq!(
+                    warn.version_for(e.component.name()),
+                    Some(e.component.writes().max())
+                );
+            }
+            Ok(())
+        })?;
+        with_verdict(None, true, |enforce| {
+            assert_eq!(enforce.refusal(), Some(ENODATA));
+            Ok(())
+        })
     }
 }

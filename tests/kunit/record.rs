@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit tests for the handover record codec (`kho/record.rs`).
+//! KUnit tests for the handover record codec (`kernel::kho::compat::record`), both versions.
 
 use kernel::prelude::*;
 
 #[kunit_tests(kho_compat_record)]
 mod tests {
-    use crate::record::*;
+    use kernel::kho::compat::record::*;
     use kernel::{
         fdt::{
             Buffer,
+            Fdt,
             Writer, //
         },
         page::PAGE_SIZE,
@@ -68,43 +69,130 @@ mod tests {
         ]
     }
 
+    /// Encodes `list` in `version` with nothing malformed.
+    fn enc(buf: &mut [u8], version: u32, list: &[(&str, u32)]) -> Result<usize> {
+        encode(buf, version, c"7.3.4-test", list, None)
+    }
+
+    /// The entries of a record, in record order.
+    fn entries(r: &Record<'_>) -> Result<KVec<(KVec<u8>, Entry)>> {
+        let mut out = KVec::new();
+        let mut res = Ok(());
+        r.for_each(|name, entry| {
+            let mut n = KVec::new();
+            if res.is_ok() {
+                res = n
+                    .extend_from_slice(name, GFP_KERNEL)
+                    .and_then(|()| out.push((n, entry), GFP_KERNEL));
+            }
+        });
+        res?;
+        Ok(out)
+    }
+
     #[test]
-    fn round_trip_with_components() -> Result {
+    fn round_trip_in_both_versions() -> Result {
         let mut buf = Buffer::<1024>::new();
         let list = [("kho", 4), ("radix", 1), ("test", 2)];
-        let len = encode(&mut buf, c"7.3.4-test", list.iter().copied())?;
-        let r = decode(&buf[..len]).map_err(|_| EINVAL)?;
-        assert_eq!(r.version, RECORD_VERSION);
-        assert_eq!(usize::try_from(r.page_size)?, PAGE_SIZE);
-        assert_eq!(r.arch, ARCH);
-        assert_eq!(r.release, c"7.3.4-test");
-        assert_eq!(r.lookup("kho"), Entry::Version(4));
-        assert_eq!(r.lookup("radix"), Entry::Version(1));
-        assert_eq!(r.lookup("test"), Entry::Version(2));
-        assert_eq!(r.lookup("memfd"), Entry::Missing);
-        let mut names = 0;
-        r.for_each_name(|_| names += 1);
-        assert_eq!(names, 3);
+        for version in [1, 2] {
+            let len = enc(&mut buf, version, &list)?;
+            let r = decode(&buf[..len]).map_err(|_| EINVAL)?;
+            assert_eq!(r.version, version);
+            assert_eq!(usize::try_from(r.page_size)?, PAGE_SIZE);
+            assert_eq!(r.arch, ARCH);
+            assert_eq!(r.release, c"7.3.4-test");
+            assert_eq!(r.lookup("kho"), Entry::Version(4));
+            assert_eq!(r.lookup("radix"), Entry::Version(1));
+            assert_eq!(r.lookup("test"), Entry::Version(2));
+            assert_eq!(r.lookup("memfd"), Entry::Missing);
+            let e = entries(&r)?;
+            assert_eq!(e.len(), 3);
+            for ((n, v), (name, entry)) in list.iter().zip(e.iter()) {
+                assert_eq!(n.as_bytes(), &name[..]);
+                assert_eq!(Entry::Version(*v), *entry);
+            }
+        }
         Ok(())
     }
 
     #[test]
-    fn encode_rejects_bad_names_and_small_buffers() {
+    fn the_versions_differ_in_layout() -> Result {
+        // Version 1 has a node per component, version 2 two arrays and no node.
+        let mut buf = Buffer::<1024>::new();
+        let list = [("kho", 4), ("radix", 1)];
+        let len = enc(&mut buf, 1, &list)?;
+        let fdt = Fdt::from_bytes(&buf[..len])?;
+        assert!(fdt.root().subnode(c"components").is_ok());
+        assert!(fdt.root().property(c"component-names").is_err());
+        let len = enc(&mut buf, 2, &list)?;
+        let fdt = Fdt::from_bytes(&buf[..len])?;
+        assert!(fdt.root().subnode(c"components").is_err());
+        assert_eq!(fdt.root().property(c"component-names")?, b"kho\0radix\0");
+        assert_eq!(
+            fdt.root().property(c"component-versions")?,
+            &[0, 0, 0, 4, 0, 0, 0, 1]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_entries_are_what_the_reader_isolates() -> Result {
+        let mut buf = Buffer::<1024>::new();
+        let list = [("kho", 4), ("test", 2), ("vmalloc", 1)];
+        for version in [1, 2] {
+            let len = encode(&mut buf, version, c"r", &list, Some(1))?;
+            let r = decode(&buf[..len]).map_err(|_| EINVAL)?;
+            assert_eq!(r.lookup("kho"), Entry::Version(4));
+            assert!(matches!(r.lookup("test"), Entry::Corrupt(_)));
+            assert_eq!(r.lookup("vmalloc"), Entry::Version(1));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn encode_rejects_bad_names_versions_and_small_buffers() {
         let mut buf = Buffer::<1024>::new();
         let long = "a-component-name-that-is-too-long";
-        assert_eq!(
-            encode(&mut buf, c"r", [(long, 1)].iter().copied()).err(),
-            Some(EINVAL)
-        );
-        assert_eq!(
-            encode(&mut buf, c"r", [("", 1)].iter().copied()).err(),
-            Some(EINVAL)
-        );
-        let mut tiny = Buffer::<64>::new();
-        assert_eq!(
-            encode(&mut tiny, c"r", [("kho", 4)].iter().copied()).err(),
-            Some(ENOSPC)
-        );
+        for version in [1, 2] {
+            assert_eq!(enc(&mut buf, version, &[(long, 1)]).err(), Some(EINVAL));
+            assert_eq!(enc(&mut buf, version, &[("", 1)]).err(), Some(EINVAL));
+            let mut tiny = Buffer::<64>::new();
+            assert_eq!(enc(&mut tiny, version, &[("kho", 4)]).err(), Some(ENOSPC));
+        }
+        for version in [0, 3] {
+            assert_eq!(enc(&mut buf, version, &[("kho", 4)]).err(), Some(EINVAL));
+        }
+    }
+
+    #[test]
+    fn version_1_holds_256_components_version_2_more() -> Result {
+        assert!(size_bound(1, V1_MAX_COMPONENTS).is_some());
+        assert!(size_bound(1, V1_MAX_COMPONENTS + 1).is_none());
+        assert!(size_bound(2, 1000).is_some());
+        assert!(size_bound(2, MAX_COMPONENTS + 1).is_none());
+        let mut names = KVec::new();
+        for i in 0..1000u32 {
+            let mut n = KVec::new();
+            n.extend_from_slice(b"component-", GFP_KERNEL)?;
+            for d in [i / 100, i / 10 % 10, i % 10] {
+                n.push(b'0' + u8::try_from(d)?, GFP_KERNEL)?;
+            }
+            names.push(n, GFP_KERNEL)?;
+        }
+        let mut list = KVec::new();
+        for (i, n) in names.iter().enumerate() {
+            let name = core::str::from_utf8(n).map_err(|_| EINVAL)?;
+            list.push((name, u32::try_from(i % 7 + 1)?), GFP_KERNEL)?;
+        }
+        let mut buf = KVec::from_elem(0u8, size_bound(2, 1000).ok_or(EINVAL)?, GFP_KERNEL)?;
+        assert_eq!(enc(&mut buf, 1, &list).err(), Some(ENOSPC));
+        let len = enc(&mut buf, 2, &list)?;
+        let r = decode(&buf[..len]).map_err(|_| EINVAL)?;
+        assert_eq!(r.len(), 1000);
+        for (name, v) in list.iter() {
+            assert_eq!(r.lookup(name), Entry::Version(*v));
+        }
+        Ok(())
     }
 
     #[test]
@@ -117,9 +205,11 @@ mod tests {
     #[test]
     fn truncated_record_is_rejected() -> Result {
         let mut buf = Buffer::<1024>::new();
-        let len = encode(&mut buf, c"r", [("kho", 4)].iter().copied())?;
-        for cut in [0, 1, 39, 40, len / 2, len - 1] {
-            assert_eq!(decode(&buf[..cut]).err(), Some(Invalid::Blob));
+        for version in [1, 2] {
+            let len = enc(&mut buf, version, &[("kho", 4)])?;
+            for cut in [0, 1, 39, 40, len / 2, len - 1] {
+                assert_eq!(decode(&buf[..cut]).err(), Some(Invalid::Blob));
+            }
         }
         Ok(())
     }
@@ -127,11 +217,11 @@ mod tests {
     #[test]
     fn identity_and_version_are_checked() -> Result {
         let mut buf = Buffer::<1024>::new();
-        let mut props = header(RECORD_VERSION);
+        let mut props = header(1);
         props[0] = (c"compatible", V::Str(c"kho-v4"));
         let len = make(&mut buf, &props, Some(&[]))?;
         assert_eq!(decode(&buf[..len]).err(), Some(Invalid::NotARecord));
-        for version in [0, RECORD_VERSION + 1, u32::MAX] {
+        for version in [0, VERSIONS.max() + 1, u32::MAX] {
             let len = make(&mut buf, &header(version), Some(&[]))?;
             assert_eq!(decode(&buf[..len]).err(), Some(Invalid::Version(version)));
         }
@@ -141,7 +231,7 @@ mod tests {
     #[test]
     fn page_size_and_arch_must_match() -> Result {
         let mut buf = Buffer::<1024>::new();
-        let mut props = header(RECORD_VERSION);
+        let mut props = header(1);
         props[2] = (c"page-size", V::U32(page_size() * 16));
         let len = make(&mut buf, &props, Some(&[]))?;
         assert_eq!(
@@ -153,7 +243,7 @@ mod tests {
         } else {
             c"arm64"
         };
-        let mut props = header(RECORD_VERSION);
+        let mut props = header(1);
         props[3] = (c"arch", V::Str(other_arch));
         let len = make(&mut buf, &props, Some(&[]))?;
         assert_eq!(decode(&buf[..len]).err(), Some(Invalid::Arch));
@@ -163,32 +253,65 @@ mod tests {
     #[test]
     fn missing_or_mistyped_properties_are_named() -> Result {
         let mut buf = Buffer::<1024>::new();
-        let len = make(&mut buf, &header(RECORD_VERSION)[1..], Some(&[]))?;
+        let len = make(&mut buf, &header(1)[1..], Some(&[]))?;
         assert_eq!(
             decode(&buf[..len]).err(),
             Some(Invalid::Property(c"compatible"))
         );
-        let mut props = header(RECORD_VERSION);
-        props[1] = (c"record-version", V::U64(u64::from(RECORD_VERSION)));
+        let mut props = header(1);
+        props[1] = (c"record-version", V::U64(1));
         let len = make(&mut buf, &props, Some(&[]))?;
         assert_eq!(
             decode(&buf[..len]).err(),
             Some(Invalid::Property(c"record-version"))
         );
-        let mut props = header(RECORD_VERSION);
+        let mut props = header(1);
         props[2] = (c"page-size", V::Str(c"4096"));
         let len = make(&mut buf, &props, Some(&[]))?;
         assert_eq!(
             decode(&buf[..len]).err(),
             Some(Invalid::Property(c"page-size"))
         );
-        let len = make(&mut buf, &header(RECORD_VERSION)[..3], Some(&[]))?;
+        let len = make(&mut buf, &header(1)[..3], Some(&[]))?;
         assert_eq!(decode(&buf[..len]).err(), Some(Invalid::Property(c"arch")));
-        let len = make(&mut buf, &header(RECORD_VERSION), None)?;
+        let len = make(&mut buf, &header(1), None)?;
         assert_eq!(
             decode(&buf[..len]).err(),
             Some(Invalid::Property(c"components"))
         );
+        // Version 2 needs both arrays, each name NUL-terminated, a version per name.
+        let mut w = Writer::new(&mut buf)?;
+        for (name, v) in header(2) {
+            if let V::U32(x) = v {
+                w.property_u32(name, x)?;
+            } else if let V::Str(s) = v {
+                w.property_string(name, s)?;
+            }
+        }
+        w.property(c"component-names", b"kho\0")?;
+        let len = w.finish()?;
+        assert_eq!(
+            decode(&buf[..len]).err(),
+            Some(Invalid::Property(c"component-versions"))
+        );
+        for (names, versions) in [
+            (&b"kho\0radix\0"[..], &[0u8, 0, 0, 4][..]),
+            (&b"kho"[..], &[0u8, 0, 0, 4][..]),
+            (&b"kho\0"[..], &[0u8, 0, 4][..]),
+        ] {
+            let mut w = Writer::new(&mut buf)?;
+            for (name, v) in header(2) {
+                if let V::U32(x) = v {
+                    w.property_u32(name, x)?;
+                } else if let V::Str(s) = v {
+                    w.property_string(name, s)?;
+                }
+            }
+            w.property(c"component-names", names)?;
+            w.property(c"component-versions", versions)?;
+            let len = w.finish()?;
+            assert_eq!(decode(&buf[..len]).err(), Some(Invalid::Components));
+        }
         Ok(())
     }
 
@@ -203,7 +326,7 @@ mod tests {
             (c"twice", V::U32(1)),
             (c"twice", V::U32(2)),
         ];
-        let len = make(&mut buf, &header(RECORD_VERSION), Some(&list))?;
+        let len = make(&mut buf, &header(1), Some(&list))?;
         let r = decode(&buf[..len]).map_err(|_| EINVAL)?;
         assert_eq!(r.lookup("good"), Entry::Version(3));
         assert!(matches!(r.lookup("zero"), Entry::Corrupt(_)));
@@ -218,7 +341,7 @@ mod tests {
     fn absurd_component_counts_are_rejected() -> Result {
         let mut buf = KVec::from_elem(0u8, 64 * 1024, GFP_KERNEL)?;
         let mut w = Writer::new(&mut buf)?;
-        for (name, v) in header(RECORD_VERSION) {
+        for (name, v) in header(1) {
             match v {
                 V::U32(x) => w.property_u32(name, x)?,
                 V::Str(s) => w.property_string(name, s)?,
@@ -226,7 +349,7 @@ mod tests {
             }
         }
         w.begin_node(c"components")?;
-        for i in 0..=MAX_COMPONENTS {
+        for i in 0..=V1_MAX_COMPONENTS {
             let mut name = [0u8; 8];
             name[0] = b'c';
             name[1] = b'0' + u8::try_from(i / 100)?;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit tests for the component table (`kernel::kho::compat`) and the components this kernel
-//! declares (`kho/components.rs`), with the fingerprint table.
+//! KUnit tests for the declarations (`kernel::kho::compat`) of the components this kernel
+//! builds (`kho/kho_*.rs`), with the fingerprint table.
 
 use kernel::prelude::*;
 
@@ -37,17 +37,33 @@ mod tests {
     #[test]
     fn table_has_every_component() {
         for name in EXPECTED {
-            assert!(compat::find(name).is_some());
+            assert!(compat::find_builtin(name).is_some());
         }
-        #[cfg(CONFIG_KHO_COMPAT_TEST_COMPONENT)]
-        assert!(compat::find("test").is_some());
-        assert!(compat::find("no-such-component").is_none());
-        assert!(compat::components().len() >= EXPECTED.len());
+        assert!(compat::find_builtin("no-such-component").is_none());
+        assert!(compat::builtin().len() >= EXPECTED.len());
+    }
+
+    #[test]
+    fn every_component_is_registered() {
+        // Each component module registered its declaration at boot.
+        for name in EXPECTED {
+            assert!(compat::is_registered(name));
+        }
+        compat::with_registered(|regs| {
+            for r in regs {
+                assert!(!r.is_modular());
+                assert!(compat::find_builtin(r.component().name()).is_some());
+            }
+            // Sorted by name, each once.
+            for w in regs.windows(2) {
+                assert!(w[0].component().name() < w[1].component().name());
+            }
+        });
     }
 
     #[test]
     fn names_are_valid_and_unique() {
-        let table = compat::components();
+        let table = compat::builtin();
         for (i, a) in table.iter().enumerate() {
             assert!(compat::name_is_valid(a.name()));
             for b in &table[i + 1..] {
@@ -58,7 +74,7 @@ mod tests {
 
     #[test]
     fn declarations_are_consistent() {
-        for c in compat::components() {
+        for c in compat::builtin() {
             assert!(c.reads().is_valid());
             assert!(c.writes().is_valid());
             assert!(c.writes().is_within(c.reads()));
@@ -71,7 +87,7 @@ mod tests {
 
     #[test]
     fn c_formats_take_their_version_from_c() -> Result {
-        let c = |n| compat::find(n).ok_or(ENOENT);
+        let c = |n| compat::find_builtin(n).ok_or(ENOENT);
         assert_eq!(
             c("kho")?.writes(),
             Versions::new(abi::KHO_FDT_VERSION, abi::KHO_FDT_VERSION)
@@ -203,6 +219,19 @@ mod tests {
         }
     }
 
+    /// The fingerprint of each format of Linux 7.3 (component, version, fingerprint, whether
+    /// it holds page-sized structures), as `fingerprint_table` prints them.
+    const GOLDEN: [(&str, u32, u64, bool); 8] = [
+        ("block", 1, 0x9954_f954_462f_5a06, false),
+        ("kexec-metadata", 1, 0x742e_8d6b_9c07_6aac, false),
+        ("kho", 4, 0xcbf2_9ce4_8422_2325, false),
+        ("luo", 5, 0xbdff_8f2e_7466_e10e, false),
+        ("memblock", 1, 0xcbf2_9ce4_8422_2325, false),
+        ("memfd", 2, 0x1cd1_2128_b65f_66ac, false),
+        ("radix", 1, 0x1e6d_4bfe_e7e7_43b1, true),
+        ("vmalloc", 1, 0x2ebc_9803_fd73_413d, true),
+    ];
+
     /// The layouts of the C structures, from the real (bindgen) types.
     fn actual(name: &str) -> Option<(usize, usize, KVec<usize>)> {
         use core::mem::offset_of;
@@ -263,7 +292,11 @@ mod tests {
     #[test]
     fn fingerprint_table() -> Result {
         let mut checked = 0;
-        for c in compat::components() {
+        // The synthetic components of the scale tests describe no structure.
+        for c in compat::builtin()
+            .iter()
+            .filter(|c| !c.name().starts_with("synthetic-"))
+        {
             for f in c.formats() {
                 pr_info!(
                     "{} v{}: format {:#018x}\n",
@@ -294,6 +327,26 @@ mod tests {
         }
         // radix 2, vmalloc 3, block 1, luo 6, memfd 2, kexec-metadata 1.
         assert_eq!(checked, 15);
+        // The golden table: a layout that changes, whatever the declaration says, changes a
+        // fingerprint here. Radix and vmalloc hold page-sized structures: their values are
+        // those of 4 KiB pages.
+        for (name, version, golden, page_sized) in GOLDEN {
+            if page_sized && PAGE_SIZE != 4096 {
+                continue;
+            }
+            let c = compat::find_builtin(name).ok_or(ENOENT)?;
+            let f = c.format(version).ok_or(ENOENT)?;
+            if f.fingerprint() != golden {
+                pr_err!(
+                    "{} v{}: fingerprint {:#018x}, golden {:#018x}\n",
+                    name,
+                    version,
+                    f.fingerprint(),
+                    golden
+                );
+            }
+            assert_eq!(f.fingerprint(), golden);
+        }
         // Page-sized structures are page-sized.
         assert_eq!(actual("kho_radix_node").map(|a| a.0), Some(PAGE_SIZE));
         Ok(())

@@ -44,14 +44,18 @@ mod tests {
     fn own_manifest_parses_back() -> Result {
         let text = own()?;
         let t = parse(&text).map_err(|_| EINVAL)?;
-        assert_eq!(t.len(), compat::components().len());
+        let modular =
+            compat::with_registered(|regs| regs.iter().filter(|r| r.is_modular()).count());
+        assert_eq!(t.len(), compat::builtin().len() + modular);
         assert_eq!(t.release(), compat::release().to_str().map_err(|_| EINVAL)?);
         assert_eq!(t.arch().as_bytes(), compat::ARCH.to_bytes());
-        for c in compat::components() {
+        assert_eq!(t.record, compat::record::VERSIONS);
+        for c in compat::builtin() {
             let tc = t.component(c.name()).ok_or(ENOENT)?;
             assert_eq!(tc.reads, c.reads());
             assert_eq!(tc.writes, c.writes());
             assert_eq!(tc.chosen, c.chosen());
+            assert!(!tc.modular);
         }
         Ok(())
     }
@@ -109,13 +113,26 @@ mod tests {
         assert!(text.len() <= MANIFEST_MAX);
         let r = rejected(&text).ok_or(EINVAL)?;
         assert_eq!(r.errno(), EINVAL);
-        assert_eq!(r.why, "more than 256 components");
+        assert_eq!(r.why, "more than 4096 components");
+        Ok(())
+    }
+
+    #[test]
+    fn modular_components_are_marked() -> Result {
+        let text = with_body(
+            "component a reads 1-2 writes 1-1 at-reboot modular\ncomponent b reads 1-1 writes 1-1 at-preserve\n",
+        )?;
+        let t = parse(&text).map_err(|_| EINVAL)?;
+        assert!(t.component("a").ok_or(ENOENT)?.modular);
+        assert!(!t.component("b").ok_or(ENOENT)?.modular);
         Ok(())
     }
 
     #[test]
     fn malformed_lines_are_rejected_with_their_line() -> Result {
-        let cases: [(&str, usize); 14] = [
+        let cases: [(&str, usize); 16] = [
+            ("component a reads 1-1 writes 1-1 at-reboot modular x\n", 6),
+            ("component a reads 1-1 writes 1-1 at-reboot loadable\n", 6),
             ("component a reads 2-1 writes 1-1 at-reboot\n", 6),
             ("component a reads 0-1 writes 1-1 at-reboot\n", 6),
             ("component a reads 1-1 writes 1-2 at-reboot\n", 6),

@@ -32,7 +32,7 @@
 #include <linux/kho_compat.h>
 
 #define DEVICE		"/dev/kho_compat"
-#define MAX_COMPONENTS	256
+#define MAX_COMPONENTS	4096
 #define NAME_MAX_LEN	31
 
 static const char *prog = "kho-compat";
@@ -196,7 +196,7 @@ static int fields(char *line, char **f, int max)
 static int parse(const char *path, struct manifest *m)
 {
 	static char buf[KHO_COMPAT_MANIFEST_MAX + 1];
-	char *line, *next, *f[8];
+	char *line, *next, *f[9];
 	int lineno = 0, nf, have = 0;
 	long len = slurp(path, buf, sizeof(buf));
 
@@ -213,7 +213,7 @@ static int parse(const char *path, struct manifest *m)
 		next = strchr(line, '\n');
 		*next++ = 0;
 		lineno++;
-		nf = fields(line, f, 8);
+		nf = fields(line, f, 9);
 		if (nf < 0)
 			goto bad;
 		if (lineno == 1) {
@@ -234,7 +234,8 @@ static int parse(const char *path, struct manifest *m)
 			if (range(f[1], &m->record))
 				goto bad;
 			have |= 8;
-		} else if (nf == 7 && !strcmp(f[0], "component") && !strcmp(f[2], "reads") &&
+		} else if ((nf == 7 || (nf == 8 && !strcmp(f[7], "modular"))) &&
+			   !strcmp(f[0], "component") && !strcmp(f[2], "reads") &&
 			   !strcmp(f[4], "writes") && m->n < MAX_COMPONENTS &&
 			   strlen(f[1]) <= NAME_MAX_LEN) {
 			struct component *c = &m->c[m->n];
@@ -279,9 +280,10 @@ static int compare(const char *own_path, const char *target_path)
 		       target.page_size, "this kernel's", own.page_size);
 		return 1;
 	}
-	if (own.record.max < target.record.min || own.record.max > target.record.max) {
-		printf("verdict refused ENOEXEC: the target reads handover records %u-%u, %s %u\n",
-		       target.record.min, target.record.max, "this kernel writes", own.record.max);
+	if (own.record.max < target.record.min || own.record.min > target.record.max) {
+		printf("verdict refused ENOEXEC: %s %u-%u, %s %u-%u\n",
+		       "the target reads handover records", target.record.min, target.record.max,
+		       "this kernel writes", own.record.min, own.record.max);
 		return 1;
 	}
 	for (i = 0; i < own.n; i++) {

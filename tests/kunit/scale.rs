@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of the registry through its public API (`kernel::kho::compat`), from this crate
+//! as any module would use it, with the synthetic components (`kho/synthetic.rs`): register,
+//! unregister, duplicates, drop order, undeclared components, status and negotiated-version
+//! queries, the restore functions' refusals; then the record and the check at 1,000
+//! components, and the figures of the scale benchmark.
+
+use kernel::prelude::*;
+
+/// A component that is declared nowhere: not in the `.kho_compat` section.
+static UNDECLARED: kernel::kho::compat::Component = kernel::kho::compat::Component::new(
+    "kunit-undeclared",
+    kernel::kho::compat::Versions::new(1, 1),
+    kernel::kho::compat::Versions::new(1, 1),
+    kernel::kho::compat::Chosen::AtReboot,
+    &[],
+);
+
+#[kunit_tests(kho_compat_registration)]
+mod registration {
+    use super::UNDECLARED;
+    use crate::synthetic::SYNTHETIC;
+    use kernel::{
+        kho::{
+            self, block,
+            compat::{
+                self,
+                Component,
+                Handler,
+                Plan,
+                Registration,
+                Status, //
+            },
+            radix, vmalloc,
+        },
+        prelude::*,
+        sync::atomic::{
+            Atomic,
+            Relaxed, //
+        },
+    };
+
+    /// Holds nothing; remembers the version it was last asked to serialize.
+    pub(super) struct Synthetic {
+        pub(super) serialized: Atomic<u32>,
+    }
+
+    #[vtable]
+    impl Handler for Synthetic {
+        fn holds_state(&self) -> bool {
+            false
+        }
+
+        fn serialize(&self, version: u32) -> Result {
+            self.serialized.store(version, Relaxed);
+            Ok(())
+        }
+    }
+
+    pub(super) fn register(c: &'static Component) -> Result<Pin<KBox<Registration<Synthetic>>>> {
+        KBox::pin_init(
+            Registration::new(
+                c,
+                Synthetic {
+                    serialized: Atomic::new(0),
+                },
+            ),
+            GFP_KERNEL,
+        )
+    }
+
+    #[test]
+    fn register_then_drop_unregisters() -> Result {
+        let c = &SYNTHETIC[0];
+        assert!(!compat::is_registered(c.name()));
+        let reg = register(c)?;
+        assert!(compat::is_registered(c.name()));
+        assert!(core::ptr::eq(reg.component(), c));
+        compat::with_registered(|regs| {
+            let r = regs
+                .iter()
+                .find(|r| r.component().name() == c.name())
+                .ok_or(ENOENT)?;
+            assert!(!r.is_modular());
+            assert!(!r.holds_state());
+            assert_eq!(r.module_name(), "built-in");
+            Ok::<(), Error>(())
+        })?;
+        drop(reg);
+        assert!(!compat::is_registered(c.name()));
+        Ok(())
+    }
+
+    #[test]
+    fn a_name_registers_once() -> Result {
+        let c = &SYNTHETIC[1];
+        let first = register(c)?;
+        assert_eq!(register(c).err(), Some(EEXIST));
+        // The refusal changed nothing.
+        assert!(compat::is_registered(c.name()));
+        drop(first);
+        let again = register(c)?;
+        drop(again);
+        // A built-in component is registered by its own module: nobody else takes its name.
+        let radix = compat::find_builtin("radix").ok_or(ENOENT)?;
+        assert_eq!(register(radix).err(), Some(EEXIST));
+        assert!(compat::is_registered("radix"));
+        Ok(())
+    }
+
+    #[test]
+    fn an_undeclared_component_is_refused() {
+        assert_eq!(register(&UNDECLARED).err(), Some(EINVAL));
+        assert!(!compat::is_registered("kunit-undeclared"));
+    }
+
+    #[test]
+    fn drop_order_does_not_matter() -> Result {
+        let mut regs = KVec::new();
+        for c in &SYNTHETIC[..8] {
+            regs.push(Some(register(c)?), GFP_KERNEL)?;
+        }
+        // Drop 5, 2, 7, 0, 3, 6, 1, 4: the others stay registered, the registry sorted.
+        for &i in &[5usize, 2, 7, 0, 3, 6, 1, 4] {
+            regs[i] = None;
+            for (j, r) in regs.iter().enumerate() {
+                assert_eq!(compat::is_registered(SYNTHETIC[j].name()), r.is_some());
+            }
+            compat::with_registered(|all| {
+                for w in all.windows(2) {
+                    assert!(w[0].component().name() < w[1].component().name());
+                }
+            });
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_status_comes_from_the_registry() -> Result {
+        let reg = register(&SYNTHETIC[2])?;
+        let status = reg.incoming();
+        assert_eq!(status, compat::incoming::status(&SYNTHETIC[2]));
+        if !kho::is_kho_boot() {
+            assert_eq!(status, Status::Missing("not a KHO boot"));
+            assert_eq!(status.to_error(), Some(ENOENT));
+        }
+        Ok(())
+    }
+
+    /// The plan of a handover where every registered component writes its newest version,
+    /// except `name`, which writes `version`.
+    fn plan_with(regs: &[compat::Registered<'_>], name: &str, version: u32) -> Result<Plan> {
+        let mut versions = KVec::with_capacity(regs.len(), GFP_KERNEL)?;
+        for r in regs {
+            let c = r.component();
+            versions.push(
+                Some(if c.name() == name {
+                    version
+                } else {
+                    c.writes().max()
+                }),
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Plan {
+            record_version: 2,
+            versions,
+            malformed: None,
+        })
+    }
+
+    #[test]
+    fn the_negotiated_version_reaches_the_component() -> Result {
+        let c = &SYNTHETIC[3];
+        let reg = register(c)?;
+        // A version the component does not write is refused before anything is serialized.
+        let bad = compat::prepare_handover(|regs| plan_with(regs, c.name(), 7));
+        assert_eq!(bad.err(), Some(EINVAL));
+        assert_eq!(reg.handler().serialized.load(Relaxed), 0);
+        let done = compat::prepare_handover(|regs| plan_with(regs, c.name(), 1));
+        // Serialized at reboot, in the version the plan chose.
+        assert_eq!(reg.handler().serialized.load(Relaxed), 1);
+        if kho::is_enabled() {
+            let p = done?;
+            assert_eq!(p.record_version, 2);
+            assert_eq!(reg.outgoing_version(), Some(1));
+            // Back to the boot-time record.
+            compat::publish_record()?;
+        } else {
+            assert_eq!(done.err(), Some(EOPNOTSUPP));
+        }
+        drop(reg);
+        Ok(())
+    }
+
+    #[test]
+    fn restores_need_an_accepted_status() -> Result {
+        let reg = register(&SYNTHETIC[4])?;
+        let Some(err) = reg.incoming().to_error() else {
+            // A KHO boot that handed this synthetic component over: nothing to refuse.
+            return Ok(());
+        };
+        // Each input would restore (an empty block set) or fail with EINVAL in KHO; the
+        // status check comes first and gives the status's own error.
+        // SAFETY: 0 is the head of an empty block set; the restore is refused before KHO is
+        // asked anything.
+        let set = KBox::pin_init(
+            unsafe { block::Incoming::<u64>::restore(&*reg, 0) },
+            GFP_KERNEL,
+        );
+        assert_eq!(set.err(), Some(err));
+        // SAFETY: A zeroed descriptor describes no area; the restore is refused before KHO
+        // reads it.
+        let desc =
+            unsafe { vmalloc::Descriptor::from_handover_bytes(&[0; vmalloc::DESCRIPTOR_SIZE]) };
+        assert_eq!(vmalloc::Restored::restore(&*reg, desc).err(), Some(err));
+        // SAFETY: As above: refused before the (invalid) root is looked at.
+        let tree = KBox::pin_init(unsafe { radix::RadixTree::restore(&*reg, 0) }, GFP_KERNEL);
+        assert_eq!(tree.err(), Some(err));
+        Ok(())
+    }
+}
+
+#[kunit_tests(kho_compat_scale)]
+mod scale {
+    use super::registration::{
+        register,
+        Synthetic, //
+    };
+    use crate::{
+        check,
+        device::Text,
+        manifest,
+        synthetic::{
+            COUNT,
+            SYNTHETIC, //
+        },
+        target,
+    };
+    use core::fmt::Write;
+    use kernel::{
+        kho::compat::{
+            self,
+            incoming::{
+                Incoming,
+                Source, //
+            },
+            record,
+            Registered,
+            Registration,
+            Status, //
+        },
+        prelude::*,
+        time::{
+            Instant,
+            Monotonic, //
+        },
+    };
+
+    /// Registers the first `n` synthetic components.
+    fn register_n(n: usize) -> Result<KVec<Pin<KBox<Registration<Synthetic>>>>> {
+        let mut regs = KVec::with_capacity(n, GFP_KERNEL)?;
+        for c in &SYNTHETIC[..n] {
+            regs.push(register(c)?, GFP_KERNEL)?;
+        }
+        Ok(regs)
+    }
+
+    /// The registered synthetic components, out of all registered ones (they sort together).
+    fn synthetic<'a, 'b>(regs: &'b [Registered<'a>]) -> &'b [Registered<'a>] {
+        let start = regs
+            .iter()
+            .position(|r| r.component().name().starts_with("synthetic-"))
+            .unwrap_or(regs.len());
+        let len = regs[start..]
+            .iter()
+            .take_while(|r| r.component().name().starts_with("synthetic-"))
+            .count();
+        &regs[start..start + len]
+    }
+
+    /// Encodes a record in `version` of `regs`, each at its newest version.
+    fn encode(regs: &[Registered<'_>], version: u32) -> Result<KVec<u8>> {
+        let mut list = KVec::with_capacity(regs.len(), GFP_KERNEL)?;
+        for r in regs {
+            list.push(
+                (r.component().name(), r.component().writes().max()),
+                GFP_KERNEL,
+            )?;
+        }
+        let mut buf = KVec::from_elem(
+            0u8,
+            record::size_bound(version, list.len()).ok_or(ENOSPC)?,
+            GFP_KERNEL,
+        )?;
+        let len = record::encode(&mut buf, version, c"7.3.4-scale", &list, None)?;
+        buf.truncate(len);
+        Ok(buf)
+    }
+
+    /// This kernel's manifest, parsed: a target that declares every synthetic component.
+    fn own_target(record: &str) -> Result<target::Target> {
+        let mut t = Text(KVec::new());
+        manifest::write(&mut t).map_err(|_| ENOMEM)?;
+        t.write_str("\n").map_err(|_| ENOMEM)?;
+        let text = core::str::from_utf8(&t.0).map_err(|_| EINVAL)?;
+        let mut edited = Text(KVec::new());
+        for line in text.lines() {
+            if line.starts_with("record ") {
+                writeln!(edited, "record {record}").map_err(|_| ENOMEM)?;
+            } else {
+                writeln!(edited, "{line}").map_err(|_| ENOMEM)?;
+            }
+        }
+        target::parse(&edited.0).map_err(|_| EINVAL)
+    }
+
+    #[test]
+    fn a_thousand_components_round_trip() -> Result {
+        assert!(COUNT >= 1000);
+        let _regs = register_n(1000)?;
+        let target = own_target("1-2")?;
+        let only_v1 = own_target("1-1")?;
+        compat::with_registered(|all| -> Result {
+            let regs = synthetic(all);
+            assert_eq!(regs.len(), 1000);
+            // Version 1 cannot hold them; version 2 can, and reads back whole.
+            assert_eq!(encode(regs, 1).err(), Some(ENOSPC));
+            let blob = encode(regs, 2)?;
+            let incoming = Incoming::compute(Source::Blob(&blob))?;
+            for r in regs {
+                assert_eq!(incoming.status(r.component()), Status::Accepted(1));
+            }
+            // The check negotiates record version 2 for every one of them...
+            let v = check::compute(Some(&target), false, all)?;
+            assert_eq!(v.refusal(), None);
+            assert_eq!(v.record_version, 2);
+            for r in regs {
+                assert_eq!(v.version_for(r.component().name()), Some(1));
+            }
+            // ... and refuses a target that reads only version 1: they do not fit it.
+            let v = check::compute(Some(&only_v1), false, all)?;
+            assert_eq!(v.refusal(), Some(ENOEXEC));
+            assert!(matches!(
+                v.overall,
+                check::Overall::Mismatch(check::Mismatch::RecordCapacity { version: 1, .. })
+            ));
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Returns the median of `runs`.
+    fn median(runs: &mut [u64]) -> u64 {
+        runs.sort_unstable();
+        runs[runs.len() / 2]
+    }
+
+    /// Times `f` once, in nanoseconds.
+    fn time(f: impl FnOnce() -> Result) -> Result<u64> {
+        let start = Instant::<Monotonic>::now();
+        f()?;
+        Ok(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// Prints, for 8, 64 and 1,000 components, the median in-kernel time of registering them,
+    /// encoding their record, computing their incoming statuses and running the check before
+    /// kexec. A figure, not a test: only the results are asserted, never the times.
+    #[test]
+    fn benchmark_figures() -> Result {
+        const RUNS: usize = 7;
+        let target = own_target("1-2")?;
+        pr_info!("bench: median of {} in-kernel runs, microseconds\n", RUNS);
+        pr_info!("bench: components  register  encode  incoming  check\n");
+        for n in [8usize, 64, 1000] {
+            let mut reg = [0u64; RUNS];
+            let mut enc = [0u64; RUNS];
+            let mut inc = [0u64; RUNS];
+            let mut chk = [0u64; RUNS];
+            for run in 0..RUNS {
+                let mut regs = None;
+                reg[run] = time(|| {
+                    regs = Some(register_n(n)?);
+                    Ok(())
+                })?;
+                compat::with_registered(|all| -> Result {
+                    let mine = synthetic(all);
+                    assert_eq!(mine.len(), n);
+                    let mut blob = KVec::new();
+                    enc[run] = time(|| {
+                        blob = encode(mine, 2)?;
+                        Ok(())
+                    })?;
+                    inc[run] = time(|| {
+                        let incoming = Incoming::compute(Source::Blob(&blob))?;
+                        for r in mine {
+                            assert_eq!(incoming.status(r.component()), Status::Accepted(1));
+                        }
+                        Ok(())
+                    })?;
+                    chk[run] = time(|| {
+                        let v = check::compute(Some(&target), false, mine)?;
+                        assert_eq!(v.refusal(), None);
+                        Ok(())
+                    })?;
+                    Ok(())
+                })?;
+                drop(regs);
+            }
+            pr_info!(
+                "bench: {:>10}  {:>8}  {:>6}  {:>8}  {:>5}\n",
+                n,
+                median(&mut reg) / 1000,
+                median(&mut enc) / 1000,
+                median(&mut inc) / 1000,
+                median(&mut chk) / 1000
+            );
+        }
+        Ok(())
+    }
+}
