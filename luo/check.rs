@@ -248,17 +248,20 @@ pub(crate) fn compute<'a>(
             GFP_KERNEL,
         )?;
     }
-    let writers = entries
-        .iter()
-        .filter(|e| matches!(e.outcome, Outcome::Write { .. }))
-        .count();
-    if matches!(overall, Overall::Checked | Overall::NoTarget { .. })
-        && record::size_bound(record_version_chosen, writers).is_none()
-    {
-        overall = Overall::Mismatch(Mismatch::RecordCapacity {
-            version: record_version_chosen,
-            components: writers,
-        });
+    if matches!(overall, Overall::Checked | Overall::NoTarget { .. }) {
+        // The record this plan would write must fit its version: encoded to find out.
+        let mut list = KVVec::with_capacity(entries.len(), GFP_KERNEL)?;
+        for e in entries.iter() {
+            if let Outcome::Write { version, .. } = e.outcome {
+                list.push((e.component.name(), version), GFP_KERNEL)?;
+            }
+        }
+        if !record::fits(record_version_chosen, &list)? {
+            overall = Overall::Mismatch(Mismatch::RecordCapacity {
+                version: record_version_chosen,
+                components: list.len(),
+            });
+        }
     }
     Ok(Verdict {
         overall,

@@ -291,8 +291,15 @@ pub(crate) fn parse(input: &[u8]) -> Result<Target, Rejected> {
     }
     t.components
         .sort_unstable_by(|a, b| a.name().cmp(b.name()).then(a.line.cmp(&b.line)));
-    if let Some(w) = t.components.windows(2).find(|w| w[0].name() == w[1].name()) {
-        return reject(w[1].line, "component listed twice");
+    // The first line (in the file) that repeats a name.
+    if let Some(line) = t
+        .components
+        .windows(2)
+        .filter(|w| w[0].name() == w[1].name())
+        .map(|w| w[1].line)
+        .min()
+    {
+        return reject(line, "component listed twice");
     }
     Ok(t)
 }

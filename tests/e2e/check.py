@@ -200,6 +200,10 @@ def main():
         out = [l for l in first if 'E2E: KHO will hand over:' in l]
         if not out or 'kho-compat-test' in out[-1]:
             why.append('first kernel: the unloaded module\'s subtree is still handed over')
+    if a.test_modular and a.test_version:
+        want = 'test write %d negotiated (a module in the target: load it there to restore)' % a.test_version
+        if not any(want in l for l in first if 'E2E-VERDICT ' in l):
+            why.append(f'dry run: no "{want}" line')
     if a.test_modular:
         late = next((l for l in second if 'component "test" registered by module' in l), None)
         if not late:

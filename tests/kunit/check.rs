@@ -52,43 +52,23 @@ mod tests {
             Registration,
             Versions, //
         },
+        page::PAGE_SIZE,
         prelude::*,
-        sync::atomic::{
-            Atomic,
-            Relaxed, //
-        },
     };
 
-    /// A handler that says whether it holds state, and counts serializations.
-    struct Holds {
-        holds: bool,
-        serialized: Atomic<u32>,
-    }
+    /// A handler that says whether it holds state.
+    struct Holds(bool);
 
     #[vtable]
     impl Handler for Holds {
         fn holds_state(&self) -> bool {
-            self.holds
-        }
-
-        fn serialize(&self, version: u32) -> Result {
-            self.serialized.store(version, Relaxed);
-            Ok(())
+            self.0
         }
     }
 
     /// Registers `c`, holding state or not, for the duration of a test.
     fn register(c: &'static Component, holds: bool) -> Result<Pin<KBox<Registration<Holds>>>> {
-        KBox::pin_init(
-            Registration::new(
-                c,
-                Holds {
-                    holds,
-                    serialized: Atomic::new(0),
-                },
-            ),
-            GFP_KERNEL,
-        )
+        KBox::pin_init(Registration::new(c, Holds(holds)), GFP_KERNEL)
     }
 
     /// A target like this kernel (its registered components), with `edit` giving a component's
@@ -124,7 +104,11 @@ mod tests {
     }
 
     fn native() -> (&'static str, u32, &'static str) {
-        (compat::ARCH.to_str().unwrap_or("?"), 4096, "1-2")
+        (
+            compat::ARCH.to_str().unwrap_or("?"),
+            u32::try_from(PAGE_SIZE).unwrap_or(0),
+            "1-2",
+        )
     }
 
     fn same(c: &Component) -> Option<(Versions, Versions)> {
@@ -388,20 +372,23 @@ mod tests {
         } else {
             "arm64"
         };
-        let t = target_with(same, (other, 4096, "1-2"))?;
+        let t = target_with(same, (other, native().1, "1-2"))?;
         with_verdict(Some(&t), false, |v| {
             assert_eq!(v.overall, Overall::Mismatch(Mismatch::Arch));
             assert_eq!(v.refusal(), Some(ENOEXEC));
             Ok(())
         })?;
-        let t = target_with(same, (native().0, 65536, "1-2"))?;
+        let other_page = native().1 * 16;
+        let t = target_with(same, (native().0, other_page, "1-2"))?;
         with_verdict(Some(&t), false, |v| {
-            assert_eq!(v.overall, Overall::Mismatch(Mismatch::PageSize(65536)));
+            assert_eq!(v.overall, Overall::Mismatch(Mismatch::PageSize(other_page)));
             assert_eq!(v.refusal(), Some(ENOEXEC));
             let text = text(v)?;
+            let mut want = Text(KVec::new());
+            write!(want, "page size is {other_page}").map_err(|_| ENOMEM)?;
             assert!(core::str::from_utf8(&text)
                 .map_err(|_| EINVAL)?
-                .contains("page size is 65536"));
+                .contains(core::str::from_utf8(&want.0).map_err(|_| EINVAL)?));
             Ok(())
         })
     }
@@ -416,7 +403,7 @@ mod tests {
             ("2-5", Some(2)),
             ("3-4", None),
         ] {
-            let t = target_with(same, (native().0, 4096, reads))?;
+            let t = target_with(same, (native().0, native().1, reads))?;
             with_verdict(Some(&t), false, |v| {
                 match want {
                     Some(version) => {
@@ -433,6 +420,53 @@ mod tests {
             })?;
         }
         Ok(())
+    }
+
+    #[test]
+    fn a_modular_target_component_is_named_in_the_verdict() -> Result {
+        let _reg = register(&NEGOTIATE, true)?;
+        let mut t = Text(KVec::new());
+        let (arch, page, record) = native();
+        write!(
+            t,
+            "kho-compat-manifest 1\nrelease 7.3.4-target\narch {arch}\npage-size {page}\nrecord {record}\n"
+        )
+        .map_err(|_| ENOMEM)?;
+        compat::with_registered(|regs| -> Result {
+            for r in regs {
+                let c = r.component();
+                let when = match c.chosen() {
+                    Chosen::AtReboot => "at-reboot",
+                    Chosen::AtPreserve => "at-preserve",
+                };
+                let modular = if c.name() == "kunit-negotiate" {
+                    " modular"
+                } else {
+                    ""
+                };
+                writeln!(
+                    t,
+                    "component {} reads {} writes {} {when}{modular}",
+                    c.name(),
+                    c.reads(),
+                    c.writes()
+                )
+                .map_err(|_| ENOMEM)?;
+            }
+            Ok(())
+        })?;
+        t.write_str("end\n").map_err(|_| ENOMEM)?;
+        let target = parse(&t.0).map_err(|_| EINVAL)?;
+        with_verdict(Some(&target), false, |v| {
+            assert_eq!(v.refusal(), None);
+            let text = text(v)?;
+            let text = core::str::from_utf8(&text).map_err(|_| EINVAL)?;
+            assert!(text.contains(
+                "kunit-negotiate write 3 negotiated (a module in the target: load it there to restore)"
+            ));
+            assert!(text.contains("\nluo write 5 pinned\n"));
+            Ok(())
+        })
     }
 
     #[test]

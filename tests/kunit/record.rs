@@ -6,13 +6,20 @@ use kernel::prelude::*;
 
 #[kunit_tests(kho_compat_record)]
 mod tests {
-    use kernel::kho::compat::record::*;
+    use kernel::kho::compat::{
+        incoming::{
+            Incoming,
+            Source, //
+        },
+        record::*,
+    };
     use kernel::{
         fdt::{
             Buffer,
             Fdt,
             Writer, //
         },
+        kho::compat::NAME_MAX,
         page::PAGE_SIZE,
         prelude::*, //
     };
@@ -74,6 +81,12 @@ mod tests {
         encode(buf, version, c"7.3.4-test", list, None)
     }
 
+    /// What the reading side makes of `name` in the record `blob` (the one place that decides
+    /// a name listed twice).
+    fn entry_of(blob: &[u8], name: &str) -> Result<Entry> {
+        Ok(Incoming::compute(Source::Blob(blob))?.entry(name))
+    }
+
     /// The entries of a record, in record order.
     fn entries(r: &Record<'_>) -> Result<KVec<(KVec<u8>, Entry)>> {
         let mut out = KVec::new();
@@ -101,10 +114,11 @@ mod tests {
             assert_eq!(usize::try_from(r.page_size)?, PAGE_SIZE);
             assert_eq!(r.arch, ARCH);
             assert_eq!(r.release, c"7.3.4-test");
-            assert_eq!(r.lookup("kho"), Entry::Version(4));
-            assert_eq!(r.lookup("radix"), Entry::Version(1));
-            assert_eq!(r.lookup("test"), Entry::Version(2));
-            assert_eq!(r.lookup("memfd"), Entry::Missing);
+            let blob = &buf[..len];
+            assert_eq!(entry_of(blob, "kho")?, Entry::Version(4));
+            assert_eq!(entry_of(blob, "radix")?, Entry::Version(1));
+            assert_eq!(entry_of(blob, "test")?, Entry::Version(2));
+            assert_eq!(entry_of(blob, "memfd")?, Entry::Missing);
             let e = entries(&r)?;
             assert_eq!(e.len(), 3);
             for ((n, v), (name, entry)) in list.iter().zip(e.iter()) {
@@ -141,10 +155,10 @@ mod tests {
         let list = [("kho", 4), ("test", 2), ("vmalloc", 1)];
         for version in [1, 2] {
             let len = encode(&mut buf, version, c"r", &list, Some(1))?;
-            let r = decode(&buf[..len]).map_err(|_| EINVAL)?;
-            assert_eq!(r.lookup("kho"), Entry::Version(4));
-            assert!(matches!(r.lookup("test"), Entry::Corrupt(_)));
-            assert_eq!(r.lookup("vmalloc"), Entry::Version(1));
+            let blob = &buf[..len];
+            assert_eq!(entry_of(blob, "kho")?, Entry::Version(4));
+            assert!(matches!(entry_of(blob, "test")?, Entry::Corrupt(_)));
+            assert_eq!(entry_of(blob, "vmalloc")?, Entry::Version(1));
         }
         Ok(())
     }
@@ -164,33 +178,65 @@ mod tests {
         }
     }
 
-    #[test]
-    fn version_1_holds_256_components_version_2_more() -> Result {
-        assert!(size_bound(1, V1_MAX_COMPONENTS).is_some());
-        assert!(size_bound(1, V1_MAX_COMPONENTS + 1).is_none());
-        assert!(size_bound(2, 1000).is_some());
-        assert!(size_bound(2, MAX_COMPONENTS + 1).is_none());
-        let mut names = KVec::new();
-        for i in 0..1000u32 {
-            let mut n = KVec::new();
-            n.extend_from_slice(b"component-", GFP_KERNEL)?;
-            for d in [i / 100, i / 10 % 10, i % 10] {
-                n.push(b'0' + u8::try_from(d)?, GFP_KERNEL)?;
+    /// `n` distinct names of `len` bytes (`len` >= 4).
+    fn names(n: usize, len: usize) -> Result<KVec<KVec<u8>>> {
+        let mut out = KVec::new();
+        for i in 0..n {
+            let mut name = KVec::from_elem(b'x', len - 4, GFP_KERNEL)?;
+            for d in [i / 1000 % 10, i / 100 % 10, i / 10 % 10, i % 10] {
+                name.push(b'0' + u8::try_from(d)?, GFP_KERNEL)?;
             }
-            names.push(n, GFP_KERNEL)?;
+            out.push(name, GFP_KERNEL)?;
         }
+        Ok(out)
+    }
+
+    /// `(name, version)` pairs of `names`.
+    fn listed(names: &[KVec<u8>]) -> Result<KVec<(&str, u32)>> {
         let mut list = KVec::new();
         for (i, n) in names.iter().enumerate() {
             let name = core::str::from_utf8(n).map_err(|_| EINVAL)?;
             list.push((name, u32::try_from(i % 7 + 1)?), GFP_KERNEL)?;
         }
-        let mut buf = KVec::from_elem(0u8, size_bound(2, 1000).ok_or(EINVAL)?, GFP_KERNEL)?;
-        assert_eq!(enc(&mut buf, 1, &list).err(), Some(ENOSPC));
+        Ok(list)
+    }
+
+    #[test]
+    fn version_1_is_one_page_version_2_holds_a_thousand() -> Result {
+        // With the longest names, one page holds a few dozen components: find how many by
+        // encoding, and check that `fits()` and `encode()` agree on either side.
+        let long = names(V1_MAX_COMPONENTS, NAME_MAX)?;
+        let all = listed(&long)?;
+        let mut page = KVec::from_elem(0u8, V1_MAX_SIZE, GFP_KERNEL)?;
+        let mut fit = 0;
+        while fit < all.len() && enc(&mut page, 1, &all[..fit + 1]).is_ok() {
+            fit += 1;
+        }
+        assert!((60..V1_MAX_COMPONENTS).contains(&fit));
+        assert!(fits(1, &all[..fit])?);
+        assert!(!fits(1, &all[..fit + 1])?);
+        assert_eq!(enc(&mut page, 1, &all[..fit + 1]).err(), Some(ENOSPC));
+        // A larger buffer does not let version 1 grow past a page.
+        let mut big = KVec::from_elem(0u8, 4 * V1_MAX_SIZE, GFP_KERNEL)?;
+        assert_eq!(enc(&mut big, 1, &all[..fit + 1]).err(), Some(ENOSPC));
+        let len = enc(&mut page, 1, &all[..fit])?;
+        let incoming = Incoming::compute(Source::Blob(&page[..len]))?;
+        for (name, v) in all[..fit].iter() {
+            assert_eq!(incoming.entry(name), Entry::Version(*v));
+        }
+
+        // Version 2 holds 1,000 of them and reads them back.
+        let many = names(1000, 14)?;
+        let list = listed(&many)?;
+        assert!(!fits(1, &list)?);
+        assert!(fits(2, &list)?);
+        let mut buf = KVVec::from_elem(0u8, max_size(2), GFP_KERNEL)?;
         let len = enc(&mut buf, 2, &list)?;
         let r = decode(&buf[..len]).map_err(|_| EINVAL)?;
         assert_eq!(r.len(), 1000);
+        let incoming = Incoming::compute(Source::Blob(&buf[..len]))?;
         for (name, v) in list.iter() {
-            assert_eq!(r.lookup(name), Entry::Version(*v));
+            assert_eq!(incoming.entry(name), Entry::Version(*v));
         }
         Ok(())
     }
@@ -327,13 +373,13 @@ mod tests {
             (c"twice", V::U32(2)),
         ];
         let len = make(&mut buf, &header(1), Some(&list))?;
-        let r = decode(&buf[..len]).map_err(|_| EINVAL)?;
-        assert_eq!(r.lookup("good"), Entry::Version(3));
-        assert!(matches!(r.lookup("zero"), Entry::Corrupt(_)));
-        assert!(matches!(r.lookup("wide"), Entry::Corrupt(_)));
-        assert!(matches!(r.lookup("text"), Entry::Corrupt(_)));
-        assert!(matches!(r.lookup("twice"), Entry::Corrupt(_)));
-        assert_eq!(r.lookup("absent"), Entry::Missing);
+        let blob = &buf[..len];
+        assert_eq!(entry_of(blob, "good")?, Entry::Version(3));
+        assert!(matches!(entry_of(blob, "zero")?, Entry::Corrupt(_)));
+        assert!(matches!(entry_of(blob, "wide")?, Entry::Corrupt(_)));
+        assert!(matches!(entry_of(blob, "text")?, Entry::Corrupt(_)));
+        assert!(matches!(entry_of(blob, "twice")?, Entry::Corrupt(_)));
+        assert_eq!(entry_of(blob, "absent")?, Entry::Missing);
         Ok(())
     }
 

@@ -174,23 +174,25 @@ mod registration {
     fn the_negotiated_version_reaches_the_component() -> Result {
         let c = &SYNTHETIC[3];
         let reg = register(c)?;
+        if !kho::is_enabled() {
+            // Nothing is handed over: nothing is asked, nothing serializes.
+            let off = compat::prepare_handover(|regs| plan_with(regs, c.name(), 1));
+            assert_eq!(off.err(), Some(EOPNOTSUPP));
+            assert_eq!(reg.handler().serialized.load(Relaxed), 0);
+            return Ok(());
+        }
         // A version the component does not write is refused before anything is serialized.
         let bad = compat::prepare_handover(|regs| plan_with(regs, c.name(), 7));
         assert_eq!(bad.err(), Some(EINVAL));
         assert_eq!(reg.handler().serialized.load(Relaxed), 0);
-        let done = compat::prepare_handover(|regs| plan_with(regs, c.name(), 1));
-        // Serialized at reboot, in the version the plan chose.
+        let p = compat::prepare_handover(|regs| plan_with(regs, c.name(), 1))?;
+        // Serialized at reboot, in the version the plan chose, and recorded.
         assert_eq!(reg.handler().serialized.load(Relaxed), 1);
-        if kho::is_enabled() {
-            let p = done?;
-            assert_eq!(p.record_version, 2);
-            assert_eq!(reg.outgoing_version(), Some(1));
-            // Back to the boot-time record.
-            compat::publish_record()?;
-        } else {
-            assert_eq!(done.err(), Some(EOPNOTSUPP));
-        }
+        assert_eq!(p.record_version, 2);
+        assert_eq!(reg.outgoing_version(), Some(1));
         drop(reg);
+        // Back to the boot-time record.
+        compat::publish_record()?;
         Ok(())
     }
 
@@ -281,7 +283,7 @@ mod scale {
     }
 
     /// Encodes a record in `version` of `regs`, each at its newest version.
-    fn encode(regs: &[Registered<'_>], version: u32) -> Result<KVec<u8>> {
+    fn encode(regs: &[Registered<'_>], version: u32) -> Result<KVVec<u8>> {
         let mut list = KVec::with_capacity(regs.len(), GFP_KERNEL)?;
         for r in regs {
             list.push(
@@ -289,11 +291,7 @@ mod scale {
                 GFP_KERNEL,
             )?;
         }
-        let mut buf = KVec::from_elem(
-            0u8,
-            record::size_bound(version, list.len()).ok_or(ENOSPC)?,
-            GFP_KERNEL,
-        )?;
+        let mut buf = KVVec::from_elem(0u8, record::max_size(version), GFP_KERNEL)?;
         let len = record::encode(&mut buf, version, c"7.3.4-scale", &list, None)?;
         buf.truncate(len);
         Ok(buf)
@@ -351,6 +349,34 @@ mod scale {
         Ok(())
     }
 
+    #[test]
+    fn a_version_1_target_refuses_what_does_not_fit_one_page() -> Result {
+        // 150 components do not fit a one-page record: a target that reads only version 1
+        // is refused by the check, before anything serializes; 8 fit.
+        let only_v1 = own_target("1-1")?;
+        for (n, fits) in [(150, false), (8, true)] {
+            let _regs = register_n(n)?;
+            compat::with_registered(|all| -> Result {
+                let v = check::compute(Some(&only_v1), false, all)?;
+                if fits {
+                    assert_eq!(v.refusal(), None);
+                    assert_eq!(v.record_version, 1);
+                } else {
+                    assert_eq!(v.refusal(), Some(ENOEXEC));
+                    assert!(matches!(
+                        v.overall,
+                        check::Overall::Mismatch(check::Mismatch::RecordCapacity {
+                            version: 1,
+                            ..
+                        })
+                    ));
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
     /// Returns the median of `runs`.
     fn median(runs: &mut [u64]) -> u64 {
         runs.sort_unstable();
@@ -387,7 +413,7 @@ mod scale {
                 compat::with_registered(|all| -> Result {
                     let mine = synthetic(all);
                     assert_eq!(mine.len(), n);
-                    let mut blob = KVec::new();
+                    let mut blob = KVVec::new();
                     enc[run] = time(|| {
                         blob = encode(mine, 2)?;
                         Ok(())

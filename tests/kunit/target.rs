@@ -130,7 +130,9 @@ mod tests {
 
     #[test]
     fn malformed_lines_are_rejected_with_their_line() -> Result {
-        let cases: [(&str, usize); 16] = [
+        let cases: [(&str, usize); 17] = [
+            // Two names repeated: the first repeat in the file is reported.
+            ("component zz reads 1-1 writes 1-1 at-reboot\ncomponent aa reads 1-1 writes 1-1 at-reboot\ncomponent zz reads 1-1 writes 1-1 at-reboot\ncomponent aa reads 1-1 writes 1-1 at-reboot\n", 8),
             ("component a reads 1-1 writes 1-1 at-reboot modular x\n", 6),
             ("component a reads 1-1 writes 1-1 at-reboot loadable\n", 6),
             ("component a reads 2-1 writes 1-1 at-reboot\n", 6),

@@ -502,9 +502,11 @@ pub fn builtin() -> &'static [Component] {
 ///
 /// # Safety
 ///
-/// `start..start + bytes` is a `.kho_compat` section: only declarations emitted by
-/// `kho_component!`, initialised at build time, never written, alive as long as the returned
-/// slice is used.
+/// `start..start + bytes` is a `.kho_compat` section: only `Component` values (from
+/// `kho_component!`, or from [`Component::with_name`] for declarations made in bulk),
+/// initialised at build time, never written, alive as long as the returned slice is used.
+/// Like any linker-section table of the kernel, the section is trusted to hold what its type
+/// says: putting anything else there is a bug of the code that does.
 unsafe fn table(start: *const Component, bytes: usize) -> &'static [Component] {
     if bytes % size_of::<Component>() != 0 || start.addr() % align_of::<Component>() != 0 {
         return &[];

@@ -44,7 +44,10 @@ use crate::{
     prelude::*,
     types::Opaque, //
 };
-use core::ops::ControlFlow;
+use core::{
+    ops::ControlFlow,
+    ptr::NonNull, //
+};
 
 /// A KHO radix tree.
 ///
@@ -96,15 +99,17 @@ impl RadixTree {
     /// Restores the tree whose root node the previous kernel preserved at `root_phys` for
     /// `owner` (see [`Preserved`]).
     ///
-    /// Each node is taken back from KHO before it is read, so a node that was not preserved
-    /// (a corrupt handover) stops the restore before anything is read from it.
+    /// The handed-over tree is walked here, not by KHO: each node must be a whole,
+    /// page-aligned page that KHO preserved, and is taken back from KHO before a byte of it is
+    /// read, so a corrupt tree (a node that was not preserved, or a cycle) stops the restore
+    /// before anything of it is read.
     ///
     /// # Errors
     ///
     /// If `owner`'s incoming data or the `radix` format was not accepted, the error of its
-    /// [`Status`](compat::Status) (logged; the nodes stay reserved). [`EINVAL`] for a root
-    /// that is not page-aligned or a node KHO does not hold (the nodes taken back before it
-    /// are then leaked, not freed: nothing of a corrupt tree is trusted).
+    /// [`Status`](compat::Status) (logged; the nodes stay reserved). [`EINVAL`] for a node
+    /// that is not page-aligned or that KHO does not hold (the nodes taken back before it are
+    /// then leaked, not freed: nothing of a corrupt tree is trusted).
     ///
     /// # Safety
     ///
@@ -114,53 +119,27 @@ impl RadixTree {
         owner: &Registration<H>,
         root_phys: u64,
     ) -> impl PinInit<Self, Error> {
-        /// Takes the node at `phys` back from KHO; stops the walk if KHO does not hold it.
-        ///
-        /// # Safety
-        ///
-        /// Called by `kho_radix_walk_tree()` with the address of a node it is about to read.
-        unsafe extern "C" fn take_node(phys: bindings::phys_addr_t, _data: *mut c_void) -> c_int {
-            // SAFETY: Restoring one page that KHO checks was preserved; the walk reads the
-            // node only after this succeeds.
-            let page = unsafe { bindings::kho_restore_pages(phys, 1) };
-            if page.is_null() {
-                EINVAL.to_errno()
-            } else {
-                0
-            }
-        }
         let owner = owner.component();
         try_pin_init!(Self {
             tree <- Opaque::try_ffi_init(move |slot: *mut bindings::kho_radix_tree| {
                 compat::incoming::check_restore(owner, "radix", "radix tree")?;
-                if root_phys == 0 || root_phys % PAGE_SIZE as u64 != 0 {
-                    return Err(EINVAL);
-                }
-                // SAFETY: `phys_to_virt()` is arithmetic on the linear map, where KHO keeps
-                // the preserved pages mapped.
-                let root = unsafe { bindings::phys_to_virt(root_phys) };
-                // SAFETY: `slot` is valid for writes; the root is used only by the walk below,
-                // which takes each node back from KHO before reading it.
-                to_result(unsafe { bindings::kho_radix_init_tree(slot, root.cast()) })?;
-                let cb = bindings::kho_radix_walk_cb {
-                    leaf: None,
-                    node: Some(take_node),
+                let mut taken = 0;
+                let depth = bindings::kho_radix_consts_KHO_TREE_MAX_DEPTH;
+                let root = match take_subtree(root_phys, depth - 1, &mut taken) {
+                    Ok(root) => root,
+                    Err(e) => {
+                        pr_err!(
+                            "kho_compat: {}: radix tree at {:#x} is not wholly preserved ({} nodes taken back, then one refused); not restored\n",
+                            owner.name(),
+                            root_phys,
+                            taken
+                        );
+                        return Err(e);
+                    }
                 };
-                // SAFETY: `slot` is an initialised tree; `take_node` validates each node
-                // before the walk reads it.
-                let ret = unsafe { bindings::kho_radix_walk_tree(slot, &cb, core::ptr::null_mut()) };
-                if ret != 0 {
-                    // The nodes are not all ours: forget the root so that nothing is freed.
-                    // SAFETY: `slot` is initialised; the tree is dropped without being used.
-                    unsafe { (*slot).root = core::ptr::null_mut() };
-                    pr_err!(
-                        "kho_compat: {}: radix tree at {:#x} is not wholly preserved; not restored\n",
-                        owner.name(),
-                        root_phys
-                    );
-                    return Err(EINVAL);
-                }
-                Ok(())
+                // SAFETY: `slot` is valid for writes; every node of the tree under `root` was
+                // taken back from KHO and is now memory the tree owns.
+                to_result(unsafe { bindings::kho_radix_init_tree(slot, root.as_ptr().cast()) })
             }),
         }? Error)
     }
@@ -207,6 +186,44 @@ impl RadixTree {
             Ok(())
         }
     }
+}
+
+/// Takes the node page at `phys` back from KHO and returns its address.
+///
+/// Fails with [`EINVAL`] for an address that is not a whole page, or a page KHO does not hold
+/// as preserved and not yet restored (KHO checks, before anything of the page is read).
+fn take_node(phys: u64) -> Result<NonNull<u8>> {
+    if phys == 0 || phys % PAGE_SIZE as u64 != 0 {
+        return Err(EINVAL);
+    }
+    // SAFETY: `kho_restore_pages()` validates `phys` itself: an online page that the previous
+    // kernel preserved and that nobody restored (it checks the page's KHO metadata, and clears
+    // it, so a page is taken back at most once).
+    let page = unsafe { bindings::kho_restore_pages(phys, 1) };
+    if page.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: `phys` is a page of memory KHO just gave back; it is in the linear map.
+    NonNull::new(unsafe { bindings::phys_to_virt(phys) }.cast::<u8>()).ok_or(EINVAL)
+}
+
+/// Takes back the subtree whose node at `level` (0: a leaf) is at `phys`; returns that node.
+fn take_subtree(phys: u64, level: u32, taken: &mut usize) -> Result<NonNull<u8>> {
+    let node = take_node(phys)?;
+    *taken += 1;
+    if level > 0 {
+        // SAFETY: `node` is a whole page that was just taken back and is owned here; at a
+        // level above 0 it is a `kho_radix_node`, a table of page-sized physical addresses.
+        let table = unsafe {
+            core::slice::from_raw_parts(node.as_ptr().cast::<u64>(), PAGE_SIZE / size_of::<u64>())
+        };
+        for &child in table {
+            if child != 0 {
+                take_subtree(child, level - 1, taken)?;
+            }
+        }
+    }
+    Ok(node)
 }
 
 /// A radix tree whose nodes are preserved across the next kexec.

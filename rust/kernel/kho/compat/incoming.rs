@@ -127,8 +127,9 @@ pub struct Incoming {
     record: RecordState,
     /// Release string of the previous kernel, NUL-terminated (empty when unknown).
     release: [u8; 65],
-    /// The record's entries, sorted by name; a name listed twice is kept once, corrupt.
-    entries: KVec<(NodeName, Entry)>,
+    /// The record's entries with a valid name, sorted by name; a name listed twice is kept
+    /// once, corrupt.
+    entries: KVVec<(NodeName, Entry)>,
     /// Whether `kho` or `radix` is unsupported or corrupt.
     foundation_broken: bool,
 }
@@ -142,7 +143,7 @@ impl Incoming {
         let mut incoming = Incoming {
             record: RecordState::NotKhoBoot,
             release: [0u8; 65],
-            entries: KVec::new(),
+            entries: KVVec::new(),
             foundation_broken: false,
         };
         incoming.record = match source {
@@ -152,10 +153,12 @@ impl Incoming {
             Source::Blob(blob) => match record::decode(blob) {
                 Err(why) => RecordState::Rejected(why),
                 Ok(r) => {
-                    let mut entries = KVec::with_capacity(r.len(), GFP_KERNEL)?;
+                    let mut entries = KVVec::with_capacity(r.len(), GFP_KERNEL)?;
                     r.for_each(|name, entry| {
-                        // A name no component can have matches none: it counts, unread.
-                        if let Ok(name) = NodeName::new(name) {
+                        // A name no component can have is dropped: nothing could claim it,
+                        // and it is never shown.
+                        let valid = core::str::from_utf8(name).is_ok_and(super::name_is_valid);
+                        if let (true, Ok(name)) = (valid, NodeName::new(name)) {
                             // Capacity was reserved for every entry.
                             let _ = entries.push((name, entry), GFP_KERNEL);
                         }

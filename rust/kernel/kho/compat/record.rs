@@ -7,7 +7,8 @@
 //! component's: this kernel reads and writes [`VERSIONS`], and writes version 1 for a target
 //! that reads only that.
 //!
-//! Version 1, one page at most, up to [`V1_MAX_COMPONENTS`] components:
+//! Version 1, one page at most (about 68 to 120 components, depending on the lengths of their
+//! names; a reader rejects more than [`V1_MAX_COMPONENTS`]):
 //!
 //! ```text
 //! / {
@@ -55,7 +56,8 @@ pub const SUBTREE: &CStr = c"kho-compat";
 pub const COMPATIBLE: &CStr = c"kho-compat";
 /// The record formats this kernel reads and writes.
 pub const VERSIONS: Versions = Versions::new(1, 2);
-/// The most components a version 1 record holds.
+/// The most components a reader accepts in a version 1 record (one page holds fewer: a node
+/// costs 24 bytes and its name rounded up to 4).
 pub const V1_MAX_COMPONENTS: usize = 256;
 /// The largest version 1 record.
 pub const V1_MAX_SIZE: usize = PAGE_SIZE;
@@ -134,22 +136,30 @@ impl NodeName {
     }
 }
 
-/// Returns an upper bound of the size of a record of `components` components in `version`,
-/// or `None` if that version cannot hold them.
-pub fn size_bound(version: u32, components: usize) -> Option<usize> {
-    // Header, strings block and the release string, generously.
-    const FIXED: usize = 512;
-    let (per, max, limit) = match version {
-        // Begin node (4) + name (32) + property (12 + 4) + end node (4).
-        1 => (56, V1_MAX_COMPONENTS, V1_MAX_SIZE),
-        // Name (32) + version (4).
-        2 => (NAME_MAX + 1 + 4, MAX_COMPONENTS, MAX_SIZE),
-        _ => return None,
-    };
-    if components > max {
-        return None;
+/// Returns the largest record of `version` (0 for a version this kernel does not write).
+pub fn max_size(version: u32) -> usize {
+    match version {
+        1 => V1_MAX_SIZE,
+        2 => MAX_SIZE,
+        _ => 0,
     }
-    Some((FIXED + per * components).min(limit))
+}
+
+/// Returns whether a record of `components` fits `version`: it is encoded to find out.
+///
+/// # Errors
+///
+/// [`ENOMEM`] if the trial buffer cannot be allocated.
+pub fn fits(version: u32, components: &[(&str, u32)]) -> Result<bool> {
+    if !VERSIONS.contains(version) {
+        return Ok(false);
+    }
+    let mut buf = KVVec::from_elem(0u8, max_size(version), GFP_KERNEL)?;
+    match encode(&mut buf, version, c"", components, None) {
+        Ok(_) => Ok(true),
+        Err(e) if e == ENOSPC || e == EINVAL => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes a record in `version` into `buf` and returns its length.
@@ -161,7 +171,7 @@ pub fn size_bound(version: u32, components: usize) -> Option<usize> {
 /// # Errors
 ///
 /// [`EINVAL`] for an unknown version or a bad name, [`ENOSPC`] if the version cannot hold that
-/// many components or `buf` is too small.
+/// many components (by count, or by size: [`max_size`]) or `buf` is too small.
 pub fn encode(
     buf: &mut [u8],
     version: u32,
@@ -172,9 +182,17 @@ pub fn encode(
     if !VERSIONS.contains(version) {
         return Err(EINVAL);
     }
-    if size_bound(version, components.len()).is_none() {
+    let max = if version == 1 {
+        V1_MAX_COMPONENTS
+    } else {
+        MAX_COMPONENTS
+    };
+    if components.len() > max {
         return Err(ENOSPC);
     }
+    // Never more than the version allows, whatever the buffer.
+    let limit = buf.len().min(max_size(version));
+    let buf = &mut buf[..limit];
     let mut w = Writer::new(buf)?;
     w.property_string(c"compatible", COMPATIBLE)?;
     w.property_u32(c"record-version", version)?;
@@ -195,8 +213,8 @@ pub fn encode(
         w.end_node()?;
     } else {
         let names: usize = components.iter().map(|(n, _)| n.len() + 1).sum();
-        let mut list = KVec::with_capacity(names, GFP_KERNEL)?;
-        let mut versions = KVec::with_capacity(components.len() * 4, GFP_KERNEL)?;
+        let mut list = KVVec::with_capacity(names, GFP_KERNEL)?;
+        let mut versions = KVVec::with_capacity(components.len() * 4, GFP_KERNEL)?;
         for (i, (name, v)) in components.iter().enumerate() {
             list.extend_from_slice(NodeName::new(name.as_bytes())?.as_bytes(), GFP_KERNEL)?;
             list.push(0, GFP_KERNEL)?;
@@ -206,12 +224,7 @@ pub fn encode(
         w.property(c"component-names", &list)?;
         w.property(c"component-versions", &versions)?;
     }
-    let len = w.finish()?;
-    let limit = if version == 1 { V1_MAX_SIZE } else { MAX_SIZE };
-    if len > limit {
-        return Err(ENOSPC);
-    }
-    Ok(len)
+    w.finish()
 }
 
 /// What a record says about one component.
@@ -330,7 +343,8 @@ fn node_entry(node: &Node<'_>) -> Entry {
 impl<'a> Record<'a> {
     /// Calls `f` with the name and entry of each component the record lists, in record order.
     ///
-    /// A name may come twice (the record is then corrupt for it, see [`Record::lookup`]).
+    /// A name may come twice: the record is then corrupt for it, which the incoming side
+    /// (`Incoming`) decides.
     pub fn for_each(&self, mut f: impl FnMut(&'a [u8], Entry)) {
         match &self.list {
             List::Nodes(components) => {
@@ -364,19 +378,5 @@ impl<'a> Record<'a> {
     /// Returns whether the record lists no component.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Returns what the record says about component `name` (a linear search: for one name).
-    pub fn lookup(&self, name: &str) -> Entry {
-        let mut found = Entry::Missing;
-        self.for_each(|n, e| {
-            if n == name.as_bytes() {
-                found = match found {
-                    Entry::Missing => e,
-                    _ => Entry::Corrupt("listed twice in the record"),
-                };
-            }
-        });
-        found
     }
 }

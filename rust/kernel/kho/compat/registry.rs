@@ -10,6 +10,11 @@
 //!
 //! The registry's lock is taken by registration, unregistration and those functions. A
 //! [`Handler`]'s callbacks run with it held: they must not register or unregister a component.
+//!
+//! A registration made by a loadable module points into that module. It is dropped with the
+//! module's state when the module unloads; should a module leak one (`core::mem::forget`, or
+//! a registration kept where the module's exit cannot drop it), a module notifier removes it,
+//! with a warning, before the module's memory is freed.
 
 use super::{
     builtin,
@@ -19,8 +24,10 @@ use super::{
     Component,
     Status, //
 };
+use crate::types::Opaque;
 use crate::{
     bindings,
+    error::to_result,
     kho::{
         self,
         PreservedMem,
@@ -37,6 +44,7 @@ use crate::{
     },
 };
 use core::{
+    cell::UnsafeCell,
     marker::{
         PhantomData,
         PhantomPinned, //
@@ -106,7 +114,8 @@ unsafe fn serialize_fn<T: Handler>(data: *const c_void, version: u32) -> Result 
 /// # Invariants
 ///
 /// Every pointer in `entries` points to the `entry` of a pinned [`Registration`] that has not
-/// been dropped: a registration removes its pointer, under the lock, before it is dropped.
+/// been dropped, whose module (if any) has not gone: a registration removes its pointer, under
+/// the lock, before it is dropped, and the module notifier removes those of a module that goes.
 struct State {
     entries: KVec<NonNull<Entry>>,
     record: Option<Subtree>,
@@ -129,11 +138,21 @@ mod lock {
             record: None,
         };
     }
+
+    crate::sync::global_lock! {
+        // SAFETY: `watch_modules()` calls `init()` exactly once, before the first `lock()`.
+        pub(super) unsafe(uninit) static NOTIFIER: Mutex<bool> = false;
+    }
 }
-use lock::REGISTRY;
+use lock::{
+    NOTIFIER,
+    REGISTRY, //
+};
 
 /// 0: `REGISTRY` is uninitialised, 1: being initialised, 2: ready.
 static REGISTRY_READY: Atomic<u32> = Atomic::new(0);
+/// The same, for `NOTIFIER`.
+static NOTIFIER_READY: Atomic<u32> = Atomic::new(0);
 
 /// Runs `init` exactly once for `state`; callers that lose the race wait until it has run.
 ///
@@ -157,6 +176,69 @@ fn registry() -> GlobalGuard<REGISTRY> {
     // SAFETY: `once()` runs this exactly once, before any `lock()`.
     once(&REGISTRY_READY, || unsafe { REGISTRY.init() });
     REGISTRY.lock()
+}
+
+/// The module notifier of the registry (static: registered once, never unregistered).
+struct ModuleNotifier(UnsafeCell<bindings::notifier_block>);
+
+// SAFETY: The notifier block is handed to the module notifier chain once (under `NOTIFIER`)
+// and only the chain touches it afterwards, under its own lock.
+unsafe impl Sync for ModuleNotifier {}
+
+static MODULE_NOTIFIER: ModuleNotifier =
+    ModuleNotifier(UnsafeCell::new(bindings::notifier_block {
+        notifier_call: Some(module_going),
+        next: core::ptr::null_mut(),
+        priority: 0,
+    }));
+
+/// Drops the registrations of a module that goes and left some behind.
+///
+/// # Safety
+///
+/// Called by the module notifier chain, with `data` the `struct module` of the event.
+unsafe extern "C" fn module_going(
+    _nb: *mut bindings::notifier_block,
+    action: c_ulong,
+    data: *mut c_void,
+) -> c_int {
+    if action != bindings::module_state_MODULE_STATE_GOING as c_ulong {
+        return 0;
+    }
+    let module = data.cast::<bindings::module>();
+    let mut state = registry();
+    state.entries.retain(|e| {
+        // SAFETY: By the type invariant of `State` the entry is alive until this removes it:
+        // its module is going, after its exit ran, before its memory is freed.
+        let entry = unsafe { e.as_ref() };
+        if entry.module != module {
+            return true;
+        }
+        // SAFETY: `module` is the module of the event, alive during the notification.
+        let owner = unsafe { module_name(module) };
+        pr_err!(
+            "kho_compat: component \"{}\" of module {} was not unregistered before the module went; dropped from the registry\n",
+            entry.component.name(),
+            owner
+        );
+        crate::warn_on!(true);
+        false
+    });
+    0
+}
+
+/// Registers the module notifier, once, so that a module cannot leave entries behind.
+fn watch_modules() -> Result {
+    // SAFETY: `once()` runs this exactly once, before any `lock()`.
+    once(&NOTIFIER_READY, || unsafe { NOTIFIER.init() });
+    let mut done = NOTIFIER.lock();
+    if !*done {
+        // SAFETY: The notifier block is static and registered once (`done` is set under the
+        // lock); its callback takes the registry lock, which is not held here.
+        to_result(unsafe { bindings::register_module_notifier(MODULE_NOTIFIER.0.get()) })?;
+        *done = true;
+    }
+    Ok(())
 }
 
 impl State {
@@ -218,6 +300,16 @@ unsafe fn is_declared_in(component: &Component, module: *mut bindings::module) -
     table.iter().any(|c| core::ptr::eq(c, component))
 }
 
+/// Returns whether `c` is a declaration `kho_component!` would have accepted: its name and
+/// ranges valid, `writes` inside `reads`, a format for every version it reads.
+fn is_well_formed(c: &Component) -> bool {
+    super::name_is_valid(c.name())
+        && c.reads().is_valid()
+        && c.writes().is_valid()
+        && c.writes().is_within(c.reads())
+        && super::formats_cover(c.reads(), c.formats())
+}
+
 /// Adds `entry` to the registry.
 ///
 /// # Safety
@@ -232,13 +324,16 @@ unsafe fn register(entry: NonNull<Entry>) -> Result {
     // initialisation and until it drops the registration.
     let (declared, owner) =
         unsafe { (is_declared_in(e.component, e.module), module_name(e.module)) };
-    if !declared || !super::name_is_valid(name) {
+    if !declared || !is_well_formed(e.component) {
         pr_err!(
-            "kho_compat: component \"{}\" ({}) refused: its declaration is not in the .kho_compat section of its image; declare it with kho_component!\n",
+            "kho_compat: component \"{}\" ({}) refused: its declaration is not in the .kho_compat section of its image, or is malformed; declare it with kho_component!\n",
             name,
             owner
         );
         return Err(EINVAL);
+    }
+    if !e.module.is_null() {
+        watch_modules()?;
     }
     let mut state = registry();
     let at = match state.search(name) {
@@ -264,7 +359,7 @@ unsafe fn register(entry: NonNull<Entry>) -> Result {
     }
     state.entries.reserve(1, GFP_KERNEL)?;
     // INVARIANT: By the safety requirements the registration removes `entry` before it is
-    // dropped.
+    // dropped; its module, if any, is alive (it is registering).
     state
         .entries
         .insert_within_capacity(at, entry)
@@ -282,7 +377,7 @@ unsafe fn register(entry: NonNull<Entry>) -> Result {
     Ok(())
 }
 
-/// Removes `entry` from the registry.
+/// Removes `entry` from the registry (a no-op if the module notifier already did).
 fn unregister(entry: NonNull<Entry>) {
     let mut state = registry();
     if let Some(at) = state.entries.iter().position(|e| *e == entry) {
@@ -300,10 +395,14 @@ fn unregister(entry: NonNull<Entry>) {
 ///
 /// # Invariants
 ///
-/// `entry.data` points to `handler`; once initialised, `entry` is in the registry until drop.
+/// `entry` is initialised by [`Registration::new`] before the entry is registered and only
+/// read afterwards (but for its atomic `written`); its `data` points to `handler`. Once
+/// initialised, the entry is in the registry until drop.
 #[pin_data(PinnedDrop)]
 pub struct Registration<T: Handler + 'static> {
-    entry: Entry,
+    /// Read by the registry through a raw pointer while the registration is alive: kept in an
+    /// `Opaque` so that no reference to `Self` asserts exclusive access to it.
+    entry: Opaque<Entry>,
     #[pin]
     handler: T,
     #[pin]
@@ -322,8 +421,8 @@ impl<T: Handler + 'static> Registration<T> {
     /// # Errors
     ///
     /// [`EINVAL`] if `component` is not a declaration in the `.kho_compat` section of that
-    /// image, [`EEXIST`] if a component of that name is registered (or, for a module, declared
-    /// in `vmlinux`), [`ENOMEM`]. Each refusal is logged.
+    /// image (or is malformed), [`EEXIST`] if a component of that name is registered (or, for
+    /// a module, declared in `vmlinux`), [`ENOMEM`]. Each refusal is logged.
     pub fn new<E>(
         component: &'static Component,
         handler: impl PinInit<T, E>,
@@ -332,23 +431,24 @@ impl<T: Handler + 'static> Registration<T> {
         Error: From<E>,
     {
         try_pin_init!(&this in Self {
-            entry: Entry {
+            entry: Opaque::new(Entry {
                 component,
                 module: crate::module::this_module::<T::OwnerModule>().as_ptr(),
                 data: core::ptr::null(),
                 holds: holds_fn::<T>,
                 serialize: serialize_fn::<T>,
                 written: Atomic::new(0),
-            },
+            }),
             handler <- handler,
             _pin: PhantomPinned,
             _: {
                 let me = this.as_ptr();
                 // SAFETY: Every field of `*me` is initialised and pinned; nothing else refers
-                // to it yet. INVARIANT: `entry.data` points to `handler`.
+                // to the entry yet. INVARIANT: `entry.data` points to `handler`.
                 let entry = unsafe {
-                    (*me).entry.data = core::ptr::addr_of!((*me).handler).cast();
-                    NonNull::new_unchecked(core::ptr::addr_of_mut!((*me).entry))
+                    let entry = Opaque::get(&(*me).entry);
+                    (*entry).data = core::ptr::addr_of!((*me).handler).cast();
+                    NonNull::new_unchecked(entry)
                 };
                 // SAFETY: The entry is initialised and pinned; `PinnedDrop` unregisters it
                 // before the registration is dropped.
@@ -357,9 +457,15 @@ impl<T: Handler + 'static> Registration<T> {
         })
     }
 
+    fn entry(&self) -> &Entry {
+        // SAFETY: By the type invariant the entry is initialised and, but for `written`, only
+        // read.
+        unsafe { &*self.entry.get() }
+    }
+
     /// Returns the component's declaration.
     pub fn component(&self) -> &'static Component {
-        self.entry.component
+        self.entry().component
     }
 
     /// Returns the handler.
@@ -373,13 +479,13 @@ impl<T: Handler + 'static> Registration<T> {
     /// restore functions of [`kernel::kho`](crate::kho) take the registration and check it
     /// themselves.
     pub fn incoming(&self) -> Status {
-        incoming::status(self.entry.component)
+        incoming::status(self.entry().component)
     }
 
     /// Returns the version of the component in the handover record last written by this
     /// kernel (at boot, or when a kexec was last prepared), or `None` if it is not in it.
     pub fn outgoing_version(&self) -> Option<u32> {
-        match self.entry.written.load(Acquire) {
+        match self.entry().written.load(Acquire) {
             0 => None,
             v => Some(v),
         }
@@ -389,12 +495,16 @@ impl<T: Handler + 'static> Registration<T> {
 #[pinned_drop]
 impl<T: Handler + 'static> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
+        let entry = self.entry.get();
         // By the type invariant the entry is registered; remove it before the handler goes.
-        unregister(NonNull::from(&self.entry));
-        if !self.entry.module.is_null() {
+        // SAFETY: `entry` points to the initialised entry of `self`.
+        unregister(unsafe { NonNull::new_unchecked(entry) });
+        // SAFETY: As above; the entry is no longer in the registry.
+        let e = unsafe { &*entry };
+        if !e.module.is_null() {
             pr_info!(
                 "kho_compat: component \"{}\" unregistered\n",
-                self.entry.component.name()
+                e.component.name()
             );
         }
     }
@@ -495,29 +605,50 @@ pub struct Prepared {
     pub bytes: usize,
 }
 
-/// Writes the record of `list` in `version` and publishes it, replacing the previous one.
-fn write_record(
-    slot: &mut Option<Subtree>,
+/// A record encoded and, if the published one cannot take it, memory to publish it in.
+struct Staged {
+    blob: KVVec<u8>,
+    len: usize,
+    fresh: Option<PreservedMem>,
+}
+
+/// Encodes the record of `list` in `version` and, unless the published subtree has exactly the
+/// size it needs (whole pages), allocates preserved memory for it. Publishes nothing.
+fn stage(
+    slot: &Option<Subtree>,
     version: u32,
     list: &[(&str, u32)],
     malformed: Option<usize>,
-) -> Result<usize> {
-    let bound = record::size_bound(version, list.len()).ok_or(ENOSPC)?;
-    let mut scratch = KVec::from_elem(0u8, bound, GFP_KERNEL)?;
-    let len = record::encode(&mut scratch, version, super::release(), list, malformed)?;
+) -> Result<Staged> {
+    let mut blob = KVVec::from_elem(0u8, record::max_size(version), GFP_KERNEL)?;
+    let len = record::encode(&mut blob, version, super::release(), list, malformed)?;
     let capacity = len.next_multiple_of(crate::page::PAGE_SIZE);
-    match slot.as_mut() {
-        Some(subtree) if subtree.as_slice().len() >= capacity => {
-            // Rewritten in place: the next kernel reads the FDT's own size.
-            subtree.as_mut_slice()[..len].copy_from_slice(&scratch[..len]);
+    // A reader takes the subtree's registered size as the blob's: a version 1 reader (a kernel
+    // without version 2) accepts one page at most, so the subtree is always exactly as large
+    // as the record needs.
+    let fresh = match slot {
+        Some(subtree) if subtree.as_slice().len() == capacity => None,
+        _ => Some(PreservedMem::alloc(capacity)?),
+    };
+    Ok(Staged { blob, len, fresh })
+}
+
+/// Publishes a staged record, replacing the previous one.
+fn publish(slot: &mut Option<Subtree>, staged: Staged) -> Result<usize> {
+    let Staged { blob, len, fresh } = staged;
+    match (fresh, slot.as_mut()) {
+        (None, Some(subtree)) => {
+            // Rewritten in place: the subtree has the size the record needs.
+            subtree.as_mut_slice()[..len].copy_from_slice(&blob[..len]);
+            subtree.as_mut_slice()[len..].fill(0);
         }
-        _ => {
-            let mut mem = PreservedMem::alloc(capacity)?;
-            mem.as_mut_slice()[..len].copy_from_slice(&scratch[..len]);
+        (Some(mut mem), _) => {
+            mem.as_mut_slice()[..len].copy_from_slice(&blob[..len]);
             // The name is free only once the old record is gone.
             *slot = None;
             *slot = Some(Subtree::add(record::SUBTREE, mem)?);
         }
+        (None, None) => return Err(EINVAL),
     }
     Ok(len)
 }
@@ -525,9 +656,11 @@ fn write_record(
 /// Prepares the handover record for a kexec.
 ///
 /// With the registry locked, `plan` decides from the registered components (sorted by name)
-/// what each writes and which record version. Then each [`Chosen::AtReboot`] component that
-/// writes a version serializes in it ([`Handler::serialize`]), and the record is written and
-/// published. An error from `plan`, a component or the record leaves the kexec to be refused.
+/// what each writes and which record version. The plan is checked whole, and the record
+/// encoded and its memory allocated, before any component serializes: then each
+/// [`Chosen::AtReboot`] component that writes a version serializes in it
+/// ([`Handler::serialize`]), and the record is published. An error leaves the kexec to be
+/// refused; one from a component's `serialize` leaves the previous record in place.
 ///
 /// # Errors
 ///
@@ -535,15 +668,15 @@ fn write_record(
 /// not fit the components, [`ENOSPC`] if the record version cannot hold them, or the error of
 /// `plan` or of a component's `serialize`.
 pub fn prepare_handover(plan: impl FnOnce(&[Registered<'_>]) -> Result<Plan>) -> Result<Prepared> {
+    if !kho::is_enabled() {
+        return Err(EOPNOTSUPP);
+    }
     let mut guard = registry();
     let State { entries, record } = &mut *guard;
     let views = views(entries);
     let plan = plan(views)?;
-    if plan.versions.len() != views.len() {
-        return Err(EINVAL);
-    }
-    // The whole plan is checked before any component serializes.
-    if !record::VERSIONS.contains(plan.record_version)
+    if plan.versions.len() != views.len()
+        || !record::VERSIONS.contains(plan.record_version)
         || views
             .iter()
             .zip(plan.versions.iter())
@@ -551,10 +684,21 @@ pub fn prepare_handover(plan: impl FnOnce(&[Registered<'_>]) -> Result<Plan>) ->
     {
         return Err(EINVAL);
     }
-    let mut list = KVec::with_capacity(views.len(), GFP_KERNEL)?;
+    let mut list = KVVec::with_capacity(views.len(), GFP_KERNEL)?;
+    let mut malformed = None;
+    for (i, (r, v)) in views.iter().zip(plan.versions.iter()).enumerate() {
+        if let Some(v) = *v {
+            if plan.malformed == Some(i) {
+                malformed = Some(list.len());
+            }
+            list.push((r.component().name(), v), GFP_KERNEL)?;
+        }
+    }
+    let staged = stage(record, plan.record_version, &list, malformed)?;
     for (r, v) in views.iter().zip(plan.versions.iter()) {
-        let Some(v) = *v else { continue };
-        let c = r.component();
+        let (Some(v), c) = (*v, r.component()) else {
+            continue;
+        };
         if c.chosen() == Chosen::AtReboot {
             let e = r.entry();
             // SAFETY: `data` points to the handler of a registration alive under the lock.
@@ -568,16 +712,8 @@ pub fn prepare_handover(plan: impl FnOnce(&[Registered<'_>]) -> Result<Plan>) ->
                 return Err(err);
             }
         }
-        list.push((c.name(), v), GFP_KERNEL)?;
     }
-    if !kho::is_enabled() {
-        return Err(EOPNOTSUPP);
-    }
-    let malformed = plan.malformed.and_then(|i| {
-        let name = views.get(i)?.component().name();
-        list.iter().position(|(n, _)| *n == name)
-    });
-    let bytes = write_record(record, plan.record_version, &list, malformed)?;
+    let bytes = publish(record, staged)?;
     // Remember what was written, for `outgoing_version()`.
     for (r, v) in views.iter().zip(plan.versions.iter()) {
         r.entry().written.store(v.unwrap_or(0), Release);
@@ -595,7 +731,7 @@ pub fn publish_record() -> Result<Prepared> {
     let mut guard = registry();
     let State { entries, record } = &mut *guard;
     let views = views(entries);
-    let mut list: KVec<(&str, u32)> = KVec::with_capacity(views.len(), GFP_KERNEL)?;
+    let mut list: KVVec<(&str, u32)> = KVVec::with_capacity(views.len(), GFP_KERNEL)?;
     for r in views {
         list.push(
             (r.component().name(), r.component().writes().max()),
@@ -603,7 +739,8 @@ pub fn publish_record() -> Result<Prepared> {
         )?;
     }
     let version = record::VERSIONS.max();
-    let bytes = write_record(record, version, &list, None)?;
+    let staged = stage(record, version, &list, None)?;
+    let bytes = publish(record, staged)?;
     for r in views {
         r.entry()
             .written
