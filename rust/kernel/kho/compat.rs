@@ -85,10 +85,24 @@
 use crate::prelude::*;
 use core::fmt;
 
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+pub mod corpus;
+mod env;
+pub mod format;
+pub mod image;
 pub mod incoming;
+pub mod ioctl;
+pub mod manifest;
 pub mod record;
 mod registry;
+pub mod rules;
 
+pub use format::{
+    name_is_valid,
+    Chosen,
+    Versions,
+    NAME_MAX, //
+};
 pub use incoming::Status;
 pub use registry::{
     is_registered,
@@ -102,105 +116,10 @@ pub use registry::{
     Registration, //
 };
 
-/// Longest component name, in bytes.
-pub const NAME_MAX: usize = 31;
-
-/// An inclusive range of component versions.
-///
-/// A valid range is non-empty and starts at 1 or above: version 0 means "none".
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Versions {
-    min: u32,
-    max: u32,
-}
-
-impl Versions {
-    /// Creates the range `min..=max` (not checked: see [`Versions::is_valid`]).
-    pub const fn new(min: u32, max: u32) -> Self {
-        Self { min, max }
-    }
-
-    /// Creates a range from a `RangeInclusive`, as written in [`crate::kho_component!`].
-    pub const fn from_range(r: core::ops::RangeInclusive<u32>) -> Self {
-        Self::new(*r.start(), *r.end())
-    }
-
-    /// Returns the lowest version of the range.
-    pub const fn min(self) -> u32 {
-        self.min
-    }
-
-    /// Returns the highest version of the range.
-    pub const fn max(self) -> u32 {
-        self.max
-    }
-
-    /// Returns whether the range is non-empty and free of version 0.
-    pub const fn is_valid(self) -> bool {
-        self.min >= 1 && self.min <= self.max
-    }
-
-    /// Returns whether `version` is in the range.
-    pub const fn contains(self, version: u32) -> bool {
-        self.min <= version && version <= self.max
-    }
-
-    /// Returns whether the whole of `self` lies in `outer`.
-    pub const fn is_within(self, outer: Versions) -> bool {
-        outer.min <= self.min && self.max <= outer.max
-    }
-
-    /// Returns the versions in both ranges, if any.
-    ///
-    /// ```
-    /// use kernel::kho::compat::Versions;
-    ///
-    /// let ours = Versions::new(1, 3);
-    /// assert_eq!(ours.intersect(Versions::new(2, 5)), Some(Versions::new(2, 3)));
-    /// assert_eq!(ours.intersect(Versions::new(4, 5)), None);
-    /// ```
-    pub const fn intersect(self, other: Versions) -> Option<Versions> {
-        let min = if self.min > other.min {
-            self.min
-        } else {
-            other.min
-        };
-        let max = if self.max < other.max {
-            self.max
-        } else {
-            other.max
-        };
-        if min <= max {
-            Some(Versions::new(min, max))
-        } else {
-            None
-        }
-    }
-}
-
-impl fmt::Display for Versions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.min, self.max)
-    }
-}
-
 impl crate::fmt::Display for Versions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
-}
-
-/// When a component fixes the version of the data it hands over.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Chosen {
-    /// Serialized at reboot: the version is negotiated with the target kernel then, and the
-    /// component's [`Handler::serialize`] is called with it.
-    AtReboot = 1,
-    /// Serialized when the state is preserved, possibly before any target kernel is known:
-    /// the version written is pinned and can only be checked against the target.
-    AtPreserve = 2,
 }
 
 /// A field of a serialized structure and its offset.
@@ -225,18 +144,10 @@ pub struct Layout {
     pub fields: &'static [Field],
 }
 
-/// Folds `v` into an FNV-1a hash.
-const fn fnv1a(mut h: u64, v: u64) -> u64 {
-    let mut i = 0;
-    while i < 8 {
-        h ^= (v >> (i * 8)) & 0xff;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        i += 1;
-    }
-    h
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+use format::{
+    fnv1a,
+    FNV_OFFSET, //
+};
 
 impl Layout {
     /// Returns whether `self` and `other` have the same size, alignment and field offsets.
@@ -314,22 +225,6 @@ pub struct Component {
     formats: &'static [Format],
 }
 
-/// Returns whether `name` is a valid component name: 1 to [`NAME_MAX`] bytes of `[a-z0-9-]`.
-pub const fn name_is_valid(name: &str) -> bool {
-    let b = name.as_bytes();
-    if b.is_empty() || b.len() > NAME_MAX {
-        return false;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if !(b[i].is_ascii_lowercase() || b[i].is_ascii_digit() || b[i] == b'-') {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
 /// Returns whether `formats` is in strictly increasing version order and has an entry for every
 /// version of `reads` (it may describe more versions: ones this configuration does not read).
 pub const fn formats_cover(reads: Versions, formats: &[Format]) -> bool {
@@ -343,7 +238,7 @@ pub const fn formats_cover(reads: Versions, formats: &[Format]) -> bool {
         }
         i += 1;
     }
-    let mut version = reads.min;
+    let mut version = reads.min();
     loop {
         let mut found = false;
         let mut j = 0;
@@ -356,7 +251,7 @@ pub const fn formats_cover(reads: Versions, formats: &[Format]) -> bool {
         if !found {
             return false;
         }
-        if version == reads.max {
+        if version == reads.max() {
             return true;
         }
         version += 1;

@@ -279,22 +279,12 @@ fn compute_real() -> Result<Incoming> {
     if !kho::is_kho_boot() {
         return Incoming::compute(Source::NotKhoBoot);
     }
-    match kho::retrieve_subtree(record::SUBTREE, record::MAX_SIZE) {
-        Ok(blob) => {
-            let incoming = Incoming::compute(Source::Blob(blob.as_bytes()))?;
-            // The result keeps nothing of the blob: give its memory back.
-            // SAFETY: The record subtree belongs to this code: the previous kernel published
-            // it from a `PreservedMem` (`registry::write_record()`), and nothing else restores
-            // it. It is retrieved only here, under `COMPUTING`, once: `INCOMING` is set by the
-            // caller and this never runs again.
-            if let Err(e) = unsafe { blob.restore() } {
-                pr_warn!(
-                    "kho_compat: the incoming record's memory stays reserved: {:?}\n",
-                    e
-                );
-            }
-            Ok(incoming)
-        }
+    // SAFETY: The record subtree belongs to this code: the previous kernel published it from
+    // a `PreservedMem` (`registry`), and nothing else uses it. It is retrieved only here, under
+    // `COMPUTING`, once: `INCOMING` is set by the caller and this never runs again.
+    match unsafe { kho::retrieve_subtree(record::SUBTREE, record::MAX_SIZE) } {
+        // The result keeps nothing of the blob, whose memory is freed with it.
+        Ok(blob) => Incoming::compute(Source::Blob(blob.as_bytes())),
         Err(e) if e == ENOENT => Incoming::compute(Source::NoRecord),
         Err(_) => Incoming::compute(Source::Unretrievable),
     }

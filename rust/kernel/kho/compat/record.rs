@@ -36,7 +36,8 @@
 //!
 //! `Documentation/kho-compat/record.rst` describes the formats and the reading rules.
 
-use super::{
+use super::format::{
+    self,
     Versions,
     NAME_MAX, //
 };
@@ -55,16 +56,16 @@ pub const SUBTREE: &CStr = c"kho-compat";
 /// Value of the record's `compatible` property; the format version is an integer beside it.
 pub const COMPATIBLE: &CStr = c"kho-compat";
 /// The record formats this kernel reads and writes.
-pub const VERSIONS: Versions = Versions::new(1, 2);
+pub const VERSIONS: Versions = format::RECORD_VERSIONS;
 /// The most components a reader accepts in a version 1 record (one page holds fewer: a node
 /// costs 24 bytes and its name rounded up to 4).
-pub const V1_MAX_COMPONENTS: usize = 256;
+pub const V1_MAX_COMPONENTS: usize = format::V1_MAX_COMPONENTS;
 /// The largest version 1 record.
 pub const V1_MAX_SIZE: usize = PAGE_SIZE;
 /// The most components a record may list.
-pub const MAX_COMPONENTS: usize = 4096;
+pub const MAX_COMPONENTS: usize = format::MAX_COMPONENTS;
 /// The largest record a kernel reads (the most it ever publishes).
-pub const MAX_SIZE: usize = 256 * 1024;
+pub const MAX_SIZE: usize = format::MAX_SIZE;
 
 /// The architecture name written into and expected in records.
 pub const ARCH: &CStr = super::ARCH;
@@ -138,28 +139,29 @@ impl NodeName {
 
 /// Returns the largest record of `version` (0 for a version this kernel does not write).
 pub fn max_size(version: u32) -> usize {
-    match version {
-        1 => V1_MAX_SIZE,
-        2 => MAX_SIZE,
-        _ => 0,
-    }
+    format::record_max_size(version, PAGE_SIZE)
 }
 
-/// Returns whether a record of `components` fits `version`: it is encoded to find out.
-///
-/// # Errors
-///
-/// [`ENOMEM`] if the trial buffer cannot be allocated.
-pub fn fits(version: u32, components: &[(&str, u32)]) -> Result<bool> {
-    if !VERSIONS.contains(version) {
-        return Ok(false);
-    }
-    let mut buf = KVVec::from_elem(0u8, max_size(version), GFP_KERNEL)?;
-    match encode(&mut buf, version, c"", components, None) {
-        Ok(_) => Ok(true),
-        Err(e) if e == ENOSPC || e == EINVAL => Ok(false),
-        Err(e) => Err(e),
-    }
+/// Returns the size of the record [`encode`] writes in `version` for `components` (see
+/// [`format::record_size`]).
+pub fn size(version: u32, release: &CStr, components: &[(&str, u32)]) -> usize {
+    format::record_size(
+        version,
+        release.to_bytes().len(),
+        ARCH.to_bytes().len(),
+        components.iter().map(|(n, _)| n.len()),
+    )
+}
+
+/// Returns whether a record of `components` fits `version` (see [`format::record_fits`]).
+pub fn fits(version: u32, release: &CStr, components: &[(&str, u32)]) -> bool {
+    format::record_fits(
+        version,
+        PAGE_SIZE,
+        release.to_bytes().len(),
+        ARCH.to_bytes().len(),
+        components.iter().map(|(n, _)| n.len()),
+    )
 }
 
 /// Writes a record in `version` into `buf` and returns its length.

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The manifest a kernel image carries, and how to find it in the image.
+//!
+//! Pure code, shared with the host tool (`tools/kho-compat`): the running kernel reads the
+//! manifest out of the image `kexec_file_load()` loaded, the tool out of an image file, and the
+//! build writes it, all with this module.
+//!
+//! The manifest travels in a *blob*: a 24-byte header (magic `KHOCMAN1`, the text's length and
+//! the FNV-1a 64 hash of the text, both 64-bit little endian), then the text. A flipped byte or a cut is
+//! found by the hash or the length, never read as a different manifest.
+//!
+//! Where the blob is, without reading more of the image than headers:
+//!
+//! - x86_64 `bzImage`: in the PE section `.kho` of the image (the EFI stub's PE/COFF header
+//!   lists it, like `.sbat`), which the build fills from a file
+//!   (`CONFIG_KHO_COMPAT_IMAGE_MANIFEST_FILE`);
+//! - arm64 `Image`: in the section `.kho_manifest` of `vmlinux`, which the build fills before
+//!   it copies `vmlinux` into `Image`; the section ends the image's data, and its last 16 bytes
+//!   are a footer (magic `KHOCMEND`, the section's size), so the blob is found from the end of
+//!   the image (or from the start of its signature, when the image is signed).
+//!
+//! `Documentation/kho-compat/manifest.rst` describes both.
+
+use super::{
+    env::*,
+    format::fnv1a_bytes, //
+};
+use core::fmt;
+
+/// Magic of a manifest blob.
+pub const MAGIC: &[u8; 8] = b"KHOCMAN1";
+/// Size of a blob's header.
+pub const HEADER: usize = 24;
+/// Magic of the footer that ends an arm64 manifest section.
+pub const FOOTER_MAGIC: &[u8; 8] = b"KHOCMEND";
+/// Size of that footer.
+pub const FOOTER: usize = 16;
+/// How far from the end of an image (or of its data, before a signature) a footer may be.
+pub const FOOTER_WINDOW: usize = 4096;
+/// The PE section name of an x86_64 manifest.
+pub const PE_SECTION: &[u8; 8] = b".kho\0\0\0\0";
+
+/// Why an image's manifest cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// The manifest section does not start with a blob.
+    Magic,
+    /// The blob's length runs past its section.
+    Truncated {
+        /// The length the blob claims.
+        len: usize,
+        /// The room its section has.
+        room: usize,
+    },
+    /// The text does not hash to the blob's hash.
+    Checksum {
+        /// The hash the blob claims.
+        want: u64,
+        /// The hash of the text.
+        got: u64,
+    },
+    /// A header of the image points outside it.
+    Headers,
+}
+
+impl fmt::Display for Damage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Damage::Magic => write!(f, "the manifest section holds no manifest (bad magic)"),
+            Damage::Truncated { len, room } => write!(
+                f,
+                "the embedded manifest is cut: {len} bytes claimed, {room} in its section"
+            ),
+            Damage::Checksum { want, got } => write!(
+                f,
+                "the embedded manifest is damaged: its text hashes to {got:#018x}, not {want:#018x}"
+            ),
+            Damage::Headers => write!(f, "the image's headers point outside the image"),
+        }
+    }
+}
+
+/// What an image says about its manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found<'a> {
+    /// The manifest's text (not yet parsed).
+    Manifest(&'a [u8]),
+    /// The image reserves room for a manifest, but none was embedded (the room is zeros).
+    Empty,
+    /// The image has no manifest section (e.g. a kernel without this code).
+    Absent,
+}
+
+/// Reads a little-endian `u16` at `at`.
+fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+/// Reads a little-endian `u32` at `at`.
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Reads a little-endian `u64` at `at`.
+fn le64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Returns the manifest text of the blob at the start of `section`.
+pub fn decode_blob(section: &[u8]) -> Result<Found<'_>, Damage> {
+    if section.iter().all(|b| *b == 0) {
+        return Ok(Found::Empty);
+    }
+    if section.get(..8) != Some(&MAGIC[..]) {
+        return Err(Damage::Magic);
+    }
+    let claimed = le64(section, 8).ok_or(Damage::Magic)?;
+    let want = le64(section, 16).ok_or(Damage::Magic)?;
+    let room = section.len().saturating_sub(HEADER);
+    let len = usize::try_from(claimed).unwrap_or(usize::MAX);
+    let text = HEADER
+        .checked_add(len)
+        .and_then(|end| section.get(HEADER..end))
+        .ok_or(Damage::Truncated { len, room })?;
+    let got = fnv1a_bytes(text);
+    if got != want {
+        return Err(Damage::Checksum { want, got });
+    }
+    Ok(Found::Manifest(text))
+}
+
+/// Writes the blob of `text` into `out`, which must hold it ([`HEADER`] more bytes than the
+/// text); the rest of `out` is zeroed. Returns the blob's length.
+pub fn encode_blob(text: &[u8], out: &mut [u8]) -> Result<usize> {
+    let len = HEADER + text.len();
+    if out.len() < len {
+        return Err(ENOSPC);
+    }
+    out.fill(0);
+    out[..8].copy_from_slice(MAGIC);
+    out[8..16].copy_from_slice(&(text.len() as u64).to_le_bytes());
+    out[16..24].copy_from_slice(&fnv1a_bytes(text).to_le_bytes());
+    out[HEADER..len].copy_from_slice(text);
+    Ok(len)
+}
+
+/// Writes an arm64 manifest section of `out.len()` bytes: the blob of `text`, zeros, then the
+/// footer.
+pub fn encode_section(text: &[u8], out: &mut [u8]) -> Result<usize> {
+    let size = out.len();
+    if size < FOOTER {
+        return Err(ENOSPC);
+    }
+    let len = encode_blob(text, &mut out[..size - FOOTER])?;
+    out[size - FOOTER..size - 8].copy_from_slice(FOOTER_MAGIC);
+    out[size - 8..].copy_from_slice(&(size as u64).to_le_bytes());
+    Ok(len)
+}
+
+/// The PE/COFF layout of an image, as far as this module needs it.
+struct Pe {
+    /// File offset of the section table.
+    sections: usize,
+    /// Number of sections.
+    count: usize,
+    /// File offset of the certificate table (a signature), if any.
+    certificates: Option<usize>,
+}
+
+/// Parses the PE/COFF header an EFI-stub image starts with (`MZ`, then the offset of `PE\0\0`
+/// at 0x3c), if it has one.
+fn pe(image: &[u8]) -> Result<Option<Pe>, Damage> {
+    if image.get(..2) != Some(&b"MZ"[..]) {
+        return Ok(None);
+    }
+    let Some(at) = le32(image, 0x3c).map(|a| a as usize) else {
+        return Ok(None);
+    };
+    if image.get(at..at + 4) != Some(&b"PE\0\0"[..]) {
+        return Ok(None);
+    }
+    let coff = at + 4;
+    let count = le16(image, coff + 2).ok_or(Damage::Headers)? as usize;
+    let optional = le16(image, coff + 16).ok_or(Damage::Headers)? as usize;
+    let opt = coff + 20;
+    let sections = opt + optional;
+    if sections + count * 40 > image.len() {
+        return Err(Damage::Headers);
+    }
+    // The certificate table is data directory 4 of a PE32+ optional header (magic 0x20b),
+    // whose directories start 112 bytes in: 8 bytes each, a file offset and a size.
+    let mut certificates = None;
+    if le16(image, opt) == Some(0x20b) {
+        let dirs = le32(image, opt + 108).unwrap_or(0) as usize;
+        let entry = opt + 112 + 4 * 8;
+        if dirs > 4 && entry + 8 <= sections {
+            let off = le32(image, entry).ok_or(Damage::Headers)? as usize;
+            let size = le32(image, entry + 4).ok_or(Damage::Headers)? as usize;
+            if size > 0 {
+                if off > image.len() {
+                    return Err(Damage::Headers);
+                }
+                certificates = Some(off);
+            }
+        }
+    }
+    Ok(Some(Pe {
+        sections,
+        count,
+        certificates,
+    }))
+}
+
+/// Finds the manifest an image carries.
+///
+/// Reads the PE/COFF header and section table (x86_64: the `.kho` section) or, failing that,
+/// looks for the footer in the last [`FOOTER_WINDOW`] bytes of the image's data (arm64): never
+/// more of the image than that.
+pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
+    let pe = pe(image)?;
+    if let Some(pe) = &pe {
+        for i in 0..pe.count {
+            let s = pe.sections + i * 40;
+            if image.get(s..s + 8) != Some(&PE_SECTION[..]) {
+                continue;
+            }
+            let raw = le32(image, s + 16).ok_or(Damage::Headers)? as usize;
+            let at = le32(image, s + 20).ok_or(Damage::Headers)? as usize;
+            let section = at
+                .checked_add(raw)
+                .and_then(|end| image.get(at..end))
+                .ok_or(Damage::Headers)?;
+            return decode_blob(section);
+        }
+    }
+    // The data ends where a signature starts, if the image is signed.
+    let end = pe
+        .and_then(|p| p.certificates)
+        .unwrap_or(image.len())
+        .min(image.len());
+    let start = end.saturating_sub(FOOTER_WINDOW);
+    let mut at = end.saturating_sub(FOOTER) & !7;
+    while at >= start && at + FOOTER <= end {
+        if image.get(at..at + 8) == Some(&FOOTER_MAGIC[..]) {
+            let size = le64(image, at + 8).ok_or(Damage::Headers)? as usize;
+            let section_end = at + FOOTER;
+            let section_start = section_end.checked_sub(size).ok_or(Damage::Headers)?;
+            if size < FOOTER + HEADER {
+                return Err(Damage::Headers);
+            }
+            return decode_blob(&image[section_start..at]);
+        }
+        if at < 8 {
+            break;
+        }
+        at -= 8;
+    }
+    Ok(Found::Absent)
+}

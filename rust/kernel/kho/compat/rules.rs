@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The compatibility rules: the check before kexec, the version negotiation and the verdict.
+//!
+//! Pure code, shared with the host tool (`tools/kho-compat`): the kernel checks its registered
+//! components against the target's manifest with it (`kho_compat`, before every kexec and for
+//! the dry run), the tool a manifest against another (`kho-compat compare`), so the rules and
+//! the verdict's text exist once.
+//!
+//! For each component of this kernel, against the target manifest:
+//!
+//! - a component serialized at reboot writes `max(writes ∩ target.reads)`: a kernel that writes
+//!   v1..v2 hands v1 to a target that reads only v1 (rollback);
+//! - a component serialized at preserve time has pinned its version: the target must read it;
+//! - a component the target lacks, or with no common version, refuses the kexec if it holds
+//!   state, and is idle (writes nothing) otherwise;
+//! - a target of another architecture or page size, or that cannot read a handover record
+//!   this kernel writes (in a version that holds every component written), refuses the whole
+//!   kexec. The record's own version is negotiated like a component's.
+//!
+//! Without a target manifest the policy decides: warn (proceed, each component writing its
+//! newest version) or enforce (refuse).
+
+use super::{
+    env::*,
+    format::{
+        record_fits,
+        Chosen,
+        Versions,
+        NAME_MAX, //
+    },
+    manifest::{
+        parse,
+        Manifest,
+        ARCH_MAX,
+        RELEASE_MAX, //
+    },
+};
+use core::fmt;
+
+/// A component of the kernel that hands over, as the check sees it.
+#[derive(Clone, Copy)]
+pub struct Own<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// The versions it writes.
+    pub writes: Versions,
+    /// When it fixes its version.
+    pub chosen: Chosen,
+    /// Whether it has state to hand over now.
+    pub holds_state: bool,
+}
+
+/// The kernel that hands over, as the check sees it.
+pub struct Source<'a> {
+    /// Its architecture.
+    pub arch: &'a str,
+    /// Its `PAGE_SIZE`.
+    pub page_size: usize,
+    /// Its release (only its length matters: the record carries it).
+    pub release: &'a str,
+    /// The record versions it writes.
+    pub record: Versions,
+}
+
+/// How the version a component writes was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// The newest version both this kernel writes and the target reads.
+    Negotiated,
+    /// Fixed when the state was preserved.
+    Pinned,
+    /// No target manifest: the newest version this kernel writes.
+    Newest,
+}
+
+/// Why a component blocks the kexec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// No version this kernel writes is one the target reads.
+    NoCommonVersion {
+        /// What this kernel writes.
+        writes: Versions,
+        /// What the target reads.
+        reads: Versions,
+    },
+    /// The version written at preserve time is not one the target reads.
+    PinNotRead {
+        /// The pinned version.
+        version: u32,
+        /// What the target reads.
+        reads: Versions,
+    },
+    /// The target does not have the component.
+    MissingInTarget,
+    /// The target as a whole cannot take this kernel's handover (see [`Mismatch`]).
+    TargetMismatch,
+}
+
+/// What a component does in the handover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It writes `version`.
+    Write {
+        /// The version written.
+        version: u32,
+        /// How it was chosen.
+        how: How,
+    },
+    /// It holds nothing and the target could not take it anyway: it writes nothing and does
+    /// not block.
+    Idle(Reason),
+    /// It holds state the target cannot take: the kexec is refused.
+    Refused(Reason),
+}
+
+/// The check's outcome for one component.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    name: [u8; NAME_MAX + 1],
+    /// What the component writes.
+    pub writes: Versions,
+    /// Whether the target has it in a loadable module.
+    pub modular_in_target: bool,
+    /// What it does.
+    pub outcome: Outcome,
+}
+
+impl Entry {
+    /// Returns the component's name.
+    pub fn name(&self) -> &str {
+        let len = self.name.iter().position(|b| *b == 0).unwrap_or(NAME_MAX);
+        core::str::from_utf8(&self.name[..len]).unwrap_or("?")
+    }
+}
+
+/// A problem with the target as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mismatch {
+    /// Another architecture.
+    Arch,
+    /// Another page size.
+    PageSize(u32),
+    /// The target reads no handover record version this kernel writes.
+    Record(Versions),
+    /// The record version both read cannot hold the components written.
+    RecordCapacity {
+        /// The record version.
+        version: u32,
+        /// The components to write.
+        components: usize,
+    },
+}
+
+/// The outcome for the kexec as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overall {
+    /// Checked against a target manifest.
+    Checked,
+    /// No target manifest; `enforce` is the policy.
+    NoTarget {
+        /// Whether the policy refuses a kexec without a target manifest.
+        enforce: bool,
+    },
+    /// The target as a whole cannot take this kernel's handover.
+    Mismatch(Mismatch),
+    /// The target manifest cannot be used (the caller says why: see [`unusable`]).
+    Unusable,
+}
+
+/// The verdict of the check: a copy of what it decided, tied to nothing.
+pub struct Verdict {
+    /// The outcome for the kexec as a whole.
+    pub overall: Overall,
+    /// The handover record version to write.
+    pub record_version: u32,
+    entries: KVVec<Entry>,
+    release: [u8; RELEASE_MAX],
+    release_len: usize,
+    target_arch: [u8; ARCH_MAX],
+    target_arch_len: usize,
+    source_arch: [u8; ARCH_MAX],
+    source_arch_len: usize,
+    source_page_size: usize,
+    source_record: Versions,
+    /// Where the target manifest comes from, or why it cannot be used.
+    note: [u8; NOTE_MAX],
+    note_len: usize,
+}
+
+/// The longest note of a verdict (its origin, or why the target cannot be used).
+pub const NOTE_MAX: usize = 200;
+
+/// Decides the outcome of a component whose data the target cannot read.
+fn blocked(holds: bool, reason: Reason) -> Outcome {
+    if holds {
+        Outcome::Refused(reason)
+    } else {
+        Outcome::Idle(reason)
+    }
+}
+
+/// Checks one component against the target.
+pub fn check_component(c: &Own<'_>, target: &Manifest) -> Outcome {
+    let Some(t) = target.component(c.name) else {
+        return blocked(c.holds_state, Reason::MissingInTarget);
+    };
+    match c.chosen {
+        Chosen::AtReboot => match c.writes.intersect(t.reads) {
+            Some(common) => Outcome::Write {
+                version: common.max(),
+                how: How::Negotiated,
+            },
+            None => blocked(
+                c.holds_state,
+                Reason::NoCommonVersion {
+                    writes: c.writes,
+                    reads: t.reads,
+                },
+            ),
+        },
+        Chosen::AtPreserve => {
+            let pinned = c.writes.max();
+            if t.reads.contains(pinned) {
+                Outcome::Write {
+                    version: pinned,
+                    how: How::Pinned,
+                }
+            } else {
+                blocked(
+                    c.holds_state,
+                    Reason::PinNotRead {
+                        version: pinned,
+                        reads: t.reads,
+                    },
+                )
+            }
+        }
+    }
+}
+
+/// Copies `s` into a fixed buffer, cut to its size.
+fn copy<const N: usize>(s: &str) -> ([u8; N], usize) {
+    let mut buf = [0u8; N];
+    let n = s.len().min(N);
+    buf[..n].copy_from_slice(&s.as_bytes()[..n]);
+    (buf, n)
+}
+
+/// Checks the components `own` of the kernel `source` against `target` (or the policy,
+/// without one).
+pub fn compute<'a>(
+    source: &Source<'_>,
+    target: Option<&Manifest>,
+    enforce: bool,
+    own: impl Iterator<Item = Own<'a>>,
+) -> Result<Verdict> {
+    let (release, release_len) = copy::<RELEASE_MAX>(target.map_or("", |t| t.release()));
+    let (target_arch, target_arch_len) = copy::<ARCH_MAX>(target.map_or("", |t| t.arch()));
+    let (source_arch, source_arch_len) = copy::<ARCH_MAX>(source.arch);
+    let mut record_version = source.record.max();
+    let mut overall = match target {
+        None => Overall::NoTarget { enforce },
+        Some(t) => {
+            if t.arch() != source.arch {
+                Overall::Mismatch(Mismatch::Arch)
+            } else if usize::try_from(t.page_size) != Ok(source.page_size) {
+                Overall::Mismatch(Mismatch::PageSize(t.page_size))
+            } else if let Some(common) = source.record.intersect(t.record) {
+                record_version = common.max();
+                Overall::Checked
+            } else {
+                Overall::Mismatch(Mismatch::Record(t.record))
+            }
+        }
+    };
+    let mut entries = KVVec::new();
+    for c in own {
+        let outcome = match (overall, target) {
+            (Overall::Checked, Some(t)) => check_component(&c, t),
+            (Overall::NoTarget { .. }, _) => Outcome::Write {
+                version: c.writes.max(),
+                how: How::Newest,
+            },
+            _ => Outcome::Refused(Reason::TargetMismatch),
+        };
+        let (name, _) = copy::<{ NAME_MAX + 1 }>(c.name);
+        entries.push(
+            Entry {
+                name,
+                writes: c.writes,
+                modular_in_target: target
+                    .and_then(|t| t.component(c.name))
+                    .is_some_and(|t| t.modular),
+                outcome,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    if matches!(overall, Overall::Checked | Overall::NoTarget { .. }) {
+        // The record this plan writes must fit its version, as the kernel encodes it.
+        let writers = entries
+            .iter()
+            .filter(|e| matches!(e.outcome, Outcome::Write { .. }));
+        let names = writers.clone().map(|e| e.name().len());
+        if !record_fits(
+            record_version,
+            source.page_size,
+            source.release.len(),
+            source.arch.len(),
+            names,
+        ) {
+            overall = Overall::Mismatch(Mismatch::RecordCapacity {
+                version: record_version,
+                components: writers.count(),
+            });
+        }
+    }
+    Ok(Verdict {
+        overall,
+        record_version,
+        entries,
+        release,
+        release_len,
+        target_arch,
+        target_arch_len,
+        source_arch,
+        source_arch_len,
+        source_page_size: source.page_size,
+        source_record: source.record,
+        note: [0; NOTE_MAX],
+        note_len: 0,
+    })
+}
+
+/// Returns the verdict when the target manifest cannot be used (`why`: a damaged image, a
+/// manifest set by user space that is not the loaded image's): every component of `own` is
+/// refused, with the target as a whole.
+pub fn unusable<'a>(
+    source: &Source<'_>,
+    why: &str,
+    own: impl Iterator<Item = Own<'a>>,
+) -> Result<Verdict> {
+    let mut v = compute(source, None, false, own)?;
+    v.overall = Overall::Unusable;
+    for e in v.entries.iter_mut() {
+        e.outcome = Outcome::Refused(Reason::TargetMismatch);
+    }
+    v.set_note(why);
+    Ok(v)
+}
+
+impl Verdict {
+    /// Sets the note of the verdict: where the target manifest comes from (shown after the
+    /// target's release), or, for an [`unusable`] target, why (cut to [`NOTE_MAX`] bytes).
+    pub fn set_note(&mut self, note: &str) {
+        let mut n = note.len().min(NOTE_MAX);
+        while !note.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.note[..n].copy_from_slice(&note.as_bytes()[..n]);
+        self.note_len = n;
+    }
+
+    fn note(&self) -> &str {
+        core::str::from_utf8(&self.note[..self.note_len]).unwrap_or("?")
+    }
+
+    /// Returns why the kexec must not proceed, or `None` if it may.
+    pub fn refusal(&self) -> Option<Error> {
+        match self.overall {
+            Overall::NoTarget { enforce: true } => Some(ENODATA),
+            Overall::NoTarget { enforce: false } => None,
+            Overall::Mismatch(_) | Overall::Unusable => Some(ENOEXEC),
+            Overall::Checked => self
+                .entries
+                .iter()
+                .any(|e| matches!(e.outcome, Outcome::Refused(_)))
+                .then_some(ENOEXEC),
+        }
+    }
+
+    /// Returns the name of the errno of [`Verdict::refusal`].
+    pub fn refusal_name(&self) -> Option<&'static str> {
+        self.refusal()
+            .map(|e| if e == ENODATA { "ENODATA" } else { "ENOEXEC" })
+    }
+
+    /// Returns the version the component `name` writes, or `None` if it writes nothing.
+    pub fn version_for(&self, name: &str) -> Option<u32> {
+        self.entries
+            .iter()
+            .find(|e| e.name() == name)
+            .and_then(|e| match e.outcome {
+                Outcome::Write { version, .. } => Some(version),
+                _ => None,
+            })
+    }
+
+    /// Returns the per-component outcomes, in the order the components were given.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Returns the release of the target.
+    pub fn target_release(&self) -> &str {
+        core::str::from_utf8(&self.release[..self.release_len]).unwrap_or("?")
+    }
+
+    /// Calls `f` with a one-line reason for each cause of the refusal (one for a target that
+    /// cannot take the handover at all, one per refused component otherwise): what the kernel
+    /// logs, `kexec refused (<errno>): <reason>`.
+    pub fn for_each_refusal(&self, mut f: impl FnMut(&dyn fmt::Display)) {
+        match self.overall {
+            Overall::NoTarget { enforce: true } => {
+                f(&"no target manifest and kho_compat.enforce=1")
+            }
+            Overall::NoTarget { enforce: false } => {}
+            Overall::Mismatch(m) => f(&Why(&m, self)),
+            Overall::Unusable => f(&self.note()),
+            Overall::Checked => {
+                for e in self.entries.iter() {
+                    if let Outcome::Refused(r) = e.outcome {
+                        f(&RefusedLine(e, &r, self));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the verdict as text: a header, the record version, and a line per component
+    /// (the format of `KHO_COMPAT_GET_VERDICT` and of `kho-compat compare`).
+    pub fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        let origin = if self.note_len > 0 && self.overall != Overall::Unusable {
+            Some(self.note())
+        } else {
+            None
+        };
+        let target = Target(self.target_release(), origin);
+        match self.overall {
+            Overall::NoTarget { enforce } => write!(
+                f,
+                "target {}\nverdict {}\n",
+                Target("none", origin),
+                if enforce {
+                    "refused ENODATA: no target manifest and kho_compat.enforce=1"
+                } else {
+                    "allowed: no target manifest (kho_compat.enforce=0): newest versions"
+                }
+            )?,
+            Overall::Mismatch(m) => write!(
+                f,
+                "target {target}\nverdict refused ENOEXEC: {}\n",
+                Why(&m, self)
+            )?,
+            Overall::Unusable => write!(
+                f,
+                "target unusable\nverdict refused ENOEXEC: {}\n",
+                self.note()
+            )?,
+            Overall::Checked => write!(
+                f,
+                "target {target}\nverdict {}\n",
+                if self.refusal().is_some() {
+                    "refused ENOEXEC"
+                } else {
+                    "allowed"
+                }
+            )?,
+        }
+        if !matches!(self.overall, Overall::Mismatch(_) | Overall::Unusable) {
+            writeln!(f, "record write {}", self.record_version)?;
+        }
+        for e in self.entries.iter() {
+            let name = e.name();
+            match e.outcome {
+                Outcome::Write { version, how } => writeln!(
+                    f,
+                    "{} write {} {}{}",
+                    name,
+                    version,
+                    match how {
+                        How::Negotiated => "negotiated",
+                        How::Pinned => "pinned",
+                        How::Newest => "newest",
+                    },
+                    if e.modular_in_target {
+                        " (a module in the target: load it there to restore)"
+                    } else {
+                        ""
+                    }
+                )?,
+                Outcome::Idle(r) => {
+                    writeln!(f, "{} idle: holds nothing; {}", name, Explain(&r, e))?
+                }
+                Outcome::Refused(r) => writeln!(f, "{} refused: {}", name, Explain(&r, e))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Formats the target's release and the origin of its manifest.
+struct Target<'a>(&'a str, Option<&'a str>);
+
+impl fmt::Display for Target<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(origin) => write!(f, "{} ({origin})", self.0),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+/// Formats a [`Reason`] for a component.
+struct Explain<'a>(&'a Reason, &'a Entry);
+
+impl fmt::Display for Explain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self.0 {
+            Reason::NoCommonVersion { writes, reads } => write!(
+                f,
+                "no common version: this kernel writes {writes}, the target reads {reads}"
+            ),
+            Reason::PinNotRead { version, reads } => write!(
+                f,
+                "version {version} was written at preserve time, the target reads {reads}"
+            ),
+            Reason::MissingInTarget => write!(
+                f,
+                "the target does not have it (this kernel writes {})",
+                self.1.writes
+            ),
+            Reason::TargetMismatch => write!(f, "the target cannot take this kernel's handover"),
+        }
+    }
+}
+
+/// The log line of a refused component.
+struct RefusedLine<'a>(&'a Entry, &'a Reason, &'a Verdict);
+
+impl fmt::Display for RefusedLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} (target {})",
+            self.0.name(),
+            Explain(self.1, self.0),
+            self.2.target_release()
+        )
+    }
+}
+
+/// Formats a [`Mismatch`] of a verdict.
+struct Why<'a>(&'a Mismatch, &'a Verdict);
+
+impl fmt::Display for Why<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self.1;
+        match *self.0 {
+            Mismatch::Arch => write!(
+                f,
+                "the target is an {} kernel, this one {}",
+                core::str::from_utf8(&v.target_arch[..v.target_arch_len]).unwrap_or("?"),
+                core::str::from_utf8(&v.source_arch[..v.source_arch_len]).unwrap_or("?")
+            ),
+            Mismatch::PageSize(p) => write!(
+                f,
+                "the target's page size is {p}, this kernel's {}",
+                v.source_page_size
+            ),
+            Mismatch::Record(r) => write!(
+                f,
+                "the target reads handover records {r}, this kernel writes {}",
+                v.source_record
+            ),
+            Mismatch::RecordCapacity {
+                version,
+                components,
+            } => write!(
+                f,
+                "{components} components to hand over, more than a version {version} handover record (the newest the target reads) holds"
+            ),
+        }
+    }
+}
+
+/// Compares a kernel's manifest with a target's, offline (`kho-compat compare`): writes the
+/// verdict, or why a manifest was rejected, to `out`, and returns the exit status: 0 if the
+/// live update would be allowed, 1 if refused, 2 if a manifest is unusable.
+///
+/// Nothing else of the own kernel is known: every component is taken to hold state.
+pub fn compare(own: &[u8], target: &[u8], out: &mut dyn fmt::Write) -> Result<u8, fmt::Error> {
+    let own = match parse(own) {
+        Ok(m) => m,
+        Err(r) => {
+            writeln!(out, "error: the own manifest is rejected: {r}")?;
+            return Ok(2);
+        }
+    };
+    let target = match parse(target) {
+        Ok(m) => m,
+        Err(r) => {
+            writeln!(out, "error: the target manifest is rejected: {r}")?;
+            return Ok(2);
+        }
+    };
+    let source = Source {
+        arch: own.arch(),
+        page_size: own.page_size as usize,
+        release: own.release(),
+        record: own.record,
+    };
+    let components = own.components().iter().map(|c| Own {
+        name: c.name(),
+        writes: c.writes,
+        chosen: c.chosen,
+        holds_state: true,
+    });
+    let Ok(v) = compute(&source, Some(&target), false, components) else {
+        writeln!(out, "error: out of memory")?;
+        return Ok(2);
+    };
+    v.write_text(out)?;
+    Ok(if v.refusal().is_some() { 1 } else { 0 })
+}
