@@ -21,12 +21,6 @@ use crate::{
         to_result, //
     },
     prelude::*,
-    sync::atomic::{
-        Acquire,
-        Atomic,
-        Full,
-        Release, //
-    },
 };
 use core::ptr::NonNull;
 
@@ -271,117 +265,81 @@ impl Drop for Subtree {
     }
 }
 
-/// Handed-over blobs given back with [`Incoming::restore`], by physical address: once restored,
-/// [`retrieve_subtree`] no longer finds them. Zero marks a free slot.
-static RESTORED: [Atomic<u64>; 16] = [const { Atomic::new(0) }; 16];
-
-/// Returns whether the blob at `phys` was given back.
-fn was_restored(phys: u64) -> bool {
-    RESTORED.iter().any(|slot| slot.load(Acquire) == phys)
-}
-
-/// A subtree that the previous kernel handed over, found with [`retrieve_subtree`].
+/// A subtree that the previous kernel handed over, taken back from KHO by its owner with
+/// [`retrieve_subtree`].
+///
+/// The blob's memory belongs to this object from the retrieval on: KHO no longer hands it out
+/// (a second retrieval fails with [`ENOENT`]), nothing else can restore it, and dropping this
+/// object frees it.
 ///
 /// # Invariants
 ///
-/// `ptr` is the linear-map address of `len` bytes that the previous kernel preserved and
-/// published under this subtree's name, and `phys` their physical address. KHO reserved them
-/// at boot and they stay reserved, unmodified and mapped until the subtree's owner restores
-/// them with [`Incoming::restore`], which requires that no other `Incoming` of the subtree is
-/// alive, and after which [`retrieve_subtree`] does not hand the blob out again.
+/// `mem` is the folio that holds the blob, restored from KHO; the blob is its first `len`
+/// bytes.
 pub struct Incoming {
-    ptr: NonNull<u8>,
+    mem: RestoredMem,
     len: usize,
-    phys: u64,
 }
-
-// SAFETY: The memory is reserved for the kernel's lifetime and only read through this type.
-unsafe impl Send for Incoming {}
-// SAFETY: As above; shared access is read-only.
-unsafe impl Sync for Incoming {}
 
 impl Incoming {
     /// Returns the blob.
     pub fn as_bytes(&self) -> &[u8] {
-        // SAFETY: By the type invariant `ptr` points to `len` mapped, initialised bytes that
-        // nobody writes while this object exists.
-        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
-    }
-
-    /// Takes the blob's memory back from KHO, once its owner is done with it.
-    ///
-    /// Dropping the returned [`RestoredMem`] frees the memory; without this the blob stays
-    /// reserved for the lifetime of this kernel. [`retrieve_subtree`] does not find a restored
-    /// blob again.
-    ///
-    /// # Errors
-    ///
-    /// [`EBUSY`] if too many blobs were restored already, [`EINVAL`] if the blob is not a folio
-    /// KHO preserved (KHO also warns); the blob then stays reserved.
-    ///
-    /// # Safety
-    ///
-    /// The caller owns the subtree: the previous kernel published it for the caller, as a
-    /// [`PreservedMem`] (a whole folio), nothing else restores it, and no other [`Incoming`] of
-    /// it is alive.
-    pub unsafe fn restore(self) -> Result<RestoredMem> {
-        let slot = RESTORED
-            .iter()
-            .find(|slot| slot.cmpxchg(0, self.phys, Full).is_ok())
-            .ok_or(EBUSY)?;
-        // SAFETY: The caller owns the blob and no other `Incoming` of it is alive; `self` is
-        // consumed, and from now on `retrieve_subtree()` does not hand the blob out again.
-        let restored = unsafe { RestoredMem::restore(self.phys) };
-        if restored.is_err() {
-            // KHO did not take it: it stays reserved and may be retrieved again.
-            slot.store(0, Release);
-        }
-        restored
+        // By the type invariant the blob is the first `len` bytes of the folio.
+        &self.mem.as_slice()[..self.len]
     }
 }
 
-/// Looks up the subtree `name` that the previous kernel published.
+/// Takes over the subtree `name` that the previous kernel published.
 ///
 /// Only subtrees of the previous kernel are visible: subtrees this kernel publishes for the
-/// next one are not, and neither are blobs given back with [`Incoming::restore`]. The blob must
-/// be at most `max_size` bytes, the most its owner ever publishes (a larger size means a
-/// corrupt handover, and would map memory that is not the blob's).
+/// next one are not. A subtree is taken once per boot (KHO's `kho_take_subtree()` records
+/// it): once taken, by this function or by C code that takes it the same way, it is not
+/// found again, even after the [`Incoming`] gave its memory back, so no `Incoming` can point
+/// to memory that was reused. A blob whose memory was restored by other means
+/// ([`RestoredMem::restore`], `kho_restore_folio()`, `kho_restore_free()`: LUO gives its own
+/// blob back that way) is not found either, as KHO's own restore functions tell it. The blob
+/// must be at most `max_size` bytes, the most its owner ever publishes (a larger size means a
+/// corrupt handover), and a whole folio that KHO preserved ([`PreservedMem`]).
 ///
 /// # Errors
 ///
-/// [`ENOENT`] if this is not a KHO boot, the previous kernel published no such subtree or it
-/// was restored, [`EINVAL`] if the handover describes it with an invalid address or a size
-/// of zero or above `max_size`.
+/// [`ENOENT`] if this is not a KHO boot, the previous kernel published no such subtree, or it
+/// was taken or given back already; [`EINVAL`] if the handover describes it with an invalid
+/// address, a size of zero or above `max_size`, or the blob is not a folio KHO preserved (KHO
+/// also warns); the memory then stays reserved. [`ENOMEM`] if KHO cannot record the take.
+///
+/// # Safety
+///
+/// The subtree `name` belongs to the caller: the previous kernel published it for the
+/// caller's component, and no C code of this kernel reads it in place or restores it without
+/// taking it (`kho_retrieve_subtree()` does not take it). KHO makes repeated takes, by the
+/// caller or anyone, safe; it cannot know about a reader that never took the blob.
 ///
 /// # Examples
 ///
 /// ```
-/// assert_eq!(
-///     kernel::kho::retrieve_subtree(c"no-such-subtree", 4096).err(),
-///     Some(ENOENT)
-/// );
+/// // SAFETY: No component of this kernel publishes a subtree of that name.
+/// let blob = unsafe { kernel::kho::retrieve_subtree(c"no-such-subtree", 4096) };
+/// assert_eq!(blob.err(), Some(ENOENT));
 /// ```
-pub fn retrieve_subtree(name: &CStr, max_size: usize) -> Result<Incoming> {
+pub unsafe fn retrieve_subtree(name: &CStr, max_size: usize) -> Result<Incoming> {
     let mut phys: bindings::phys_addr_t = 0;
     let mut size: usize = 0;
     // SAFETY: `name` is NUL-terminated; `phys` and `size` are valid out-pointers.
-    to_result(unsafe { bindings::kho_retrieve_subtree(name.as_char_ptr(), &mut phys, &mut size) })?;
-    if was_restored(phys) {
-        return Err(ENOENT);
-    }
+    to_result(unsafe { bindings::kho_take_subtree(name.as_char_ptr(), &mut phys, &mut size) })?;
     if phys == 0 || size == 0 || size > max_size {
         return Err(EINVAL);
     }
-    // SAFETY: `phys_to_virt()` is arithmetic on the linear map.
-    let ptr = unsafe { bindings::phys_to_virt(phys) };
-    let ptr = NonNull::new(ptr.cast::<u8>()).ok_or(EINVAL)?;
-    // INVARIANT: KHO found `size` bytes at `phys` published under `name` by the previous
-    // kernel, not restored since; it reserved the preserved memory at boot.
-    Ok(Incoming {
-        ptr,
-        len: size,
-        phys,
-    })
+    // SAFETY: KHO found a blob at `phys` that is still preserved and handed it to this call
+    // alone (taken once); by the safety requirements it belongs to the caller and no C code
+    // restores it.
+    let mem = unsafe { RestoredMem::restore(phys)? };
+    if mem.as_slice().len() < size {
+        // Not the folio `kho_add_subtree()` registered: give it back as it is (freed).
+        return Err(EINVAL);
+    }
+    // INVARIANT: `mem` is the restored folio of the blob, of at least `size` bytes.
+    Ok(Incoming { mem, len: size })
 }
 
 #[cfg(CONFIG_RUST_KHO_KUNIT_TEST)]
@@ -435,18 +393,152 @@ mod tests {
         drop(again);
         Ok(())
     }
+}
+
+/// What crosses a real kexec, tested on both sides: the KUnit runner boots a kernel with these
+/// tests, which publish subtrees on the cold boot (and check they are not incoming there),
+/// kexecs into the same kernel and runs this suite again on the KHO boot, where each blob is
+/// taken over and given back through one path (Rust's [`Incoming`], [`RestoredMem`], C's
+/// `kho_restore_folio()` + `folio_put()`; LUO's own `"LUO"` blob, given back by LUO with
+/// `kho_restore_free()`), and must not be taken again. Every case prints which boot it
+/// checked, and the runner requires the KHO-boot line of each in the second boot.
+#[cfg(CONFIG_RUST_KHO_KUNIT_TEST)]
+#[kunit_tests(rust_kernel_kho_handover)]
+mod handover_tests {
+    use super::*;
+    use crate::fdt::{
+        Fdt,
+        Writer, //
+    };
+
+    /// Publishes `name` holding `magic`, for the next kernel (it stays published).
+    fn publish(name: &CStr, magic: u64) -> Result {
+        let mut mem = PreservedMem::alloc(4096)?;
+        let mut w = Writer::new(mem.as_mut_slice())?;
+        w.property_u64(c"magic", magic)?;
+        w.finish()?;
+        core::mem::forget(Subtree::add(name, mem)?);
+        Ok(())
+    }
+
+    /// Returns the magic of an incoming blob.
+    fn magic(blob: &[u8]) -> Result<u64> {
+        Fdt::from_bytes(blob)?.root().u64(c"magic")
+    }
+
+    /// The physical address of the incoming subtree `name`, as C code looks it up (not taken).
+    fn raw_retrieve(name: &CStr) -> Result<u64> {
+        let mut phys: bindings::phys_addr_t = 0;
+        let mut size: usize = 0;
+        // SAFETY: `name` is NUL-terminated, the outputs are valid for writes; nothing is taken.
+        to_result(unsafe {
+            bindings::kho_retrieve_subtree(name.as_char_ptr(), &mut phys, &mut size)
+        })?;
+        Ok(phys)
+    }
+
+    /// Takes the incoming subtree `name` as C code would, without touching its memory.
+    fn raw_take(name: &CStr) -> Result<u64> {
+        let mut phys: bindings::phys_addr_t = 0;
+        let mut size: usize = 0;
+        // SAFETY: `name` is NUL-terminated, the outputs are valid for writes; the blob's memory
+        // is not touched (the caller only compares the result).
+        to_result(unsafe { bindings::kho_take_subtree(name.as_char_ptr(), &mut phys, &mut size) })?;
+        Ok(phys)
+    }
+
+    fn kho_boot(case: &str) -> bool {
+        let kho = is_kho_boot();
+        pr_info!(
+            "kho handover test: {case} on a {} boot\n",
+            if kho { "KHO" } else { "cold" }
+        );
+        kho
+    }
+
+    #[test]
+    fn a_subtree_taken_over_and_dropped_is_not_handed_out_again() -> Result {
+        if !kho_boot("incoming") {
+            // Cold boot: publish it for the next kernel; this kernel's own outgoing subtree
+            // is not incoming.
+            publish(c"rust-kho-kunit-next", 0x6e657874)?;
+            // SAFETY: Only this test uses that name.
+            let got = unsafe { retrieve_subtree(c"rust-kho-kunit-next", 4096) };
+            assert_eq!(got.err(), Some(ENOENT));
+            return Ok(());
+        }
+        // SAFETY: The previous kernel published it for this test, which alone uses it.
+        let blob = unsafe { retrieve_subtree(c"rust-kho-kunit-next", 4096)? };
+        assert_eq!(magic(blob.as_bytes())?, 0x6e657874);
+        drop(blob);
+        // Taken once: not again, although the name is still in the handover.
+        assert!(raw_retrieve(c"rust-kho-kunit-next").is_ok());
+        assert_eq!(raw_take(c"rust-kho-kunit-next").err(), Some(ENOENT));
+        Ok(())
+    }
+
+    #[test]
+    fn a_blob_restored_with_restored_mem_is_not_handed_out() -> Result {
+        if !kho_boot("restored") {
+            publish(c"rust-kho-kunit-restored", 0x72657374)?;
+            return Ok(());
+        }
+        let phys = raw_retrieve(c"rust-kho-kunit-restored")?;
+        // SAFETY: The previous kernel published it for this test, which alone uses it.
+        let mem = unsafe { RestoredMem::restore(phys)? };
+        assert_eq!(magic(mem.as_slice())?, 0x72657374);
+        drop(mem);
+        assert_eq!(raw_take(c"rust-kho-kunit-restored").err(), Some(ENOENT));
+        Ok(())
+    }
+
+    #[test]
+    fn a_blob_given_back_by_c_is_not_handed_out() -> Result {
+        if !kho_boot("given back by C") {
+            publish(c"rust-kho-kunit-raw", 0x726177)?;
+            return Ok(());
+        }
+        let phys = raw_retrieve(c"rust-kho-kunit-raw")?;
+        // SAFETY: The C API, as C code uses it: the blob is this test's; the folio reference
+        // `kho_restore_folio()` returns is put once.
+        unsafe {
+            let folio = bindings::kho_restore_folio(phys);
+            assert!(!folio.is_null());
+            bindings::folio_put(folio);
+        }
+        assert_eq!(raw_take(c"rust-kho-kunit-raw").err(), Some(ENOENT));
+        // LUO looked its own blob up and freed it with `kho_restore_free()` at early_initcall:
+        // still listed in the handover, no longer to be taken.
+        assert!(raw_retrieve(c"LUO").is_ok());
+        assert_eq!(raw_take(c"LUO").err(), Some(ENOENT));
+        Ok(())
+    }
 
     #[test]
     fn outgoing_subtrees_are_not_incoming() -> Result {
-        if !is_enabled() {
+        if !kho_boot("outgoing") {
+            publish(c"rust-kho-kunit-twin", 0x70726576)?;
+            // SAFETY: Only this test uses that name.
+            let got = unsafe { retrieve_subtree(c"rust-kho-kunit-twin", 4096) };
+            assert_eq!(got.err(), Some(ENOENT));
             return Ok(());
         }
-        let _out = Subtree::add(c"rust-kho-kunit-out", PreservedMem::alloc(64)?)?;
-        // `retrieve_subtree()` only sees what the previous kernel handed over.
-        assert_eq!(
-            retrieve_subtree(c"rust-kho-kunit-out", 4096).err(),
-            Some(ENOENT)
-        );
+        // This kernel publishes a subtree of the same name for the next one: retrieving the
+        // name still gives the previous kernel's blob.
+        let mut mem = PreservedMem::alloc(4096)?;
+        let mut w = Writer::new(mem.as_mut_slice())?;
+        w.property_u64(c"magic", 0x6e6577)?;
+        w.finish()?;
+        let out = Subtree::add(c"rust-kho-kunit-twin", mem)?;
+        // SAFETY: The previous kernel published it for this test, which alone uses it.
+        let blob = unsafe { retrieve_subtree(c"rust-kho-kunit-twin", 4096)? };
+        assert_eq!(magic(blob.as_bytes())?, 0x70726576);
+        assert_eq!(magic(out.as_slice())?, 0x6e6577);
+        // A name only this kernel publishes is not incoming.
+        let _only = Subtree::add(c"rust-kho-kunit-only-out", PreservedMem::alloc(64)?)?;
+        // SAFETY: Only this test uses that name.
+        let got = unsafe { retrieve_subtree(c"rust-kho-kunit-only-out", 4096) };
+        assert_eq!(got.err(), Some(ENOENT));
         Ok(())
     }
 }
