@@ -7,10 +7,12 @@
 //! answers, after kexec, each component's incoming status. This module is the core around it:
 //!
 //! - at boot it publishes the first record and reports the incoming statuses ([`incoming`]);
+//! - when `kexec_file_load()` loads a kernel, [`kho_compat_kexec_image`] reads the manifest
+//!   the image carries ([`target`]);
 //! - before a kexec, `liveupdate_reboot()` calls [`kho_compat_prepare_handover`]: the versions
-//!   are negotiated against the manifest of the target kernel that user space handed over
-//!   through `/dev/kho_compat` ([`device`]), an incompatible handover is refused while aborting
-//!   is still safe ([`check`]), and the record is rewritten ([`handover`]);
+//!   are negotiated against the target (the loaded image's manifest, or the one user space
+//!   handed over through `/dev/kho_compat`, [`device`]), an incompatible handover is refused
+//!   while aborting is still safe, and the record is rewritten ([`check`]);
 //! - it shows this kernel's manifest ([`manifest`]) and the statuses in debugfs.
 //!
 //! `Documentation/kho-compat/` describes the design, the formats and the admin interface.
@@ -34,7 +36,6 @@ use kernel::{
 static READY: Atomic<bool> = Atomic::new(false);
 
 mod fault;
-mod handover;
 mod incoming;
 mod manifest;
 #[cfg(CONFIG_KHO_COMPAT_SYNTHETIC)]
@@ -66,6 +67,14 @@ mod target_kunit;
 #[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
 #[path = "../tests/kunit/check.rs"]
 mod check_kunit;
+
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+#[path = "../tests/kunit/image.rs"]
+mod image_kunit;
+
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+#[path = "../tests/kunit/differential.rs"]
+mod differential_kunit;
 
 #[cfg(all(CONFIG_KHO_COMPAT_KUNIT_TEST, CONFIG_KHO_COMPAT_SYNTHETIC))]
 #[path = "../tests/kunit/scale.rs"]
@@ -103,7 +112,7 @@ struct KhoCompat {
 impl kernel::InPlaceModule for KhoCompat {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         // SAFETY: This is the first use of the lock, and the only call to its `init()`.
-        unsafe { device::TARGET.init() };
+        unsafe { target::TARGETS.init() };
         fault::init();
         // The built-in components registered before this module (link order): report what
         // they got, early in the log.
@@ -152,8 +161,39 @@ pub extern "C" fn kho_compat_prepare_handover() -> c_int {
         pr_warn!("kexec without a handover record: kho_compat is not initialised\n");
         return 0;
     }
-    match handover::prepare() {
+    match check::prepare() {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// What `kexec_file_load()` or `kexec_load()` loaded for the next kexec
+/// (`KHO_COMPAT_IMAGE_*` of `include/linux/kho_compat.h`).
+const IMAGE_FILE: c_int = 0;
+const IMAGE_SEGMENTS: c_int = 1;
+const IMAGE_NONE: c_int = 2;
+
+/// Records what was loaded for the next kexec; called by `kexec_file_load()` (`IMAGE_FILE`,
+/// with the image once it is loaded, its signature checked if required), `kexec_load()`
+/// (`IMAGE_SEGMENTS`) and both when they unload (`IMAGE_NONE`).
+///
+/// # Safety
+///
+/// For `IMAGE_FILE`, `image` points to `len` readable bytes for the duration of the call.
+#[no_mangle]
+pub unsafe extern "C" fn kho_compat_kexec_image(kind: c_int, image: *const c_void, len: usize) {
+    if !READY.load(Acquire) {
+        return;
+    }
+    let kind = match kind {
+        IMAGE_FILE if !image.is_null() => {
+            // SAFETY: By the safety requirements `image` points to `len` readable bytes,
+            // alive for the call.
+            target::ImageKind::File(unsafe { core::slice::from_raw_parts(image.cast::<u8>(), len) })
+        }
+        IMAGE_SEGMENTS => target::ImageKind::Segments,
+        IMAGE_NONE => target::ImageKind::Unloaded,
+        _ => return,
+    };
+    target::image_loaded(kind);
 }

@@ -25,6 +25,7 @@
 
 use core::ops::ControlFlow;
 use kernel::{
+    bindings,
     fdt::{
         Fdt,
         Writer, //
@@ -306,18 +307,11 @@ pub(crate) struct Restored {
 
 /// Restores and verifies the data handed over to `reg` in `version`.
 fn restore(reg: &Registration<Test>, version: u32) -> Result<Restored> {
-    let blob = kho::retrieve_subtree(SUBTREE, PAGE_SIZE)?;
-    let restored = restore_from(reg, blob.as_bytes(), version);
     // SAFETY: The subtree belongs to this component: the previous kernel published it from a
-    // `PreservedMem` (`start()` below), and nothing else restores it. It is retrieved only
-    // here, once, from the module initializer: `blob` is its only `Incoming`.
-    if let Err(e) = unsafe { blob.restore() } {
-        pr_warn!(
-            "test component: its subtree's memory stays reserved: {:?}\n",
-            e
-        );
-    }
-    restored
+    // `PreservedMem` (`prepare_state()`), and nothing else uses it. It is retrieved only here,
+    // once, from the module initializer. Its memory is freed when `blob` goes.
+    let blob = unsafe { kho::retrieve_subtree(SUBTREE, PAGE_SIZE)? };
+    restore_from(reg, blob.as_bytes(), version)
 }
 
 /// Restores and verifies the data that the subtree `blob` describes in `version`.
@@ -505,6 +499,37 @@ fn prepare_state(seed: u64) -> Result<State> {
     Ok(state)
 }
 
+/// Checks, on a KHO boot, that KHO does not hand a blob over twice: this component's own
+/// subtree once `restore()` took it (and dropped it), and LUO's `"LUO"` blob, which LUO gave
+/// back with `kho_restore_free()` at `early_initcall`. The E2E scenarios check the line this
+/// logs.
+fn given_back_blobs_stay_hidden() {
+    // SAFETY: The subtree belongs to this component; `restore()` took it already, so KHO
+    // refuses before anything is restored.
+    let own = match unsafe { kho::retrieve_subtree(SUBTREE, PAGE_SIZE) } {
+        Ok(blob) => {
+            core::mem::forget(blob);
+            Err(EEXIST)
+        }
+        Err(e) => Ok(e),
+    };
+    let mut phys: bindings::phys_addr_t = 0;
+    let mut len: usize = 0;
+    // SAFETY: `kho_take_subtree()` only reads the handover, records the take and writes the
+    // two outputs, which are valid for writes; the blob's memory is not touched.
+    let luo = unsafe { bindings::kho_take_subtree(c"LUO".as_char_ptr(), &mut phys, &mut len) };
+    match (own, luo) {
+        (Ok(e), luo) if e == ENOENT && luo == ENOENT.to_errno() => pr_info!(
+            "test component: blobs given back are not handed out again: own subtree ENOENT, LUO blob ENOENT\n"
+        ),
+        (own, luo) => pr_err!(
+            "test component: a blob given back is handed out again: own subtree {:?}, LUO blob {}\n",
+            own,
+            luo
+        ),
+    }
+}
+
 /// Restores what the previous kernel handed over, then prepares this kernel's handover.
 fn start(reg: &Registration<Test>) {
     let mut seed = FIRST_SEED;
@@ -521,6 +546,7 @@ fn start(reg: &Registration<Test>) {
                         r.seed
                     );
                     seed = r.seed.wrapping_add(1);
+                    given_back_blobs_stay_hidden();
                 }
                 Err(e) => pr_err!("test component: restoring v{} failed: {:?}\n", v, e),
             },

@@ -24,16 +24,16 @@ use core::fmt;
 use kernel::{
     kho::compat::{
         self,
-        record,
-        Chosen,
-        Component, //
+        manifest::{
+            Line,
+            Text,
+            MANIFEST_VERSION, //
+        },
+        record, Component,
     },
     page::PAGE_SIZE,
     prelude::*, //
 };
-
-/// Version of the manifest text format.
-pub(crate) const MANIFEST_VERSION: u32 = 1;
 
 /// The header of the `.kho_compat` section, in front of the component table, for tools that
 /// read the table out of a kernel image.
@@ -73,23 +73,47 @@ static INFO: Info = Info {
     arch: padded(compat::ARCH.to_bytes()),
 };
 
-/// Returns the keyword of `chosen` in the manifest.
-pub(crate) fn chosen_keyword(chosen: Chosen) -> &'static str {
-    match chosen {
-        Chosen::AtReboot => "at-reboot",
-        Chosen::AtPreserve => "at-preserve",
+/// Parses a decimal `usize` at compile time (a bad Kconfig value fails the build).
+///
+/// # Panics
+///
+/// On anything but decimal digits; only ever evaluated in constants.
+#[cfg(all(CONFIG_ARM64, CONFIG_KHO_COMPAT_IMAGE_MANIFEST))]
+const fn parse(s: &str) -> usize {
+    let b = s.as_bytes();
+    assert!(!b.is_empty(), "KHO_COMPAT_IMAGE_MANIFEST_SIZE is empty");
+    let mut v = 0;
+    let mut i = 0;
+    while i < b.len() {
+        assert!(
+            b[i].is_ascii_digit(),
+            "KHO_COMPAT_IMAGE_MANIFEST_SIZE is not a number"
+        );
+        v = v * 10 + (b[i] - b'0') as usize;
+        i += 1;
     }
+    // The reader looks for the footer at 8-byte boundaries of the image.
+    assert!(
+        v % 8 == 0,
+        "KHO_COMPAT_IMAGE_MANIFEST_SIZE is not a multiple of 8"
+    );
+    v
 }
 
-/// Writes this kernel's manifest, without a newline after the last line.
+/// Room for this kernel's manifest in an arm64 `Image`: the `.kho_manifest` section, which the
+/// build fills (`kho-compat embed`) before it copies `vmlinux` into `Image`
+/// (`CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE`, through the environment: `kho/Makefile`).
+#[cfg(all(CONFIG_ARM64, CONFIG_KHO_COMPAT_IMAGE_MANIFEST))]
+#[used]
+#[link_section = ".kho_manifest"]
+static IMAGE_MANIFEST: [u8; parse(env!("KHO_COMPAT_IMAGE_MANIFEST_SIZE"))] =
+    [0; parse(env!("KHO_COMPAT_IMAGE_MANIFEST_SIZE"))];
+
+/// Writes this kernel's manifest, with the shared writer
+/// (`kernel::kho::compat::manifest::write`): the declarations of `vmlinux`, then those of the
+/// modules that registered them (`modular`), sorted by name.
 pub(crate) fn write(f: &mut dyn fmt::Write) -> fmt::Result {
-    write!(f, "kho-compat-manifest {}", MANIFEST_VERSION)?;
-    write!(f, "\nrelease {}", compat::release().to_str().unwrap_or("?"))?;
-    write!(f, "\narch {}", compat::ARCH.to_str().unwrap_or("?"))?;
-    write!(f, "\npage-size {}", PAGE_SIZE)?;
-    write!(f, "\nrecord {}", record::VERSIONS)?;
     compat::with_registered(|regs| {
-        // The declarations of vmlinux and of the loaded modules, sorted by name.
         let mut list: KVec<(&Component, bool)> = KVec::new();
         for c in compat::builtin() {
             list.push((c, false), GFP_KERNEL).map_err(|_| fmt::Error)?;
@@ -99,20 +123,22 @@ pub(crate) fn write(f: &mut dyn fmt::Write) -> fmt::Result {
                 .map_err(|_| fmt::Error)?;
         }
         list.sort_unstable_by(|a, b| a.0.name().cmp(b.0.name()));
-        for (c, modular) in list.iter() {
-            write!(
-                f,
-                "\ncomponent {} reads {} writes {} {}{}",
-                c.name(),
-                c.reads(),
-                c.writes(),
-                chosen_keyword(c.chosen()),
-                if *modular { " modular" } else { "" }
-            )?;
-        }
-        Ok(())
-    })?;
-    write!(f, "\nend")
+        let lines = list.iter().map(|(c, modular)| Line {
+            name: c.name(),
+            reads: c.reads(),
+            writes: c.writes(),
+            chosen: c.chosen(),
+            modular: *modular,
+        });
+        kernel::kho::compat::manifest::write(
+            f,
+            compat::release().to_str().unwrap_or("?"),
+            compat::ARCH.to_str().unwrap_or("?"),
+            PAGE_SIZE,
+            record::VERSIONS,
+            lines,
+        )
+    })
 }
 
 /// The manifest as a debugfs file.
@@ -120,6 +146,11 @@ pub(crate) struct File;
 
 impl fmt::Debug for File {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write(f)
+        // debugfs ends the file with a newline of its own: hold back the one after "end", so
+        // that the file is the manifest byte for byte.
+        let mut text = Text(KVVec::new());
+        write(&mut text)?;
+        let bytes = text.0.strip_suffix(b"\n").unwrap_or(&text.0);
+        f.write_str(core::str::from_utf8(bytes).map_err(|_| fmt::Error)?)
     }
 }

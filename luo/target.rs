@@ -1,305 +1,217 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The target manifest: what the kernel about to be kexec'ed into accepts.
+//! The target: the manifest of the kernel about to be kexec'ed into, and where it comes from.
 //!
-//! Parsed from the text format of `Documentation/kho-compat/manifest.rst`, which user space
-//! hands over through `/dev/kho_compat`. The parser is strict: any deviation rejects the whole
-//! manifest with a reason naming the line, so a target is either complete or absent.
+//! The verdict is bound to what will boot: when `kexec_file_load()` loads an image, the kernel
+//! reads the manifest the image carries ([`image_loaded`], called by the syscall once the image
+//! is loaded, its signature checked if required), and the check uses that. A manifest set by
+//! user space (`KHO_COMPAT_SET_TARGET`) is a dry-run input, or the fallback for an image that
+//! carries none (an unmodified Linux 7.3, or one loaded with `kexec_load()`, which has no file
+//! to read). When both exist and differ (as parsed manifests: the same lines in another order
+//! are the same manifest), the kexec is refused: the agent believes in another
+//! kernel than the one that would boot. An image whose manifest is damaged is refused whatever
+//! user space says.
+//!
+//! [`Resolved`] is what the check gets: a target and the origin of its manifest, none (then
+//! the policy decides), or a reason the target cannot be used.
 
+use core::fmt::Write;
 use kernel::{
     kho::compat::{
-        name_is_valid,
-        Chosen,
-        Versions,
-        NAME_MAX, //
+        image::{
+            self,
+            Found, //
+        },
+        manifest::{
+            self,
+            Manifest,
+            Rejected,
+            Text, //
+        },
     },
-    prelude::*, //
+    prelude::*,
 };
 
-/// Largest manifest accepted, in bytes (`KHO_COMPAT_MANIFEST_MAX`).
-pub(crate) const MANIFEST_MAX: usize = kernel::uapi::KHO_COMPAT_MANIFEST_MAX as usize;
-/// Most components a manifest may list: as many as a handover record holds.
-pub(crate) const MAX_COMPONENTS: usize = kernel::kho::compat::record::MAX_COMPONENTS;
-/// Longest release string.
-pub(crate) const RELEASE_MAX: usize = 64;
-
-/// A component as a target manifest lists it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TargetComponent {
-    name: [u8; NAME_MAX + 1],
-    /// The versions the target reads.
-    pub(crate) reads: Versions,
-    /// The versions the target writes.
-    pub(crate) writes: Versions,
-    /// When the target fixes its version.
-    pub(crate) chosen: Chosen,
-    /// Whether the target has it in a loadable module.
-    pub(crate) modular: bool,
-    /// The manifest line that lists it.
-    line: usize,
+/// What the kernel knows of the image loaded for the next kexec.
+pub(crate) enum Image {
+    /// No image is loaded.
+    None,
+    /// Loaded with `kexec_load()`: segments, no image file to read.
+    Segments,
+    /// The image carries no manifest (an unmodified kernel), or reserves room for one it was
+    /// built without.
+    NoManifest,
+    /// The image's manifest.
+    Manifest(KBox<Manifest>),
+    /// The image's manifest cannot be used; the reason, as logged.
+    Unusable(Text),
 }
 
-impl TargetComponent {
-    /// Returns the component's name.
-    pub(crate) fn name(&self) -> &str {
-        let len = self.name.iter().position(|b| *b == 0).unwrap_or(NAME_MAX);
-        core::str::from_utf8(&self.name[..len]).unwrap_or("?")
-    }
+/// The image's manifest and the one user space set.
+pub(crate) struct Targets {
+    pub(crate) image: Image,
+    /// The manifest user space set.
+    pub(crate) user: Option<KBox<Manifest>>,
 }
 
-/// A parsed target manifest.
-pub(crate) struct Target {
-    release: [u8; RELEASE_MAX],
-    release_len: usize,
-    /// Architecture of the target.
-    pub(crate) arch: [u8; 16],
-    arch_len: usize,
-    /// `PAGE_SIZE` of the target.
-    pub(crate) page_size: u32,
-    /// Handover record versions the target reads and writes.
-    pub(crate) record: Versions,
-    components: KVec<TargetComponent>,
-}
-
-impl Target {
-    /// Returns the target's release.
-    pub(crate) fn release(&self) -> &str {
-        core::str::from_utf8(&self.release[..self.release_len]).unwrap_or("?")
-    }
-
-    /// Returns the target's architecture.
-    pub(crate) fn arch(&self) -> &str {
-        core::str::from_utf8(&self.arch[..self.arch_len]).unwrap_or("?")
-    }
-
-    /// Returns the component called `name`, if the target has it.
-    pub(crate) fn component(&self, name: &str) -> Option<&TargetComponent> {
-        // Sorted by name by `parse()`.
-        self.components
-            .binary_search_by(|c| c.name().cmp(name))
-            .ok()
-            .map(|i| &self.components[i])
-    }
-
-    /// Returns the number of components listed.
-    pub(crate) fn len(&self) -> usize {
-        self.components.len()
-    }
-}
-
-/// Why a manifest was rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Rejected {
-    /// The line at fault (1-based; 0 for the manifest as a whole).
-    pub(crate) line: usize,
-    /// What is wrong.
-    pub(crate) why: &'static str,
-}
-
-impl Rejected {
-    /// The errno user space gets.
-    pub(crate) fn errno(&self) -> Error {
-        if self.why == TOO_BIG {
-            EFBIG
-        } else if self.why == NO_MEMORY {
-            ENOMEM
-        } else {
-            EINVAL
-        }
-    }
-}
-
-const TOO_BIG: &str = "larger than 256 KiB";
-const NO_MEMORY: &str = "out of memory";
-
-fn reject<T>(line: usize, why: &'static str) -> Result<T, Rejected> {
-    Err(Rejected { line, why })
-}
-
-/// Parses a decimal `u32` without sign, leading zeros or overflow.
-fn number(s: &str) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 || (s.len() > 1 && s.starts_with('0')) {
-        return None;
-    }
-    if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    u32::try_from(s.bytes().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'))).ok()
-}
-
-/// Parses `<min>-<max>` into a valid range.
-fn range(s: &str) -> Option<Versions> {
-    let (a, b) = s.split_once('-')?;
-    let r = Versions::new(number(a)?, number(b)?);
-    r.is_valid().then_some(r)
-}
-
-/// Copies `s` into `buf`, if it fits.
-fn copy_into(buf: &mut [u8], s: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    if b.len() > buf.len() {
-        return None;
-    }
-    buf[..b.len()].copy_from_slice(b);
-    Some(b.len())
-}
-
-/// Parses a target manifest.
-pub(crate) fn parse(input: &[u8]) -> Result<Target, Rejected> {
-    if input.len() > MANIFEST_MAX {
-        return reject(0, TOO_BIG);
-    }
-    if input.is_empty() {
-        return reject(0, "empty");
-    }
-    if !input
-        .iter()
-        .all(|b| *b == b'\n' || (0x20..0x7f).contains(b))
-    {
-        return reject(0, "not printable ASCII text");
-    }
-    let text = core::str::from_utf8(input).map_err(|_| Rejected {
-        line: 0,
-        why: "not printable ASCII text",
-    })?;
-    // A manifest ends with the line "end": one cut anywhere is rejected.
-    let Some(text) = text.strip_suffix("\nend\n") else {
-        return reject(0, "does not end with the line \"end\" (truncated?)");
+kernel::sync::global_lock! {
+    // SAFETY: `init()` is called by the module initializer before the device is registered
+    // and before `kho_compat_prepare_handover()` or `kho_compat_kexec_image()` can act.
+    pub(crate) unsafe(uninit) static TARGETS: Mutex<Targets> = Targets {
+        image: Image::None,
+        user: None,
     };
+}
 
-    let mut t = Target {
-        release: [0; RELEASE_MAX],
-        release_len: 0,
-        arch: [0; 16],
-        arch_len: 0,
-        page_size: 0,
-        record: Versions::new(0, 0),
-        components: KVec::new(),
+/// What the check uses as its target.
+pub(crate) enum Resolved<'a> {
+    /// A target manifest, and where it comes from.
+    Target(&'a Manifest, &'static str),
+    /// No target manifest; why (the policy decides).
+    None(&'static str),
+    /// The target cannot be used: the reason.
+    Unusable(Text),
+}
+
+/// Returns `msg` as a text (cut, if memory runs out).
+fn text(msg: core::fmt::Arguments<'_>) -> Text {
+    let mut t = Text(KVVec::new());
+    let _ = t.write_fmt(msg);
+    t
+}
+
+impl Targets {
+    /// Decides what the check uses.
+    pub(crate) fn resolve(&self) -> Resolved<'_> {
+        let user = self.user.as_ref();
+        match (&self.image, user) {
+            (Image::Unusable(why), _) => Resolved::Unusable(text(format_args!(
+                "{}",
+                core::str::from_utf8(&why.0).unwrap_or("?")
+            ))),
+            (Image::Manifest(m), Some(u)) if !m.same_as(u) => Resolved::Unusable(text(
+                format_args!(
+                    "the target manifest set by user space ({} {}) is not the loaded image's ({} {}{})",
+                    u.release(),
+                    u.arch(),
+                    m.release(),
+                    m.arch(),
+                    if u.release() == m.release() && u.arch() == m.arch() {
+                        ", other contents"
+                    } else {
+                        ""
+                    }
+                ),
+            )),
+            (Image::Manifest(m), _) => Resolved::Target(m, "from the loaded image"),
+            (Image::NoManifest, Some(u)) => {
+                Resolved::Target(u, "from user space; the loaded image carries none")
+            }
+            (Image::Segments, Some(u)) => Resolved::Target(
+                u,
+                "from user space; loaded with kexec_load, no image to read",
+            ),
+            (Image::None, Some(u)) => {
+                Resolved::Target(u, "from user space; dry run: no image loaded")
+            }
+            (Image::NoManifest, None) => {
+                Resolved::None("the loaded image carries none; none set by user space")
+            }
+            (Image::Segments, None) => {
+                Resolved::None("loaded with kexec_load; none set by user space")
+            }
+            (Image::None, None) => Resolved::None("no image loaded; none set by user space"),
+        }
+    }
+}
+
+/// Parses `text` as a target manifest, logging why it is rejected.
+pub(crate) fn parse_logged(text: &[u8], from: &str) -> Result<KBox<Manifest>, Rejected> {
+    match manifest::parse(text) {
+        Ok(m) => Ok(KBox::new(m, GFP_KERNEL).map_err(|_| Rejected {
+            line: 0,
+            why: manifest::NO_MEMORY,
+        })?),
+        Err(r) => {
+            pr_err!(
+                "target manifest {} rejected: {}\n",
+                from,
+                format_args!("{r}")
+            );
+            Err(r)
+        }
+    }
+}
+
+/// Sets the manifest user space handed over; a rejected one changes nothing.
+pub(crate) fn set_user(text: &[u8]) -> Result<(), Rejected> {
+    let m = parse_logged(text, "from user space")?;
+    pr_info!(
+        "target manifest set by user space: {} {} ({} components)\n",
+        m.release(),
+        m.arch(),
+        m.len()
+    );
+    TARGETS.lock().user = Some(m);
+    Ok(())
+}
+
+/// Forgets the manifest user space handed over.
+pub(crate) fn clear_user() {
+    if TARGETS.lock().user.take().is_some() {
+        pr_info!("target manifest cleared\n");
+    }
+}
+
+/// What the image `buf` says of its manifest.
+fn image_state(buf: &[u8]) -> Image {
+    let unusable = |what: &dyn core::fmt::Display| {
+        Image::Unusable(text(format_args!("the loaded image's manifest {what}")))
     };
-    let (mut release, mut arch, mut page, mut record) = (false, false, false, false);
-    for (i, line) in text.split('\n').enumerate() {
-        let n = i + 1;
-        let f: KVec<&str> = {
-            let mut v = KVec::new();
-            for w in line.split(' ') {
-                if v.len() == 8 {
-                    return reject(n, "too many fields");
-                }
-                v.push(w, GFP_KERNEL).map_err(|_| Rejected {
-                    line: n,
-                    why: NO_MEMORY,
-                })?;
-            }
-            v
-        };
-        if f.iter().any(|w| w.is_empty()) {
-            return reject(n, "empty field (fields are separated by one space)");
-        }
-        if n == 1 {
-            if f[..] != ["kho-compat-manifest", "1"] {
-                return reject(n, "the first line must be \"kho-compat-manifest 1\"");
-            }
-            continue;
-        }
-        match (f[0], f.len()) {
-            ("release", 2) if !release => {
-                t.release_len = copy_into(&mut t.release, f[1]).ok_or(Rejected {
-                    line: n,
-                    why: "release longer than 64 bytes",
-                })?;
-                release = true;
-            }
-            ("arch", 2) if !arch => {
-                t.arch_len = copy_into(&mut t.arch, f[1]).ok_or(Rejected {
-                    line: n,
-                    why: "arch longer than 16 bytes",
-                })?;
-                arch = true;
-            }
-            ("page-size", 2) if !page => {
-                t.page_size = number(f[1])
-                    .filter(|p| p.is_power_of_two())
-                    .ok_or(Rejected {
-                        line: n,
-                        why: "page-size is not a power of two",
-                    })?;
-                page = true;
-            }
-            ("record", 2) if !record => {
-                t.record = range(f[1]).ok_or(Rejected {
-                    line: n,
-                    why: "bad record version range",
-                })?;
-                record = true;
-            }
-            ("component", 7 | 8) => {
-                if t.components.len() == MAX_COMPONENTS {
-                    return reject(n, "more than 4096 components");
-                }
-                if !name_is_valid(f[1]) {
-                    return reject(n, "bad component name");
-                }
-                if f[2] != "reads" || f[4] != "writes" {
-                    return reject(
-                        n,
-                        "expected: component <name> reads <a>-<b> writes <a>-<b> <when> [modular]",
-                    );
-                }
-                let (Some(reads), Some(writes)) = (range(f[3]), range(f[5])) else {
-                    return reject(n, "bad version range");
-                };
-                if !writes.is_within(reads) {
-                    return reject(n, "writes not inside reads");
-                }
-                let chosen = match f[6] {
-                    "at-reboot" => Chosen::AtReboot,
-                    "at-preserve" => Chosen::AtPreserve,
-                    _ => return reject(n, "expected at-reboot or at-preserve"),
-                };
-                let modular = match f.get(7) {
-                    None => false,
-                    Some(&"modular") => true,
-                    Some(_) => return reject(n, "expected \"modular\" or the end of the line"),
-                };
-                let mut name = [0u8; NAME_MAX + 1];
-                name[..f[1].len()].copy_from_slice(f[1].as_bytes());
-                t.components
-                    .push(
-                        TargetComponent {
-                            name,
-                            reads,
-                            writes,
-                            chosen,
-                            modular,
-                            line: n,
-                        },
-                        GFP_KERNEL,
-                    )
-                    .map_err(|_| Rejected {
-                        line: n,
-                        why: NO_MEMORY,
-                    })?;
-            }
-            ("release" | "arch" | "page-size" | "record", 2) => {
-                return reject(n, "listed twice");
-            }
-            _ => return reject(n, "unknown or malformed line"),
-        }
+    match image::find(buf) {
+        Ok(Found::Manifest(text)) => match parse_logged(text, "of the loaded image") {
+            Ok(m) => Image::Manifest(m),
+            Err(r) => unusable(&format_args!("is rejected: {r}")),
+        },
+        Ok(Found::Empty | Found::Absent) => Image::NoManifest,
+        Err(d) => unusable(&format_args!("cannot be used: {d}")),
     }
-    if !(release && arch && page && record) {
-        return reject(0, "release, arch, page-size or record missing (truncated?)");
+}
+
+/// Records what `kexec_file_load()` loaded (`image`), or that `kexec_load()` loaded segments,
+/// or that the kernel was unloaded; called with the kexec lock held, once the load succeeded.
+pub(crate) fn image_loaded(kind: ImageKind<'_>) {
+    let state = match kind {
+        ImageKind::File(buf) => image_state(buf),
+        ImageKind::Segments => Image::Segments,
+        ImageKind::Unloaded => Image::None,
+    };
+    match &state {
+        Image::Manifest(m) => pr_info!(
+            "kexec image loaded: it carries the manifest of {} {} ({} components)\n",
+            m.release(),
+            m.arch(),
+            m.len()
+        ),
+        Image::NoManifest => pr_info!("kexec image loaded: it carries no manifest\n"),
+        Image::Segments => {
+            pr_info!("kexec image loaded with kexec_load: no image file, no manifest to read\n")
+        }
+        Image::Unusable(why) => pr_err!(
+            "kexec image loaded: {}; a live update into it is refused\n",
+            core::str::from_utf8(&why.0).unwrap_or("?")
+        ),
+        Image::None => pr_info!("kexec image unloaded\n"),
     }
-    t.components
-        .sort_unstable_by(|a, b| a.name().cmp(b.name()).then(a.line.cmp(&b.line)));
-    // The first line (in the file) that repeats a name.
-    if let Some(line) = t
-        .components
-        .windows(2)
-        .filter(|w| w[0].name() == w[1].name())
-        .map(|w| w[1].line)
-        .min()
-    {
-        return reject(line, "component listed twice");
-    }
-    Ok(t)
+    TARGETS.lock().image = state;
+}
+
+/// What was loaded for the next kexec.
+pub(crate) enum ImageKind<'a> {
+    /// An image file (`kexec_file_load()`), its bytes.
+    File(&'a [u8]),
+    /// Segments (`kexec_load()`).
+    Segments,
+    /// Nothing any more.
+    Unloaded,
 }
