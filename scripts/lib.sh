@@ -74,3 +74,38 @@ kernel_image() {
 	*) die "unsupported arch '$1' (x86_64 or arm64)" ;;
 	esac
 }
+
+# tool_build ARCH OUT: builds tools/kho-compat, a static program with no C
+# library, for ARCH (x86_64 for the host or a guest, arm64 for a guest) into
+# OUT. Its `core` is built once per rustc and target from Debian's rust-src
+# (the toolchain ships no core for arm64 user space), in the cache.
+tool_build() {
+	local arch=$1 out=$2 target triple sys lib rustc=/usr/bin/rustc src=/usr/lib/rustlib/src/rust/library
+	case $arch in
+	x86_64) target=x86_64-unknown-linux-gnu triple=x86_64-linux-gnu ;;
+	arm64) target=aarch64-unknown-linux-gnu triple=aarch64-linux-gnu ;;
+	*) die "tool_build: unsupported arch '$arch'" ;;
+	esac
+	local flags=(--target "$target" -C panic=abort -C opt-level=2 -C relocation-model=static
+		     -C codegen-units=1 -C debuginfo=0)
+	sys=$CACHE/tools/kho-compat-sysroot/$("$rustc" --version | sha256sum | cut -c1-12)
+	lib=$sys/lib/rustlib/$target/lib
+	if [ ! -f "$lib/.complete" ]; then
+		info "building core for $target (once per rustc; about a minute)"
+		rm -rf "$lib"
+		mkdir -p "$lib"
+		RUSTC_BOOTSTRAP=1 "$rustc" --crate-name core --crate-type rlib --edition 2024 \
+			"${flags[@]}" --cap-lints allow -o "$lib/libcore.rlib" "$src/core/src/lib.rs" ||
+			die "cannot build core for $target from $src"
+		RUSTC_BOOTSTRAP=1 "$rustc" --crate-name compiler_builtins --crate-type rlib \
+			--edition 2021 "${flags[@]}" --sysroot "$sys" \
+			-o "$lib/libcompiler_builtins.rlib" "$REPO/tools/kho-compat/compiler_builtins.rs" ||
+			die "cannot build compiler_builtins for $target"
+		touch "$lib/.complete"
+	fi
+	"$rustc" --crate-name kho_compat --crate-type bin --edition 2021 "${flags[@]}" \
+		--sysroot "$sys" -D warnings -C overflow-checks=on -C debug-assertions=on \
+		-C linker=clang$LLVM_SUFFIX -C link-arg=--target=$triple -C link-arg=-fuse-ld=lld$LLVM_SUFFIX \
+		-C link-arg=-nostdlib -C link-arg=-static -C link-arg=-no-pie \
+		-o "$out" "$REPO/tools/kho-compat/kho_compat.rs"
+}

@@ -1,0 +1,669 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! kho-compat: the live-update agent's side of the pre-kexec check, and the build's.
+//!
+//! ```text
+//! kho-compat manifest              this kernel's manifest
+//! kho-compat load FILE             hand the target kernel's manifest (a manifest file or a
+//!                                  kernel image) over, as a dry-run input or a fallback
+//! kho-compat clear                 forget it
+//! kho-compat verdict               the verdict of the check (dry run)
+//! kho-compat incoming              status of what the previous kernel handed over
+//! kho-compat compare OWN TARGET    offline: can a kernel hand over to another? Each is a
+//!                                  manifest file or a kernel image (bzImage, Image)
+//! kho-compat extract IMAGE         the manifest a kernel image carries
+//! kho-compat manifest-of VMLINUX RELEASE [MODULE.ko...]
+//!                                  the build's manifest, read out of vmlinux and modules
+//! kho-compat blob MANIFEST OUT     the manifest blob an x86_64 image embeds
+//! kho-compat embed VMLINUX MANIFEST
+//!                                  write the manifest into an arm64 vmlinux's section
+//! kho-compat differential BLOCKS   digests of the differential corpus
+//! ```
+//!
+//! The first five talk to `/dev/kho_compat` (root, `CAP_SYS_BOOT`). The others need no
+//! kernel. The manifest format, the rules and the image format are the kernel's own source
+//! (`rust/kernel/kho/compat/`), compiled into this program: the tool parses and judges as the
+//! kernel does. Offline, `compare` takes the own kernel's components from its manifest and
+//! counts each as holding state; the kernel uses the components registered at that moment and
+//! asks each.
+//!
+//! Exit status: 0 on success (verdict and compare: the update is allowed), 1 when the update
+//! would be refused, 2 on errors (with a message).
+//!
+//! The program has no C library (`rt.rs`), so that the same source runs on the build host and
+//! in the test guests.
+
+#![no_std]
+#![no_main]
+
+mod elf;
+mod rt;
+
+// The kernel's `kernel::kho::compat`, as far as the tool uses it: the same files, as modules
+// of the crate root (their `super` is the crate root here, `kernel::kho::compat` there).
+mod env;
+
+#[path = "../../rust/kernel/kho/compat/format.rs"]
+#[allow(dead_code)]
+mod format;
+
+#[path = "../../rust/kernel/kho/compat/manifest.rs"]
+#[allow(dead_code)]
+mod manifest;
+
+#[path = "../../rust/kernel/kho/compat/rules.rs"]
+#[allow(dead_code)]
+mod rules;
+
+#[path = "../../rust/kernel/kho/compat/image.rs"]
+#[allow(dead_code)]
+mod image;
+
+#[path = "../../rust/kernel/kho/compat/corpus.rs"]
+#[allow(dead_code)]
+mod corpus;
+
+use crate::{
+    env::{
+        Error,
+        KVec,
+        GFP_KERNEL, //
+    },
+    format::{
+        Chosen,
+        Versions, //
+    },
+    image::Found,
+    manifest::{
+        Line,
+        Text, //
+    },
+};
+use core::fmt::{
+    self,
+    Write, //
+};
+
+/// Buffered output to a file descriptor.
+pub(crate) struct Out {
+    fd: i32,
+    buf: [u8; 4096],
+    len: usize,
+}
+
+impl Out {
+    pub(crate) fn new(fd: i32) -> Self {
+        Self {
+            fd,
+            buf: [0; 4096],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn flush(&mut self) {
+        let mut done = 0;
+        while done < self.len {
+            let n = rt::write(self.fd, &self.buf[done..self.len]);
+            if n <= 0 {
+                break;
+            }
+            done += n as usize;
+        }
+        self.len = 0;
+    }
+}
+
+impl Write for Out {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for chunk in s.as_bytes().chunks(self.buf.len()) {
+            if self.len + chunk.len() > self.buf.len() {
+                self.flush();
+            }
+            self.buf[self.len..self.len + chunk.len()].copy_from_slice(chunk);
+            self.len += chunk.len();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Prints `kho-compat: <msg>` on standard error and returns the error status.
+fn fail(msg: fmt::Arguments<'_>) -> i32 {
+    let mut err = Out::new(2);
+    let _ = writeln!(err, "kho-compat: {msg}");
+    2
+}
+
+/// Returns `s` as a NUL-terminated path.
+fn cpath(s: &[u8]) -> Option<KVec<u8>> {
+    let mut p = KVec::with_capacity(s.len() + 1, GFP_KERNEL).ok()?;
+    p.extend_from_slice(s, GFP_KERNEL).ok()?;
+    p.push(0, GFP_KERNEL).ok()?;
+    Some(p)
+}
+
+/// Returns `s` for printing.
+fn show(s: &[u8]) -> &str {
+    core::str::from_utf8(s).unwrap_or("?")
+}
+
+/// Reads the whole file at `path`.
+fn slurp(path: &[u8]) -> Result<KVec<u8>, i32> {
+    let p = cpath(path).ok_or(2)?;
+    let fd = rt::open(&p, 0);
+    if fd < 0 {
+        return Err(fail(format_args!(
+            "{}: {}",
+            show(path),
+            Error::from_errno(fd).name()
+        )));
+    }
+    let fd = fd as i32;
+    let mut data = KVec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        let n = rt::read(fd, &mut chunk);
+        if n < 0 {
+            rt::close(fd);
+            return Err(fail(format_args!(
+                "{}: {}",
+                show(path),
+                Error::from_errno(n).name()
+            )));
+        }
+        if n == 0 {
+            break;
+        }
+        if data
+            .extend_from_slice(&chunk[..n as usize], GFP_KERNEL)
+            .is_err()
+        {
+            rt::close(fd);
+            return Err(fail(format_args!("{}: out of memory", show(path))));
+        }
+    }
+    rt::close(fd);
+    Ok(data)
+}
+
+/// Returns whether `data` looks like a kernel image rather than a manifest.
+fn is_image(data: &[u8]) -> bool {
+    data.starts_with(b"MZ")
+        || data.get(0x38..0x3c) == Some(&b"ARM\x64"[..])
+        || data.get(0x202..0x206) == Some(&b"HdrS"[..])
+}
+
+/// Reads a manifest out of the file at `path`: a manifest, or the one a kernel image carries.
+fn manifest_of_file(path: &[u8]) -> Result<KVec<u8>, i32> {
+    let data = slurp(path)?;
+    if !is_image(&data) {
+        return Ok(data);
+    }
+    match image::find(&data) {
+        Ok(Found::Manifest(text)) => {
+            let mut out = KVec::new();
+            out.extend_from_slice(text, GFP_KERNEL)
+                .map_err(|_| fail(format_args!("out of memory")))?;
+            Ok(out)
+        }
+        Ok(Found::Empty) => Err(fail(format_args!(
+            "{}: the image reserves room for a manifest but none was embedded",
+            show(path)
+        ))),
+        Ok(Found::Absent) => Err(fail(format_args!(
+            "{}: the image carries no manifest (an unmodified kernel, or one built without CONFIG_KHO_COMPAT_IMAGE_MANIFEST)",
+            show(path)
+        ))),
+        Err(d) => Err(fail(format_args!("{}: {d}", show(path)))),
+    }
+}
+
+/// `struct kho_compat_text` of `include/uapi/linux/kho_compat.h`.
+#[repr(C)]
+struct TextArg {
+    size: u32,
+    len: u32,
+    data: u64,
+}
+
+/// The ioctls of `include/uapi/linux/kho_compat.h` (type 0xBB, a 16-byte argument).
+const fn ioc(dir: u32, nr: u32) -> u32 {
+    (dir << 30) | ((size_of::<TextArg>() as u32) << 16) | (0xbb << 8) | nr
+}
+const GET_MANIFEST: u32 = ioc(3, 0);
+const SET_TARGET: u32 = ioc(1, 1);
+const CLEAR_TARGET: u32 = (0xbb << 8) | 2;
+const GET_VERDICT: u32 = ioc(3, 3);
+const GET_INCOMING: u32 = ioc(3, 4);
+
+const DEVICE: &[u8] = b"/dev/kho_compat\0";
+
+fn open_device() -> Result<i32, i32> {
+    const O_RDWR: usize = 2;
+    let fd = rt::open(DEVICE, O_RDWR);
+    if fd < 0 {
+        return Err(fail(format_args!(
+            "/dev/kho_compat: {}",
+            Error::from_errno(fd).name()
+        )));
+    }
+    Ok(fd as i32)
+}
+
+/// Runs a GET ioctl and returns its text.
+fn get_text(cmd: u32) -> Result<KVec<u8>, i32> {
+    let fd = open_device()?;
+    let mut room = 64 * 1024;
+    loop {
+        let mut buf = KVec::from_elem(0u8, room, GFP_KERNEL).map_err(|_| 2)?;
+        let mut t = TextArg {
+            size: size_of::<TextArg>() as u32,
+            len: room as u32,
+            data: buf.as_mut_ptr() as u64,
+        };
+        // SAFETY: `t` is a live `struct kho_compat_text` whose buffer has `room` bytes.
+        let r = unsafe { rt::ioctl(fd, cmd, core::ptr::from_mut(&mut t) as usize) };
+        if r == -28 && t.len as usize > room {
+            // ENOSPC: the kernel says how much it needs.
+            room = t.len as usize;
+            continue;
+        }
+        rt::close(fd);
+        if r < 0 {
+            return Err(fail(format_args!(
+                "/dev/kho_compat: {}",
+                Error::from_errno(r).name()
+            )));
+        }
+        buf.truncate(t.len as usize);
+        return Ok(buf);
+    }
+}
+
+fn print(out: &mut Out, text: &[u8]) {
+    let _ = out.write_str(show(text));
+}
+
+fn load(path: &[u8]) -> i32 {
+    let text = match manifest_of_file(path) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let fd = match open_device() {
+        Ok(fd) => fd,
+        Err(code) => return code,
+    };
+    let mut t = TextArg {
+        size: size_of::<TextArg>() as u32,
+        len: text.len() as u32,
+        data: text.as_ptr() as u64,
+    };
+    // SAFETY: `t` is a live `struct kho_compat_text` whose buffer holds `len` bytes.
+    let r = unsafe { rt::ioctl(fd, SET_TARGET, core::ptr::from_mut(&mut t) as usize) };
+    rt::close(fd);
+    if r < 0 {
+        return fail(format_args!(
+            "/dev/kho_compat: the kernel rejected {}: {} (its log says why)",
+            show(path),
+            Error::from_errno(r).name()
+        ));
+    }
+    let mut out = Out::new(1);
+    let _ = writeln!(out, "target manifest {} loaded", show(path));
+    0
+}
+
+fn compare(own: &[u8], target: &[u8]) -> i32 {
+    let (own, target) = match (manifest_of_file(own), manifest_of_file(target)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let mut text = Text(KVec::new());
+    match rules::compare(&own, &target, &mut text) {
+        Ok(code) => {
+            if code == 2 {
+                // The reason is the message of an error.
+                let mut err = Out::new(2);
+                let _ = err.write_str(show(&text.0));
+            } else {
+                print(&mut Out::new(1), &text.0);
+            }
+            i32::from(code)
+        }
+        Err(_) => fail(format_args!("out of memory")),
+    }
+}
+
+fn extract(path: &[u8]) -> i32 {
+    match manifest_of_file(path) {
+        Ok(text) => {
+            if let Err(r) = manifest::parse(&text) {
+                return fail(format_args!(
+                    "{}: the embedded manifest is rejected: {r}",
+                    show(path)
+                ));
+            }
+            print(&mut Out::new(1), &text);
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+/// The header of `vmlinux`'s `.kho_compat` section (`struct Info` of `kho/manifest.rs`).
+const INFO_SIZE: usize = 48;
+
+fn le32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u32::from_le_bytes)
+}
+
+/// A declaration read out of a `.kho_compat` section.
+struct Decl {
+    name: [u8; 32],
+    reads: Versions,
+    writes: Versions,
+    chosen: Chosen,
+    modular: bool,
+}
+
+impl Decl {
+    fn name(&self) -> &str {
+        let len = self.name.iter().position(|b| *b == 0).unwrap_or(32);
+        core::str::from_utf8(&self.name[..len]).unwrap_or("?")
+    }
+}
+
+/// Reads the declarations of the section `table` (`size`-byte records).
+fn declarations(
+    table: &[u8],
+    size: usize,
+    modular: bool,
+    out: &mut KVec<Decl>,
+) -> Result<(), &'static str> {
+    if size < 56 || table.len() % size != 0 {
+        return Err(".kho_compat is not a whole number of declarations");
+    }
+    for rec in table.chunks(size) {
+        let mut name = [0u8; 32];
+        name.copy_from_slice(&rec[..32]);
+        let chosen = match le32(rec, 48) {
+            1 => Chosen::AtReboot,
+            2 => Chosen::AtPreserve,
+            _ => return Err("a declaration has an unknown `chosen`"),
+        };
+        let d = Decl {
+            name,
+            reads: Versions::new(le32(rec, 32), le32(rec, 36)),
+            writes: Versions::new(le32(rec, 40), le32(rec, 44)),
+            chosen,
+            modular,
+        };
+        if !format::name_is_valid(d.name()) || !d.reads.is_valid() || !d.writes.is_within(d.reads) {
+            return Err("a declaration is malformed");
+        }
+        out.push(d, GFP_KERNEL).map_err(|_| "out of memory")?;
+    }
+    Ok(())
+}
+
+/// Writes the manifest of a build (`vmlinux` and its modules) into `out`.
+fn build_manifest(vmlinux: &[u8], release: &[u8], modules: &[&[u8]], out: &mut Text) -> i32 {
+    let vm = match slurp(vmlinux) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let section = match elf::find(&vm, b".kho_compat") {
+        Ok(Some(s)) if s.progbits => &vm[s.offset..s.offset + s.size],
+        Ok(_) => {
+            return fail(format_args!(
+                "{}: no .kho_compat section (built without CONFIG_KHO_COMPAT?)",
+                show(vmlinux)
+            ))
+        }
+        Err(e) => return fail(format_args!("{}: {e}", show(vmlinux))),
+    };
+    if section.len() < INFO_SIZE || &section[..8] != b"KHOCOMPT" || le32(section, 8) != 1 {
+        return fail(format_args!(
+            "{}: .kho_compat does not start with a version 1 header",
+            show(vmlinux)
+        ));
+    }
+    let record = Versions::new(le32(section, 12), le32(section, 16));
+    let page_size = le32(section, 20) as usize;
+    let size = le32(section, 24) as usize;
+    let arch = &section[32..48];
+    let arch = show(&arch[..arch.iter().position(|b| *b == 0).unwrap_or(16)]);
+    let mut decls = KVec::new();
+    if let Err(e) = declarations(&section[INFO_SIZE..], size, false, &mut decls) {
+        return fail(format_args!("{}: {e}", show(vmlinux)));
+    }
+    for m in modules {
+        let ko = match slurp(m) {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
+        match elf::find(&ko, b".kho_compat") {
+            Ok(Some(s)) if s.progbits => {
+                if let Err(e) =
+                    declarations(&ko[s.offset..s.offset + s.size], size, true, &mut decls)
+                {
+                    return fail(format_args!("{}: {e}", show(m)));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return fail(format_args!("{}: {e}", show(m))),
+        }
+    }
+    decls.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+    if let Some(w) = decls.windows(2).find(|w| w[0].name() == w[1].name()) {
+        return fail(format_args!(
+            "component \"{}\" is declared twice",
+            w[0].name()
+        ));
+    }
+    let lines = decls.iter().map(|d| Line {
+        name: d.name(),
+        reads: d.reads,
+        writes: d.writes,
+        chosen: d.chosen,
+        modular: d.modular,
+    });
+    if manifest::write(out, show(release), arch, page_size, record, lines).is_err() {
+        return fail(format_args!("out of memory"));
+    }
+    // What the build writes is what the kernel reads.
+    if let Err(r) = manifest::parse(&out.0) {
+        return fail(format_args!("the manifest written is rejected: {r}"));
+    }
+    0
+}
+
+fn write_file(path: &[u8], data: &[u8]) -> i32 {
+    const O_WRONLY_CREAT_TRUNC: usize = 0o1 | 0o100 | 0o1000;
+    let Some(p) = cpath(path) else { return 2 };
+    let fd = rt::open(&p, O_WRONLY_CREAT_TRUNC);
+    if fd < 0 {
+        return fail(format_args!(
+            "{}: {}",
+            show(path),
+            Error::from_errno(fd).name()
+        ));
+    }
+    let fd = fd as i32;
+    let mut done = 0;
+    while done < data.len() {
+        let n = rt::write(fd, &data[done..]);
+        if n <= 0 {
+            rt::close(fd);
+            return fail(format_args!("{}: write failed", show(path)));
+        }
+        done += n as usize;
+    }
+    rt::close(fd);
+    0
+}
+
+/// Reads and checks a manifest file for embedding.
+fn checked_manifest(path: &[u8]) -> Result<KVec<u8>, i32> {
+    let text = slurp(path)?;
+    if let Err(r) = manifest::parse(&text) {
+        return Err(fail(format_args!("{}: rejected: {r}", show(path))));
+    }
+    Ok(text)
+}
+
+fn blob(manifest_path: &[u8], out_path: &[u8]) -> i32 {
+    let text = match checked_manifest(manifest_path) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let Ok(mut out) = KVec::from_elem(0u8, image::HEADER + text.len(), GFP_KERNEL) else {
+        return 2;
+    };
+    if image::encode_blob(&text, &mut out).is_err() {
+        return fail(format_args!("cannot encode the blob"));
+    }
+    write_file(out_path, &out)
+}
+
+fn embed(vmlinux: &[u8], manifest_path: &[u8]) -> i32 {
+    let text = match checked_manifest(manifest_path) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let vm = match slurp(vmlinux) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    let s = match elf::find(&vm, b".kho_manifest") {
+        Ok(Some(s)) if s.progbits => s,
+        Ok(_) => {
+            return fail(format_args!(
+                "{}: no .kho_manifest section to fill",
+                show(vmlinux)
+            ))
+        }
+        Err(e) => return fail(format_args!("{}: {e}", show(vmlinux))),
+    };
+    let Ok(mut section) = KVec::from_elem(0u8, s.size, GFP_KERNEL) else {
+        return 2;
+    };
+    if image::encode_section(&text, &mut section).is_err() {
+        return fail(format_args!(
+            "the manifest ({} bytes) does not fit the image's {} bytes (CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE)",
+            text.len(),
+            s.size
+        ));
+    }
+    let Some(p) = cpath(vmlinux) else { return 2 };
+    const O_WRONLY: usize = 1;
+    let fd = rt::open(&p, O_WRONLY);
+    if fd < 0 {
+        return fail(format_args!(
+            "{}: {}",
+            show(vmlinux),
+            Error::from_errno(fd).name()
+        ));
+    }
+    let r = rt::pwrite(fd as i32, &section, s.offset as u64);
+    rt::close(fd as i32);
+    if r != section.len() as isize {
+        return fail(format_args!("{}: write failed", show(vmlinux)));
+    }
+    0
+}
+
+fn differential(blocks: &[u8]) -> i32 {
+    let Some(n) = format::number(show(blocks)) else {
+        return fail(format_args!("differential: BLOCKS is a number"));
+    };
+    let mut out = Out::new(1);
+    for b in 0..u64::from(n) {
+        if corpus::write_block(b, &mut out).is_err() {
+            return fail(format_args!("out of memory"));
+        }
+    }
+    0
+}
+
+const USAGE: &str = "usage: kho-compat manifest | load FILE | clear | verdict | incoming |
+       kho-compat compare OWN TARGET | extract IMAGE |
+       kho-compat manifest-of VMLINUX RELEASE [MODULE.ko...] | blob MANIFEST OUT |
+       kho-compat embed VMLINUX MANIFEST | differential BLOCKS
+(OWN, TARGET, FILE: a manifest file or a kernel image)";
+
+/// The program: returns its exit status.
+pub(crate) fn main(args: &[&[u8]]) -> i32 {
+    let args = args.get(1..).unwrap_or(&[]);
+    let code = match args {
+        [b"manifest"] => match get_text(GET_MANIFEST) {
+            Ok(t) => {
+                print(&mut Out::new(1), &t);
+                0
+            }
+            Err(code) => code,
+        },
+        [b"incoming"] => match get_text(GET_INCOMING) {
+            Ok(t) => {
+                print(&mut Out::new(1), &t);
+                0
+            }
+            Err(code) => code,
+        },
+        [b"verdict"] => match get_text(GET_VERDICT) {
+            Ok(t) => {
+                print(&mut Out::new(1), &t);
+                let refused = t.windows(16).any(|w| w == b"\nverdict refused");
+                if refused {
+                    1
+                } else {
+                    0
+                }
+            }
+            Err(code) => code,
+        },
+        [b"clear"] => match open_device() {
+            Ok(fd) => {
+                // SAFETY: `CLEAR_TARGET` takes no argument.
+                let r = unsafe { rt::ioctl(fd, CLEAR_TARGET, 0) };
+                rt::close(fd);
+                if r < 0 {
+                    fail(format_args!(
+                        "/dev/kho_compat: {}",
+                        Error::from_errno(r).name()
+                    ))
+                } else {
+                    0
+                }
+            }
+            Err(code) => code,
+        },
+        [b"load", file] => load(file),
+        [b"compare", own, target] => compare(own, target),
+        [b"extract", image] => extract(image),
+        [b"manifest-of", vmlinux, release, modules @ ..] => {
+            let mut text = Text(KVec::new());
+            let code = build_manifest(vmlinux, release, modules, &mut text);
+            if code == 0 {
+                print(&mut Out::new(1), &text.0);
+            }
+            code
+        }
+        [b"blob", manifest, out] => blob(manifest, out),
+        [b"embed", vmlinux, manifest] => embed(vmlinux, manifest),
+        [b"differential", blocks] => differential(blocks),
+        _ => {
+            let mut err = Out::new(2);
+            let _ = writeln!(err, "{USAGE}");
+            2
+        }
+    };
+    code
+}
