@@ -9,6 +9,12 @@
 #            [--test-modular] [--corrupt-format NAME] [--record-version N]
 #            [--refused ENOEXEC|ENODATA] [--refused-names NAME,...]
 #            [--verdict allowed|refused] [--warn-no-target] [--bad-input]
+#            [--dry-run allowed|refused] [--origin TEXT] [--refused-text TEXT]
+#            [--offline-verdict FILE]
+#
+# --verdict is the verdict read right after kexec_file_load() (of the loaded
+# image), --dry-run the one read before (user space's manifest only),
+# --origin what the verdict says its target manifest came from.
 #
 # The log holds two kernels (three boots' worth of lines when a kexec was
 # refused and retried, all in the first kernel): the guest's /init prints
@@ -42,6 +48,10 @@ def main():
     ap.add_argument('--verdict')
     ap.add_argument('--warn-no-target', action='store_true')
     ap.add_argument('--bad-input', action='store_true')
+    ap.add_argument('--dry-run')
+    ap.add_argument('--origin')
+    ap.add_argument('--refused-text')
+    ap.add_argument('--offline-verdict')
     a = ap.parse_args()
 
     lines = open(a.log, errors='replace').read().replace('\r', '').split('\n')
@@ -78,12 +88,13 @@ def main():
 
     c1, c2 = checks(first), checks(second)
     need1 = ['luo-open', 'luo-session', 'memfd-fill', 'memfd-preserve', 'manifest',
-             'record-out', 'verdict', 'kexec-load']
+             'record-out', 'dry-run', 'verdict', 'kexec-load']
     if a.refused:
         need1 += ['kexec-refused', 'intact-memfd', 'intact-session', 'retry-load',
                   'retry-verdict', 'retry-kexec-load']
     if a.bad_input:
-        need1 += ['garbage-random', 'garbage-truncated', 'garbage-huge', 'garbage-nonroot']
+        need1 += ['garbage-random', 'garbage-truncated', 'garbage-huge', 'garbage-nonroot',
+                  'garbage-nocap', 'ioctl-edges', 'ioctl-edges-reload']
     need2 = ['luo-open', 'manifest2', 'luo-session', 'memfd-retrieve', 'memfd-verify',
              'luo-finish', 'incoming']
     if a.test_modular:
@@ -115,15 +126,42 @@ def main():
         if fnv(got.get(name, ('', ''))[1]) != want:
             why.append(f'stage {stage}: the running kernel is not the one of {path}')
 
-    # The dry run, before the kexec.
+    # The verdict of the loaded image, and the dry run before the load.
     verdicts = [l.split('E2E-VERDICT ', 1)[1] for l in first if 'E2E-VERDICT verdict ' in l]
     if a.verdict and (not verdicts or not verdicts[0].startswith('verdict ' + a.verdict)):
-        why.append(f'dry run: expected {a.verdict}, got {verdicts[:1]}')
+        why.append(f'verdict of the loaded image: expected {a.verdict}, got {verdicts[:1]}')
+    dry = [l.split('E2E-DRYRUN ', 1)[1] for l in first if 'E2E-DRYRUN verdict ' in l]
+    if a.dry_run and (not dry or not dry[0].startswith('verdict ' + a.dry_run)):
+        why.append(f'dry run: expected {a.dry_run}, got {dry[:1]}')
+    targets = [l.split('E2E-VERDICT ', 1)[1] for l in first if 'E2E-VERDICT target ' in l]
+    if a.offline_verdict:
+        # The host tool's verdict on the two images (kho-compat compare), line for line
+        # the kernel's once the image is loaded, but for the origin on the target line.
+        block, inside = [], False
+        for l in first:
+            if 'E2E-VERDICT ' not in l:
+                continue
+            text = l.split('E2E-VERDICT ', 1)[1].rstrip()
+            if text.startswith('target '):
+                if inside:
+                    break
+                inside = True
+            if inside and text:
+                block.append(text)
+        offline = [l.rstrip() for l in open(a.offline_verdict) if l.strip()]
+        if block[1:] != offline[1:] or not offline or block[0].split()[1] != offline[0].split()[1]:
+            diff = [f'{x!r} / {y!r}' for x, y in zip(block, offline) if x != y][:2]
+            why.append(f'the kernel\'s verdict ({len(block)} lines) is not the host tool\'s '
+                       f'({len(offline)} lines): {diff}')
+    if a.origin and (not targets or f'({a.origin}' not in targets[0]):
+        why.append(f'verdict of the loaded image: target not "({a.origin}...)": {targets[:1]}')
 
     if a.refused:
         refusals = kernel(first, 'kexec refused (' + a.refused + ')')
         if not refusals:
             why.append(f'first kernel: no "kexec refused ({a.refused})" log line')
+        if a.refused_text and not any(a.refused_text in l for l in refusals):
+            why.append(f'first kernel: no refusal says "{a.refused_text}": {refusals[:1]}')
         for name in filter(None, a.refused_names.split(',')):
             if not any(f'kexec refused ({a.refused}): {name}: ' in l for l in first):
                 why.append(f'first kernel: the refusal does not name {name}')
@@ -134,12 +172,12 @@ def main():
         why.append('first kernel: no warning about the missing target manifest')
 
     if a.bad_input:
-        rejected = kernel(first, 'target manifest rejected')
+        rejected = kernel(first, 'target manifest from user space rejected')
         if len(rejected) < 3:
-            why.append(f'first kernel: {len(rejected)} "target manifest rejected" lines, 3 expected')
-        last = [l for l in first if 'E2E-VERDICT target ' in l]
+            why.append(f'first kernel: {len(rejected)} "target manifest from user space rejected" lines, 3 expected')
+        last = [l.split('E2E-DRYRUN ', 1)[1] for l in first if 'E2E-DRYRUN target ' in l]
         want_rel = next((l.split()[1] for l in open(a.first_manifest) if l.startswith('release ')), '')
-        if not last or last[-1].split()[-1] != want_rel:
+        if not last or last[-1].split()[1] != want_rel:
             why.append('the target in place changed after bad input: ' + (last[-1] if last else 'none'))
 
     # The second kernel read the record.
@@ -190,6 +228,8 @@ def main():
                 why.append(f'test component handed over in v{post.group(2)}, '
                            f'expected v{a.test_version}')
             summary += f'; test data v{post.group(2)} ({post.group(1)} items, {post.group(3)} bytes) verified'
+            if not kernel(second, 'test component: blobs given back are not handed out again'):
+                why.append('second kernel: no check that blobs given back stay hidden')
     if a.test_status:
         left = kernel(second, 'test component: nothing restored: ' + a.test_status)
         if post or not left:
@@ -222,7 +262,13 @@ def main():
     if a.warn_no_target:
         summary += '; no target manifest: warned and proceeded'
     if a.bad_input:
-        summary += '; random, truncated and 10,000-component manifests and a non-root open refused, target kept'
+        summary += ('; random, truncated and 10,000-component manifests, a non-root open and '
+                    'ioctls without CAP_SYS_BOOT refused, target kept; ioctl edges: '
+                    + c1.get('ioctl-edges', ('', ''))[1])
+    if a.origin and targets:
+        summary += '; target ' + targets[0].split(' ', 1)[1].strip()
+    if a.offline_verdict:
+        summary += '; the kernel\'s verdict is kho-compat compare\'s on the two images'
     if m and not why:
         summary += f'; record v{m.group(1)}: {m.group(2)} of {m.group(3)} components accepted'
 

@@ -21,8 +21,8 @@ build_user() {
 	"${cc[@]}" -I "$S/lib/include" -I "$S/.." -o "$W/lu_init" \
 		"$REPO/tests/e2e/lu_init.c" "$S/lib/lu_utils.c" 2>"$W/cc.log" ||
 		{ cat "$W/cc.log"; die "cannot build the guest init"; }
-	"${cc[@]}" -o "$W/kho-compat" "$REPO/tools/kho-compat/kho-compat.c" 2>"$W/cc.log" ||
-		{ cat "$W/cc.log"; die "cannot build the kho-compat tool"; }
+	# The agent's tool: the same Rust program as the host's, for the guest.
+	tool_build "$ARCH" "$W/kho-compat" || die "cannot build the kho-compat tool for $ARCH"
 }
 
 # initrd NAME [SOURCE:DEST...]: /init, the tool, and the given files.

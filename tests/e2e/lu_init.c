@@ -7,18 +7,21 @@
  * selftest builds its own init.c.
  *
  * Stage 1 (first kernel): preserves a memfd full of known bytes in a LUO
- * session, notes what KHO will hand over, hands the target kernel's manifest
- * to /dev/kho_compat with the kho-compat tool (if the scenario has one),
- * loads /kernel with kexec_file_load() and kexecs. If the scenario expects
- * the kexec to be refused, it checks the errno and that the session and the
- * memfd are intact, then loads /retry.manifest and kexecs into /kernel-retry.
+ * session, notes what KHO will hand over, hands a target manifest to
+ * /dev/kho_compat with the kho-compat tool (if the scenario has one) and asks
+ * for the dry-run verdict, loads /kernel with kexec_file_load(), asks for the
+ * verdict again (now of the loaded image: it must predict the kexec's fate)
+ * and kexecs. If the scenario expects the kexec to be refused, it checks the
+ * errno and that the session and the memfd are intact, then loads
+ * /retry.manifest and /kernel-retry and kexecs.
  * Stage 2 (second kernel, "e2e_stage=2" on its command line): retrieves the
  * memfd, compares every byte and notes what KHO handed over.
  *
  * The scenario comes from the first kernel's command line:
  *   e2e_target=1     load /target.manifest before the kexec
  *   e2e_refuse=N     the kexec must fail with errno N, then retry
- *   e2e_garbage=1    feed /dev/kho_compat garbage first (as root and not)
+ *   e2e_garbage=1    feed /dev/kho_compat garbage first (as root, as a
+ *                    non-root user, as root without CAP_SYS_BOOT)
  *   e2e_module=1     load the test component's module (/kho_compat_test.ko)
  *                    in both kernels: before the kexec, and late after it
  *   e2e_module=2     the same, but unload it again before the kexec
@@ -26,6 +29,8 @@
  *                    (debugfs kho_compat/malformed-entry)
  *   e2e_bench=1      only preserve the memfd, kexec, and end the second
  *                    kernel at once (scripts/bench times the gap)
+ *   e2e_kunit=1      only kexec into /kernel with KUnit's handover suite
+ *                    (tests/kunit/run: the suites on a KHO boot)
  *
  * Each check prints one line
  *
@@ -36,10 +41,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/kexec.h>
+#include <linux/kho_compat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -160,6 +168,18 @@ static long read_file(const char *path, void *buf, size_t max)
 		total += n;
 	close(fd);
 	return total;
+}
+
+/* Returns whether the file @path contains @text. */
+static int grep_file(const char *path, const char *text)
+{
+	static char buf[16 * 1024];
+	long n = read_file(path, buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return 0;
+	buf[n] = 0;
+	return !!strstr(buf, text);
 }
 
 static int read_cmdline(char *buf, size_t size)
@@ -334,15 +354,20 @@ static int tool(const char *arg1, const char *arg2, const char *out, const char 
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int kexec_load(const char *kernel)
+/*
+ * Loads @kernel with kexec_file_load(), with this kernel's command line plus
+ * " e2e_stage=2" and @extra; returns 0 or -errno.
+ */
+static int kexec_load_with(const char *kernel, const char *extra)
 {
 	char cmdline[CMDLINE_SIZE];
 	int kfd, ifd;
 	long err;
 
-	if (read_cmdline(cmdline, sizeof(cmdline) - 16))
+	if (strlen(extra) > 256 || read_cmdline(cmdline, sizeof(cmdline) - 16 - 256))
 		return -1;
 	strncat(cmdline, " e2e_stage=2", 15);
+	strncat(cmdline, extra, 256);
 	kfd = open(kernel, O_RDONLY);
 	ifd = open(INITRD_IMAGE, O_RDONLY);
 	if (kfd < 0 || ifd < 0)
@@ -352,6 +377,28 @@ static int kexec_load(const char *kernel)
 	close(kfd);
 	close(ifd);
 	return err ? -errno : 0;
+}
+
+static int kexec_load(const char *kernel)
+{
+	return kexec_load_with(kernel, "");
+}
+
+/*
+ * The KUnit runner's second boot: kexec into /kernel (the same KUnit kernel),
+ * which runs the suites that check what crossed the kexec and then reboots.
+ */
+static void stage1_kunit(void)
+{
+	int err = kexec_load_with(KERNEL_IMAGE,
+				  " kunit_shutdown=reboot kunit.filter_glob=rust_kernel_kho_handover");
+
+	check("kexec-load", !err, "kexec_file_load(%s): %d", KERNEL_IMAGE, err);
+	if (err)
+		return;
+	outf("E2E: kexec at %s\n", secs(uptime_ms()));
+	reboot(RB_KEXEC);
+	check("kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
 }
 
 /* Writes @len bytes of @data to @path. */
@@ -413,6 +460,72 @@ static void feed_bad_input(void)
 	check("garbage-nonroot", WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "open(/dev/kho_compat) as uid 65534: %s",
 	      WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "EACCES" : "not refused");
+
+	/* Root, but without CAP_SYS_BOOT (no capabilities at all): opens, may do nothing. */
+	pid = fork();
+	if (pid == 0) {
+		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+		struct __user_cap_data_struct d[2] = {};
+		struct kho_compat_text t = { sizeof(t), 0, 0 };
+		int fd, set, clear, get;
+
+		if (syscall(__NR_capset, &h, d))
+			_exit(3);
+		fd = open("/dev/kho_compat", O_RDWR);
+		if (fd < 0)
+			_exit(4);
+		set = ioctl(fd, KHO_COMPAT_SET_TARGET, &t) ? errno : 0;
+		clear = ioctl(fd, KHO_COMPAT_CLEAR_TARGET, 0) ? errno : 0;
+		get = ioctl(fd, KHO_COMPAT_GET_VERDICT, &t) ? errno : 0;
+		_exit(set == EPERM && clear == EPERM && get == EPERM ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	check("garbage-nocap", WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "ioctls as root without CAP_SYS_BOOT: %s (status %d)",
+	      WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "EPERM" : "not refused",
+	      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/*
+ * The ioctls' edges, as root: a GET into a buffer too small fails with
+ * ENOSPC and says how many bytes are needed; a larger structure is accepted
+ * when its extra bytes are zero, refused with E2BIG otherwise; CLEAR forgets
+ * the target. The target is loaded again afterwards.
+ */
+static void ioctl_edges(void)
+{
+	static char buf[64 * 1024];
+	struct {
+		struct kho_compat_text t;
+		__u64 extra;
+	} big = { { sizeof(big), 0, 0 }, 0 };
+	struct kho_compat_text t = { sizeof(t), 1, (unsigned long)buf };
+	long manifest_len = read_file(MANIFEST, buf, sizeof(buf));
+	int fd = open("/dev/kho_compat", O_RDWR);
+	int nospc, needed, zero_tail, tail, clear, rc;
+
+	if (fd < 0) {
+		check("ioctl-edges", 0, "open(/dev/kho_compat): errno %d", errno);
+		return;
+	}
+	nospc = ioctl(fd, KHO_COMPAT_GET_MANIFEST, &t) ? errno : 0;
+	needed = t.len;
+	big.t.len = sizeof(buf);
+	big.t.data = (unsigned long)buf;
+	zero_tail = ioctl(fd, KHO_COMPAT_GET_MANIFEST, &big) ? errno : 0;
+	big.extra = 1;
+	tail = ioctl(fd, KHO_COMPAT_GET_MANIFEST, &big) ? errno : 0;
+	clear = ioctl(fd, KHO_COMPAT_CLEAR_TARGET, 0) ? errno : 0;
+	close(fd);
+	rc = tool("verdict", NULL, "/edges.out", "E2E-EDGES ");
+	check("ioctl-edges", nospc == ENOSPC && needed == manifest_len && !zero_tail &&
+	      tail == E2BIG && !clear && grep_file("/edges.out", "target none"),
+	      "GET into 1 byte: %s, %d bytes needed (the manifest has %ld); a 24-byte argument: %d, with a non-zero tail: %s; CLEAR: %d, then %s",
+	      nospc == ENOSPC ? "ENOSPC" : "not ENOSPC", needed, manifest_len, zero_tail,
+	      tail == E2BIG ? "E2BIG" : "not E2BIG", clear,
+	      grep_file("/edges.out", "target none") ? "no target" : "a target still set");
+	rc = tool("load", "/target.manifest", "/tool.out", "E2E-TOOL ");
+	check("ioctl-edges-reload", rc == 0, "kho-compat load /target.manifest: exit %d", rc);
 }
 
 static int session = -1, mfd = -1;
@@ -513,18 +626,27 @@ static void stage1(int luo_fd)
 	if (cmdline_value("e2e_target", 0)) {
 		rc = tool("load", "/target.manifest", "/tool.out", "E2E-TOOL ");
 		check("target-load", rc == 0, "kho-compat load /target.manifest: exit %d", rc);
-		if (cmdline_value("e2e_garbage", 0))
+		if (cmdline_value("e2e_garbage", 0)) {
 			feed_bad_input();
+			ioctl_edges();
+		}
 	}
-	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
-	check("verdict", rc == 0 || rc == 1, "kho-compat verdict: exit %d (%s)", rc,
-	      rc == 0 ? "allowed" : rc == 1 ? "refused" : "error");
+	/* The dry run: no image loaded yet, only what user space set (if anything). */
+	rc = tool("verdict", NULL, "/verdict.out", "E2E-DRYRUN ");
+	check("dry-run", rc == 0 || rc == 1, "kho-compat verdict before the load: exit %d (%s)",
+	      rc, rc == 0 ? "allowed" : rc == 1 ? "refused" : "error");
 
 	t0 = uptime_ms();
 	err = kexec_load(KERNEL_IMAGE);
 	check("kexec-load", !err, "kexec_file_load(%s): %d in %s", KERNEL_IMAGE, err,
 	      secs(uptime_ms() - t0));
-	if (err || failures)
+	if (err)
+		return;
+	/* The verdict of the loaded image: it must predict what the kexec does. */
+	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
+	check("verdict", rc == (refuse ? 1 : 0), "kho-compat verdict after the load: exit %d (%s)",
+	      rc, rc == 0 ? "allowed" : rc == 1 ? "refused" : "error");
+	if (failures)
 		return;
 
 	outf("E2E: kexec at %s\n", secs(uptime_ms()));
@@ -539,13 +661,13 @@ static void stage1(int luo_fd)
 	      err == ENOEXEC ? "ENOEXEC" : err == ENODATA ? "ENODATA" : "?", refuse);
 	check_intact();
 
-	/* Retry, as an agent would: the kernel the check allows. */
+	/* Retry, as an agent would: the kernel the check allows, and its manifest. */
 	rc = tool("load", "/retry.manifest", "/tool.out", "E2E-TOOL ");
 	check("retry-load", rc == 0, "kho-compat load /retry.manifest: exit %d", rc);
-	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
-	check("retry-verdict", rc == 0, "kho-compat verdict: exit %d", rc);
 	err = kexec_load("/kernel-retry");
 	check("retry-kexec-load", !err, "kexec_file_load(/kernel-retry): %d", err);
+	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
+	check("retry-verdict", rc == 0, "kho-compat verdict after the load: exit %d", rc);
 	if (err || failures)
 		return;
 	outf("E2E: kexec at %s\n", secs(uptime_ms()));
@@ -623,6 +745,10 @@ int main(int argc, char *argv[])
 	outf("E2E: stage %d on Linux %s (%s) at %s\n", stage, u.release, u.machine,
 	     secs(uptime_ms()));
 
+	if (stage == 1 && cmdline_value("e2e_kunit", 0)) {
+		stage1_kunit();
+		goto done;
+	}
 	luo_fd = luo_open_device();
 	check("luo-open", luo_fd >= 0, "%s: %d", LUO_DEVICE, luo_fd < 0 ? -errno : 0);
 	if (stage == 2 && cmdline_value("e2e_bench", 0))
@@ -634,6 +760,7 @@ int main(int argc, char *argv[])
 			stage2(luo_fd);
 	}
 
+done:
 	outf("E2E-DONE stage %d: %d failed check(s) at %s\n", stage, failures,
 	     secs(uptime_ms()));
 	reboot(RB_AUTOBOOT);

@@ -34,15 +34,16 @@ mod tests {
         IDLE,
         NEGOTIATE, //
     };
-    use crate::device::Text;
-    use crate::{
-        check::*,
-        target::{
-            parse,
-            Target, //
-        },
-    };
+    use crate::check::compute_for;
     use core::fmt::Write;
+    use kernel::kho::compat::{
+        manifest::{
+            parse,
+            Manifest as Target,
+            Text, //
+        },
+        rules::*,
+    };
     use kernel::{
         kho::compat::{
             self,
@@ -78,7 +79,7 @@ mod tests {
         edit: impl Fn(&Component) -> Option<(Versions, Versions)>,
         header: (&str, u32, &str),
     ) -> Result<Target> {
-        let mut t = Text(KVec::new());
+        let mut t = Text(KVVec::new());
         let (arch, page, record) = header;
         write!(
             t,
@@ -119,20 +120,20 @@ mod tests {
     fn with_verdict<R>(
         t: Option<&Target>,
         enforce: bool,
-        f: impl FnOnce(&Verdict<'_>) -> Result<R>,
+        f: impl FnOnce(&Verdict) -> Result<R>,
     ) -> Result<R> {
-        compat::with_registered(|regs| f(&compute(t, enforce, regs)?))
+        compat::with_registered(|regs| f(&compute_for(t, enforce, regs)?))
     }
 
-    fn outcome(v: &Verdict<'_>, name: &str) -> Option<Outcome> {
+    fn outcome(v: &Verdict, name: &str) -> Option<Outcome> {
         v.entries()
             .iter()
-            .find(|e| e.component.name() == name)
+            .find(|e| e.name() == name)
             .map(|e| e.outcome)
     }
 
-    fn text(v: &Verdict<'_>) -> Result<KVec<u8>> {
-        let mut text = Text(KVec::new());
+    fn text(v: &Verdict) -> Result<KVVec<u8>> {
+        let mut text = Text(KVVec::new());
         v.write_text(&mut text).map_err(|_| ENOMEM)?;
         Ok(text.0)
     }
@@ -147,10 +148,7 @@ mod tests {
             // With the registry locked (`with_verdict()`): its entries are every registered
             // component.
             for e in v.entries() {
-                assert_eq!(
-                    v.version_for(e.component.name()),
-                    Some(e.component.writes().max())
-                );
+                assert_eq!(v.version_for(e.name()), Some(e.writes.max()));
             }
             assert!(matches!(
                 outcome(v, "memfd"),
@@ -350,11 +348,11 @@ mod tests {
                         assert_eq!(v.refusal(), None);
                         assert_eq!(v.version_for("kunit-idle"), None);
                         // Nothing of it goes into the record.
-                        let plan = v.plan()?;
+                        let plan = crate::check::plan(v)?;
                         let at = v
                             .entries()
                             .iter()
-                            .position(|e| e.component.name() == "kunit-idle")
+                            .position(|e| e.name() == "kunit-idle")
                             .ok_or(ENOENT)?;
                         assert_eq!(plan.versions[at], None);
                     }
@@ -384,7 +382,7 @@ mod tests {
             assert_eq!(v.overall, Overall::Mismatch(Mismatch::PageSize(other_page)));
             assert_eq!(v.refusal(), Some(ENOEXEC));
             let text = text(v)?;
-            let mut want = Text(KVec::new());
+            let mut want = Text(KVVec::new());
             write!(want, "page size is {other_page}").map_err(|_| ENOMEM)?;
             assert!(core::str::from_utf8(&text)
                 .map_err(|_| EINVAL)?
@@ -409,7 +407,7 @@ mod tests {
                     Some(version) => {
                         assert_eq!(v.overall, Overall::Checked);
                         assert_eq!(v.record_version, version);
-                        assert_eq!(v.plan()?.record_version, version);
+                        assert_eq!(crate::check::plan(v)?.record_version, version);
                     }
                     None => {
                         assert!(matches!(v.overall, Overall::Mismatch(Mismatch::Record(_))));
@@ -425,7 +423,7 @@ mod tests {
     #[test]
     fn a_modular_target_component_is_named_in_the_verdict() -> Result {
         let _reg = register(&NEGOTIATE, true)?;
-        let mut t = Text(KVec::new());
+        let mut t = Text(KVVec::new());
         let (arch, page, record) = native();
         write!(
             t,
@@ -475,10 +473,7 @@ mod tests {
             assert_eq!(warn.refusal(), None);
             assert_eq!(warn.record_version, 2);
             for e in warn.entries() {
-                assert_eq!(
-                    warn.version_for(e.component.name()),
-                    Some(e.component.writes().max())
-                );
+                assert_eq!(warn.version_for(e.name()), Some(e.writes.max()));
             }
             Ok(())
         })?;

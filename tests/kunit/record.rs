@@ -213,8 +213,8 @@ mod tests {
             fit += 1;
         }
         assert!((60..V1_MAX_COMPONENTS).contains(&fit));
-        assert!(fits(1, &all[..fit])?);
-        assert!(!fits(1, &all[..fit + 1])?);
+        assert!(fits(1, c"7.3.4-test", &all[..fit]));
+        assert!(!fits(1, c"7.3.4-test", &all[..fit + 1]));
         assert_eq!(enc(&mut page, 1, &all[..fit + 1]).err(), Some(ENOSPC));
         // A larger buffer does not let version 1 grow past a page.
         let mut big = KVec::from_elem(0u8, 4 * V1_MAX_SIZE, GFP_KERNEL)?;
@@ -228,8 +228,8 @@ mod tests {
         // Version 2 holds 1,000 of them and reads them back.
         let many = names(1000, 14)?;
         let list = listed(&many)?;
-        assert!(!fits(1, &list)?);
-        assert!(fits(2, &list)?);
+        assert!(!fits(1, c"7.3.4-test", &list));
+        assert!(fits(2, c"7.3.4-test", &list));
         let mut buf = KVVec::from_elem(0u8, max_size(2), GFP_KERNEL)?;
         let len = enc(&mut buf, 2, &list)?;
         let r = decode(&buf[..len]).map_err(|_| EINVAL)?;

@@ -231,14 +231,11 @@ mod scale {
         Synthetic, //
     };
     use crate::{
-        check,
-        device::Text,
-        manifest,
+        check, manifest,
         synthetic::{
             COUNT,
             SYNTHETIC, //
         },
-        target,
     };
     use core::fmt::Write;
     use kernel::{
@@ -248,7 +245,16 @@ mod scale {
                 Incoming,
                 Source, //
             },
+            manifest::{
+                parse,
+                Manifest,
+                Text, //
+            },
             record,
+            rules::{
+                Mismatch,
+                Overall, //
+            },
             Registered,
             Registration,
             Status, //
@@ -298,12 +304,11 @@ mod scale {
     }
 
     /// This kernel's manifest, parsed: a target that declares every synthetic component.
-    fn own_target(record: &str) -> Result<target::Target> {
-        let mut t = Text(KVec::new());
+    fn own_target(record: &str) -> Result<Manifest> {
+        let mut t = Text(KVVec::new());
         manifest::write(&mut t).map_err(|_| ENOMEM)?;
-        t.write_str("\n").map_err(|_| ENOMEM)?;
         let text = core::str::from_utf8(&t.0).map_err(|_| EINVAL)?;
-        let mut edited = Text(KVec::new());
+        let mut edited = Text(KVVec::new());
         for line in text.lines() {
             if line.starts_with("record ") {
                 writeln!(edited, "record {record}").map_err(|_| ENOMEM)?;
@@ -311,7 +316,7 @@ mod scale {
                 writeln!(edited, "{line}").map_err(|_| ENOMEM)?;
             }
         }
-        target::parse(&edited.0).map_err(|_| EINVAL)
+        parse(&edited.0).map_err(|_| EINVAL)
     }
 
     #[test]
@@ -331,18 +336,18 @@ mod scale {
                 assert_eq!(incoming.status(r.component()), Status::Accepted(1));
             }
             // The check negotiates record version 2 for every one of them...
-            let v = check::compute(Some(&target), false, all)?;
+            let v = check::compute_for(Some(&target), false, all)?;
             assert_eq!(v.refusal(), None);
             assert_eq!(v.record_version, 2);
             for r in regs {
                 assert_eq!(v.version_for(r.component().name()), Some(1));
             }
             // ... and refuses a target that reads only version 1: they do not fit it.
-            let v = check::compute(Some(&only_v1), false, all)?;
+            let v = check::compute_for(Some(&only_v1), false, all)?;
             assert_eq!(v.refusal(), Some(ENOEXEC));
             assert!(matches!(
                 v.overall,
-                check::Overall::Mismatch(check::Mismatch::RecordCapacity { version: 1, .. })
+                Overall::Mismatch(Mismatch::RecordCapacity { version: 1, .. })
             ));
             Ok(())
         })?;
@@ -357,7 +362,7 @@ mod scale {
         for (n, fits) in [(150, false), (8, true)] {
             let _regs = register_n(n)?;
             compat::with_registered(|all| -> Result {
-                let v = check::compute(Some(&only_v1), false, all)?;
+                let v = check::compute_for(Some(&only_v1), false, all)?;
                 if fits {
                     assert_eq!(v.refusal(), None);
                     assert_eq!(v.record_version, 1);
@@ -365,10 +370,7 @@ mod scale {
                     assert_eq!(v.refusal(), Some(ENOEXEC));
                     assert!(matches!(
                         v.overall,
-                        check::Overall::Mismatch(check::Mismatch::RecordCapacity {
-                            version: 1,
-                            ..
-                        })
+                        Overall::Mismatch(Mismatch::RecordCapacity { version: 1, .. })
                     ));
                 }
                 Ok(())
@@ -426,7 +428,7 @@ mod scale {
                         Ok(())
                     })?;
                     chk[run] = time(|| {
-                        let v = check::compute(Some(&target), false, mine)?;
+                        let v = check::compute_for(Some(&target), false, mine)?;
                         assert_eq!(v.refusal(), None);
                         Ok(())
                     })?;

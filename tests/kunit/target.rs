@@ -1,33 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit tests for the target manifest parser (`luo/target.rs`): this kernel's own manifest,
-//! and garbage, truncated, oversized and malformed input.
+//! KUnit tests for the target manifest parser: this kernel's own manifest, and garbage,
+//! truncated, oversized and malformed input; and for what the check takes as its target
+//! (`luo/target.rs`): the loaded image's manifest, user space's, their disagreement.
 
 use kernel::prelude::*;
 
 #[kunit_tests(kho_compat_target)]
 mod tests {
-    use crate::device::Text;
     use crate::{
         manifest,
-        target::*, //
+        target::{
+            Image,
+            Resolved,
+            Targets, //
+        },
     };
     use core::fmt::Write;
+    use kernel::kho::compat::{
+        format::MAX_COMPONENTS,
+        manifest::*, //
+    };
     use kernel::{
         kho::compat,
         prelude::*, //
     };
 
     fn own() -> Result<KVec<u8>> {
-        let mut t = Text(KVec::new());
+        let mut t = Text(KVVec::new());
         manifest::write(&mut t).map_err(|_| ENOMEM)?;
-        t.write_str("\n").map_err(|_| ENOMEM)?;
-        Ok(t.0)
+        let mut out = KVec::new();
+        out.extend_from_slice(&t.0, GFP_KERNEL)?;
+        Ok(out)
     }
 
     /// A manifest with the given header and `body` component lines.
-    fn with_body(body: &str) -> Result<KVec<u8>> {
-        let mut t = Text(KVec::new());
+    fn with_body(body: &str) -> Result<KVVec<u8>> {
+        let mut t = Text(KVVec::new());
         write!(
             t,
             "kho-compat-manifest 1\nrelease 7.3.4-t\narch x86_64\npage-size 4096\nrecord 1-1\n{body}end\n"
@@ -95,7 +104,7 @@ mod tests {
 
     #[test]
     fn ten_thousand_components_are_refused() -> Result {
-        let mut body = Text(KVec::new());
+        let mut body = Text(KVVec::new());
         for i in 0..10_000 {
             writeln!(body, "component c{i} reads 1-1 writes 1-1 at-reboot").map_err(|_| ENOMEM)?;
         }
@@ -104,7 +113,7 @@ mod tests {
         assert!(text.len() > MANIFEST_MAX);
         assert_eq!(rejected(&text).map(|r| r.errno()), Some(EFBIG));
         // Under the size limit, the component limit still holds.
-        let mut body = Text(KVec::new());
+        let mut body = Text(KVVec::new());
         for i in 0..(MAX_COMPONENTS + 1) {
             writeln!(body, "component c{i} reads 1-1 writes 1-1 at-reboot").map_err(|_| ENOMEM)?;
         }
@@ -175,5 +184,130 @@ mod tests {
         let good =
             b"kho-compat-manifest 1\nrelease r\narch arm64\npage-size 16384\nrecord 1-3\nend\n";
         assert!(parse(good).is_ok());
+    }
+
+    /// Parses a manifest of `release` into a boxed manifest, as `Targets` keeps them.
+    fn target(release: &str) -> Result<KBox<Manifest>> {
+        let text = with_body_release(release)?;
+        let m = parse(&text).map_err(|_| EINVAL)?;
+        Ok(KBox::new(m, GFP_KERNEL)?)
+    }
+
+    /// Parses a manifest of release `7.3.4-t` with the component lines `body`.
+    fn with_components(body: &str) -> Result<KBox<Manifest>> {
+        let m = parse(&with_body(body)?).map_err(|_| EINVAL)?;
+        Ok(KBox::new(m, GFP_KERNEL)?)
+    }
+
+    fn with_body_release(release: &str) -> Result<KVVec<u8>> {
+        let mut t = Text(KVVec::new());
+        write!(
+            t,
+            "kho-compat-manifest 1\nrelease {release}\narch x86_64\npage-size 4096\nrecord 1-1\nend\n"
+        )
+        .map_err(|_| ENOMEM)?;
+        Ok(t.0)
+    }
+
+    /// What `resolve()` makes of `t`: the release and origin, `none: why`, or `unusable: why`.
+    fn resolved(t: &Targets) -> Result<Text> {
+        let mut out = Text(KVVec::new());
+        match t.resolve() {
+            Resolved::Target(m, origin) => write!(out, "{} ({origin})", m.release()),
+            Resolved::None(why) => write!(out, "none: {why}"),
+            Resolved::Unusable(why) => write!(
+                out,
+                "unusable: {}",
+                core::str::from_utf8(&why.0).unwrap_or("?")
+            ),
+        }
+        .map_err(|_| ENOMEM)?;
+        Ok(out)
+    }
+
+    fn says(t: &Targets, want: &str) -> Result {
+        let got = resolved(t)?;
+        let got = core::str::from_utf8(&got.0).unwrap_or("?");
+        if got != want {
+            pr_err!("resolve(): {got}, expected {want}\n");
+        }
+        assert_eq!(got, want);
+        Ok(())
+    }
+
+    #[test]
+    fn the_loaded_image_decides_and_user_space_must_agree() -> Result {
+        // The image's manifest, alone or with the same one from user space.
+        let mut t = Targets {
+            image: Image::Manifest(target("7.3.4-B")?),
+            user: None,
+        };
+        says(&t, "7.3.4-B (from the loaded image)")?;
+        t.user = Some(target("7.3.4-B")?);
+        says(&t, "7.3.4-B (from the loaded image)")?;
+        // Another one from user space: the agent believes in another kernel.
+        t.user = Some(target("7.3.4-C")?);
+        says(
+            &t,
+            "unusable: the target manifest set by user space (7.3.4-C x86_64) is not the loaded image's (7.3.4-B x86_64)",
+        )?;
+        // The same components in another order are the same manifest; another version is not.
+        let mut t2 = Targets {
+            image: Image::Manifest(with_components(
+                "component a reads 1-2 writes 1-2 at-reboot\ncomponent b reads 1-1 writes 1-1 at-preserve\n",
+            )?),
+            user: Some(with_components(
+                "component b reads 1-1 writes 1-1 at-preserve\ncomponent a reads 1-2 writes 1-2 at-reboot\n",
+            )?),
+        };
+        says(&t2, "7.3.4-t (from the loaded image)")?;
+        t2.user = Some(with_components(
+            "component a reads 1-2 writes 1-2 at-reboot\ncomponent b reads 1-2 writes 1-1 at-preserve\n",
+        )?);
+        says(
+            &t2,
+            "unusable: the target manifest set by user space (7.3.4-t x86_64) is not the loaded image's (7.3.4-t x86_64, other contents)",
+        )?;
+        // A damaged image is refused whatever user space says.
+        t.image = {
+            let mut why = Text(KVVec::new());
+            write!(why, "the loaded image's manifest cannot be used: damaged")
+                .map_err(|_| ENOMEM)?;
+            Image::Unusable(why)
+        };
+        says(
+            &t,
+            "unusable: the loaded image's manifest cannot be used: damaged",
+        )?;
+        Ok(())
+    }
+
+    #[test]
+    fn without_an_image_manifest_user_space_is_the_fallback() -> Result {
+        let mut t = Targets {
+            image: Image::NoManifest,
+            user: Some(target("7.3.4-N")?),
+        };
+        says(
+            &t,
+            "7.3.4-N (from user space; the loaded image carries none)",
+        )?;
+        t.image = Image::Segments;
+        says(
+            &t,
+            "7.3.4-N (from user space; loaded with kexec_load, no image to read)",
+        )?;
+        t.image = Image::None;
+        says(&t, "7.3.4-N (from user space; dry run: no image loaded)")?;
+        t.user = None;
+        says(&t, "none: no image loaded; none set by user space")?;
+        t.image = Image::Segments;
+        says(&t, "none: loaded with kexec_load; none set by user space")?;
+        t.image = Image::NoManifest;
+        says(
+            &t,
+            "none: the loaded image carries none; none set by user space",
+        )?;
+        Ok(())
     }
 }

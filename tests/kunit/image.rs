@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of the manifest a kernel image carries (`kernel::kho::compat::image`): the blob,
+//! the two ways to find it (an x86_64 PE section, an arm64 footer, also in a signed image), and
+//! damaged images; and of the control device's argument decoding (`kernel::kho::compat::ioctl`).
+
+use kernel::prelude::*;
+
+#[kunit_tests(kho_compat_image)]
+mod image_tests {
+    use kernel::{
+        kho::compat::image::*,
+        prelude::*, //
+    };
+
+    const TEXT: &[u8] = b"kho-compat-manifest 1\nrelease 7.3.4-img\narch x86_64\npage-size 4096\nrecord 1-2\ncomponent kho reads 4-4 writes 4-4 at-preserve\nend\n";
+
+    fn put16(b: &mut [u8], at: usize, v: u16) {
+        b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn put32(b: &mut [u8], at: usize, v: u32) {
+        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// A minimal EFI-stub image: `MZ`, a PE32+ header at 0x80 with six data directories and
+    /// the sections `(name, offset, size)`; `certificates` is the certificate table's offset.
+    fn pe_image(
+        len: usize,
+        sections: &[(&[u8; 8], usize, usize)],
+        certificates: Option<(usize, usize)>,
+    ) -> Result<KVVec<u8>> {
+        let mut b = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
+        b[..2].copy_from_slice(b"MZ");
+        put32(&mut b, 0x3c, 0x80);
+        b[0x80..0x84].copy_from_slice(b"PE\0\0");
+        let coff = 0x84;
+        put16(&mut b, coff + 2, u16::try_from(sections.len())?);
+        let optional = 112 + 6 * 8;
+        put16(&mut b, coff + 16, u16::try_from(optional)?);
+        let opt = coff + 20;
+        put16(&mut b, opt, 0x20b);
+        put32(&mut b, opt + 108, 6);
+        if let Some((off, size)) = certificates {
+            put32(&mut b, opt + 112 + 32, u32::try_from(off)?);
+            put32(&mut b, opt + 112 + 36, u32::try_from(size)?);
+        }
+        let mut s = opt + optional;
+        for (name, off, size) in sections {
+            b[s..s + 8].copy_from_slice(*name);
+            put32(&mut b, s + 8, u32::try_from(*size)?);
+            put32(&mut b, s + 16, u32::try_from(*size)?);
+            put32(&mut b, s + 20, u32::try_from(*off)?);
+            s += 40;
+        }
+        Ok(b)
+    }
+
+    #[test]
+    fn a_blob_round_trips_and_any_damage_is_named() -> Result {
+        let mut blob = KVVec::from_elem(0u8, HEADER + TEXT.len() + 100, GFP_KERNEL)?;
+        let len = encode_blob(TEXT, &mut blob)?;
+        assert_eq!(len, HEADER + TEXT.len());
+        assert_eq!(decode_blob(&blob), Ok(Found::Manifest(TEXT)));
+        // A byte of the text flipped: the hash says so.
+        let mut flipped = KVVec::new();
+        flipped.extend_from_slice(&blob, GFP_KERNEL)?;
+        flipped[HEADER + 30] ^= 0x01;
+        assert!(matches!(
+            decode_blob(&flipped),
+            Err(Damage::Checksum { .. })
+        ));
+        // A length past the section: cut.
+        let mut cut = KVVec::new();
+        cut.extend_from_slice(&blob[..HEADER + 10], GFP_KERNEL)?;
+        assert!(matches!(decode_blob(&cut), Err(Damage::Truncated { .. })));
+        // Not a blob.
+        let mut magic = KVVec::new();
+        magic.extend_from_slice(&blob, GFP_KERNEL)?;
+        magic[0] = b'X';
+        assert_eq!(decode_blob(&magic), Err(Damage::Magic));
+        // Room that was never filled.
+        assert_eq!(decode_blob(&[0u8; 64]), Ok(Found::Empty));
+        assert_eq!(encode_blob(TEXT, &mut [0u8; 16]).err(), Some(ENOSPC));
+        Ok(())
+    }
+
+    #[test]
+    fn an_x86_64_image_carries_it_in_a_pe_section() -> Result {
+        let at = 0x1000;
+        let room = 0x1000;
+        let mut img = pe_image(
+            0x3000,
+            &[(b".text\0\0\0", 0x400, 0xc00), (PE_SECTION, at, room)],
+            None,
+        )?;
+        encode_blob(TEXT, &mut img[at..at + room])?;
+        assert_eq!(find(&img), Ok(Found::Manifest(TEXT)));
+        // A section that points past the image is a broken header, not a manifest.
+        let bad = pe_image(0x3000, &[(PE_SECTION, 0x2800, 0x1000)], None)?;
+        assert_eq!(find(&bad), Err(Damage::Headers));
+        // An image without the section (an unmodified kernel) has none.
+        let plain = pe_image(0x3000, &[(b".text\0\0\0", 0x400, 0xc00)], None)?;
+        assert_eq!(find(&plain), Ok(Found::Absent));
+        Ok(())
+    }
+
+    #[test]
+    fn an_arm64_image_carries_it_at_the_end_even_signed() -> Result {
+        // The section ends the data, then a few hundred bytes of padding.
+        let size = 0x800;
+        let end = 0x3000;
+        let start = end - 0x200 - size;
+        let mut img = pe_image(end, &[(b".text\0\0\0", 0x400, 0x800)], None)?;
+        encode_section(TEXT, &mut img[start..start + size])?;
+        assert_eq!(find(&img), Ok(Found::Manifest(TEXT)));
+        // Signed: a certificate table appended, which the PE header points to.
+        let mut signed = pe_image(
+            end + 0x600,
+            &[(b".text\0\0\0", 0x400, 0x800)],
+            Some((end, 0x600)),
+        )?;
+        signed[start..start + size].copy_from_slice(&img[start..start + size]);
+        signed[end..].fill(0x5a);
+        assert_eq!(find(&signed), Ok(Found::Manifest(TEXT)));
+        // Reserved but never filled: zeros and the footer.
+        let mut empty = pe_image(end, &[], None)?;
+        encode_section(b"", &mut empty[start..start + size])?;
+        empty[start..start + HEADER].fill(0);
+        assert_eq!(find(&empty), Ok(Found::Empty));
+        // A footer whose size points before the image is a broken header.
+        let mut wild = pe_image(end, &[], None)?;
+        encode_section(TEXT, &mut wild[start..start + size])?;
+        let footer = start + size - FOOTER;
+        wild[footer + 8..footer + 16].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+        assert_eq!(find(&wild), Err(Damage::Headers));
+        Ok(())
+    }
+
+    #[test]
+    fn random_images_never_crash_the_finder() -> Result {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let mut img = KVVec::from_elem(0u8, 8192, GFP_KERNEL)?;
+        for round in 0..200 {
+            for b in img.iter_mut() {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                *b = (x >> 56) as u8;
+            }
+            if round % 2 == 0 {
+                img[..2].copy_from_slice(b"MZ");
+                img[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+                img[0x80..0x84].copy_from_slice(b"PE\0\0");
+            }
+            // Whatever it says, it returns.
+            let _ = find(&img);
+        }
+        Ok(())
+    }
+}
+
+#[kunit_tests(kho_compat_device)]
+mod device_tests {
+    use kernel::{
+        kho::compat::ioctl::{
+            decode,
+            tail_is_zero,
+            Header,
+            SIZE_MAX,
+            TEXT_SIZE, //
+        },
+        prelude::*,
+    };
+
+    fn raw(size: u32, len: u32, data: u64) -> [u8; TEXT_SIZE] {
+        let mut r = [0u8; TEXT_SIZE];
+        r[..4].copy_from_slice(&size.to_ne_bytes());
+        r[4..8].copy_from_slice(&len.to_ne_bytes());
+        r[8..16].copy_from_slice(&data.to_ne_bytes());
+        r
+    }
+
+    #[test]
+    fn the_argument_is_decoded_and_its_size_checked() {
+        assert_eq!(
+            decode(&raw(16, 100, 0x1000)),
+            Ok(Header {
+                size: 16,
+                len: 100,
+                data: 0x1000
+            })
+        );
+        // Smaller than the structure: not one.
+        assert_eq!(decode(&raw(8, 100, 0x1000)).err(), Some(EINVAL));
+        assert_eq!(decode(&raw(0, 100, 0x1000)).err(), Some(EINVAL));
+        // Larger: accepted up to a page, if the extra bytes are zero.
+        assert!(decode(&raw(24, 1, 2)).is_ok());
+        assert_eq!(decode(&raw(SIZE_MAX as u32 + 1, 1, 2)).err(), Some(E2BIG));
+        assert_eq!(tail_is_zero(&[0, 0, 0]), Ok(()));
+        assert_eq!(tail_is_zero(&[0, 1, 0]).err(), Some(E2BIG));
+    }
+}
