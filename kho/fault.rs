@@ -1,15 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Fault injection for tests: a record entry written malformed on purpose.
+//! Fault injection for tests: a handover record damaged on purpose, in transit.
 //!
-//! With `CONFIG_KHO_COMPAT_FAULT_INJECTION`, root can write a component name to
-//! `/sys/kernel/debug/kho_compat/malformed-entry`: the next handover record writes that
-//! component's entry malformed (a 64-bit version in a version 1 record, version 0 in version
-//! 2), so that a live-update test sees how the next kernel isolates it (`corrupt`, the other
-//! components accepted). An empty write clears it. Without the option the file does not exist
-//! and nothing is ever written malformed.
+//! With `CONFIG_KHO_COMPAT_FAULT_INJECTION`, root can write to
+//! `/sys/kernel/debug/kho_compat/fault` what the next handover record gets wrong, so that a
+//! live-update test sees how the next kernel isolates it:
+//!
+//! - `entry NAME`: the component's entry is malformed (a 64-bit version in a version 1 record,
+//!   version 0 in version 2);
+//! - `duplicate NAME`: the component is listed twice;
+//! - `flip SEED [COUNT]`: COUNT (default 1, at most 4096) bytes of the encoded record
+//!   flipped, at offsets drawn from SEED;
+//! - `truncate SEED`: the record cut at an offset drawn from SEED (zeros from there);
+//! - `totalsize SEED`: the FDT header's `totalsize` made wrong (too large or too small);
+//! - `missing`: no record handed over at all.
+//!
+//! An empty write clears it; reading the file shows it (the words written, for a component;
+//! the damage's fields, for the bytes). Each record it damages logs what was done. Without the option the file does not
+//! exist and nothing is ever damaged. `Documentation/kho-compat/testing.rst` says what the
+//! next kernel must make of each.
 
-use kernel::kho::compat::Registered;
+use kernel::kho::compat::{
+    Fault,
+    Registered, //
+};
 
 mod knob {
     use core::fmt;
@@ -17,51 +31,116 @@ mod knob {
         debugfs::Reader,
         kho::compat::{
             name_is_valid,
-            record::NodeName, //
+            record::{
+                Damage,
+                NodeName, //
+            },
         },
         prelude::*,
         uaccess::UserSliceReader,
     };
 
+    /// The fault asked for.
+    #[derive(Clone, Copy)]
+    pub(super) enum Spec {
+        Entry(NodeName),
+        Duplicate(NodeName),
+        Bytes(Damage),
+        Missing,
+    }
+
     kernel::sync::global_lock! {
         // SAFETY: `init()` is called by the module initializer before the file exists and
         // before a kexec can be prepared.
-        pub(super) unsafe(uninit) static MALFORMED: Mutex<Option<NodeName>> = None;
+        pub(super) unsafe(uninit) static FAULT: Mutex<Option<Spec>> = None;
     }
 
-    /// The `malformed-entry` debugfs file.
+    /// The most bytes one `flip` may damage.
+    const MAX_FLIPS: u32 = 4096;
+
+    /// The `fault` debugfs file.
     pub(crate) struct Knob;
+
+    /// Parses a decimal `u64`.
+    fn number(s: Option<&str>) -> Result<u64> {
+        s.ok_or(EINVAL)?.parse::<u64>().map_err(|_| EINVAL)
+    }
+
+    /// Parses what was written to the file.
+    fn parse(text: &str) -> Result<Option<Spec>> {
+        let mut words = text.split_ascii_whitespace();
+        let Some(kind) = words.next() else {
+            return Ok(None);
+        };
+        let name = |w: Option<&str>| -> Result<NodeName> {
+            let n = w.ok_or(EINVAL)?;
+            if !name_is_valid(n) {
+                return Err(EINVAL);
+            }
+            NodeName::new(n.as_bytes())
+        };
+        let spec = match kind {
+            "entry" => Spec::Entry(name(words.next())?),
+            "duplicate" => Spec::Duplicate(name(words.next())?),
+            "flip" => {
+                let seed = number(words.next())?;
+                let count = match words.next() {
+                    Some(c) => u32::try_from(number(Some(c))?)?,
+                    None => 1,
+                };
+                // The damage is done on the reboot path, under the registry's lock.
+                if !(1..=MAX_FLIPS).contains(&count) {
+                    return Err(EINVAL);
+                }
+                Spec::Bytes(Damage::Flip { seed, count })
+            }
+            "truncate" => Spec::Bytes(Damage::Truncate {
+                seed: number(words.next())?,
+            }),
+            "totalsize" => Spec::Bytes(Damage::TotalSize {
+                seed: number(words.next())?,
+            }),
+            "missing" => Spec::Missing,
+            _ => return Err(EINVAL),
+        };
+        if words.next().is_some() {
+            return Err(EINVAL);
+        }
+        Ok(Some(spec))
+    }
 
     impl Reader for Knob {
         fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
-            let mut buf = [0u8; 64];
+            let mut buf = [0u8; 96];
             let n = reader.len();
             if n > buf.len() {
                 return Err(EINVAL);
             }
             reader.read_slice(&mut buf[..n])?;
-            let name = core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?.trim();
-            if name.is_empty() {
-                *MALFORMED.lock() = None;
-                pr_info!("fault injection: cleared\n");
-                return Ok(());
+            let text = core::str::from_utf8(&buf[..n]).map_err(|_| EINVAL)?;
+            let spec = parse(text)?;
+            *FAULT.lock() = spec;
+            match spec {
+                None => pr_info!("fault injection: cleared\n"),
+                Some(_) => pr_warn!(
+                    "fault injection: the next handover record gets: {}\n",
+                    text.trim()
+                ),
             }
-            if !name_is_valid(name) {
-                return Err(EINVAL);
-            }
-            *MALFORMED.lock() = Some(NodeName::new(name.as_bytes())?);
-            pr_warn!(
-                "fault injection: the next handover record writes \"{}\"'s entry malformed\n",
-                name
-            );
             Ok(())
         }
     }
 
     impl fmt::Debug for Knob {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match MALFORMED.lock().as_ref() {
-                Some(n) => write!(f, "{}", n.as_cstr().to_str().unwrap_or("?")),
+            fn show(n: &NodeName) -> &str {
+                n.as_cstr().to_str().unwrap_or("?")
+            }
+            match *FAULT.lock() {
+                Some(Spec::Entry(n)) => write!(f, "entry {}", show(&n)),
+                Some(Spec::Duplicate(n)) => write!(f, "duplicate {}", show(&n)),
+                Some(Spec::Bytes(d)) => write!(f, "{d:?}"),
+                Some(Spec::Missing) => write!(f, "missing"),
                 None => Ok(()),
             }
         }
@@ -73,17 +152,25 @@ pub(crate) use knob::Knob;
 /// Initialises the knob; called once by the module initializer.
 pub(crate) fn init() {
     // SAFETY: Called once, by the module initializer, before any other use.
-    unsafe { knob::MALFORMED.init() };
+    unsafe { knob::FAULT.init() };
 }
 
-/// Returns the index in `regs` of the component whose record entry is to be written malformed.
-pub(crate) fn malformed_entry(regs: &[Registered<'_>]) -> Option<usize> {
+/// Returns the fault to inject into the record of the components `regs`, if one was asked for
+/// (and, for a named component, it is registered).
+pub(crate) fn fault(regs: &[Registered<'_>]) -> Option<Fault> {
     #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
     {
-        let name = *knob::MALFORMED.lock();
-        let name = name?;
-        regs.iter()
-            .position(|r| r.component().name().as_bytes() == name.as_bytes())
+        use knob::Spec;
+        let index = |n: &kernel::kho::compat::record::NodeName| {
+            regs.iter()
+                .position(|r| r.component().name().as_bytes() == n.as_bytes())
+        };
+        match (*knob::FAULT.lock())? {
+            Spec::Entry(n) => index(&n).map(Fault::Entry),
+            Spec::Duplicate(n) => index(&n).map(Fault::Duplicate),
+            Spec::Bytes(d) => Some(Fault::Bytes(d)),
+            Spec::Missing => Some(Fault::Missing),
+        }
     }
     #[cfg(not(CONFIG_KHO_COMPAT_FAULT_INJECTION))]
     {

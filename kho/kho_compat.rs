@@ -105,7 +105,7 @@ struct KhoCompat {
     _control: MiscDeviceRegistration<device::Control>,
     _manifest: Pin<KBox<debugfs::File<manifest::File>>>,
     _incoming: Pin<KBox<debugfs::File<incoming::File>>>,
-    _malformed: Option<Pin<KBox<debugfs::File<fault::Knob>>>>,
+    _fault: Option<Pin<KBox<debugfs::File<fault::Knob>>>>,
     _dir: debugfs::Dir,
 }
 
@@ -137,9 +137,9 @@ impl kernel::InPlaceModule for KhoCompat {
             _manifest: KBox::pin_init(dir.read_only_file(c"manifest", manifest::File), GFP_KERNEL)?,
             _incoming: KBox::pin_init(dir.read_only_file(c"incoming", incoming::File), GFP_KERNEL)?,
             // Only in kernels built for fault-injection tests.
-            _malformed: if cfg!(CONFIG_KHO_COMPAT_FAULT_INJECTION) {
+            _fault: if cfg!(CONFIG_KHO_COMPAT_FAULT_INJECTION) {
                 Some(KBox::pin_init(
-                    dir.read_write_file(c"malformed-entry", fault::Knob),
+                    dir.read_write_file(c"fault", fault::Knob),
                     GFP_KERNEL,
                 )?)
             } else {

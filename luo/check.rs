@@ -105,7 +105,7 @@ pub(crate) fn plan(v: &Verdict) -> Result<Plan> {
     Ok(Plan {
         record_version: v.record_version,
         versions,
-        malformed: None,
+        fault: None,
     })
 }
 
@@ -135,9 +135,15 @@ pub(crate) fn prepare() -> Result {
             pr_warn!(
                 "kexec without a target manifest: every component writes its newest version, unchecked\n"
             );
+        } else {
+            pr_info!(
+                "kexec allowed: target {} ({})\n",
+                v.target_release(),
+                v.note()
+            );
         }
         let mut p = plan(&v)?;
-        p.malformed = crate::fault::malformed_entry(regs);
+        p.fault = crate::fault::fault(regs);
         Ok(p)
     })?;
     pr_info!(

@@ -166,7 +166,7 @@ mod registration {
         Ok(Plan {
             record_version: 2,
             versions,
-            malformed: None,
+            fault: None,
         })
     }
 

@@ -109,6 +109,7 @@ pub use registry::{
     prepare_handover,
     publish_record,
     with_registered,
+    Fault,
     Handler,
     Plan,
     Prepared,

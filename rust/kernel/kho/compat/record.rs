@@ -261,6 +261,83 @@ pub struct Record<'a> {
     list: List<'a>,
 }
 
+/// Damage done to an encoded record on purpose, for tests of how the next kernel isolates
+/// it (the fault-injection knob of `CONFIG_KHO_COMPAT_FAULT_INJECTION`): see [`damage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// `count` bytes of the blob, at offsets drawn from `seed`, each XORed with a non-zero
+    /// byte drawn from it too.
+    Flip {
+        /// The seed of the offsets and values.
+        seed: u64,
+        /// How many bytes.
+        count: u32,
+    },
+    /// The blob cut at an offset drawn from `seed`: zeros from there on, the header kept.
+    Truncate {
+        /// The seed of the offset.
+        seed: u64,
+    },
+    /// The FDT header's `totalsize` made wrong: larger than the blob's room, or smaller than
+    /// its header, as `seed` says.
+    TotalSize {
+        /// The seed of the wrong size.
+        seed: u64,
+    },
+}
+
+/// A small deterministic generator (splitmix64) for [`damage`].
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Damages the record in `blob[..len]` as `how` says (the rest of `blob` is the room the
+/// record is published in). Returns the offset of the first byte changed, for the log.
+pub fn damage(blob: &mut [u8], len: usize, how: Damage) -> usize {
+    let len = len.min(blob.len());
+    if len < 8 {
+        return 0;
+    }
+    match how {
+        Damage::Flip { seed, count } => {
+            let mut state = seed;
+            let mut first = len;
+            for _ in 0..count.max(1) {
+                let at = (splitmix(&mut state) % len as u64) as usize;
+                let x = (splitmix(&mut state) % 255 + 1) as u8;
+                blob[at] ^= x;
+                first = first.min(at);
+            }
+            first
+        }
+        Damage::Truncate { seed } => {
+            // Keep the 40-byte header, so that the blob is still taken for an FDT.
+            let keep = 40.min(len);
+            let mut state = seed;
+            let at = keep + (splitmix(&mut state) % (len - keep).max(1) as u64) as usize;
+            blob[at.min(len)..len].fill(0);
+            at
+        }
+        Damage::TotalSize { seed } => {
+            let mut state = seed;
+            let r = splitmix(&mut state);
+            let size = if r % 2 == 0 {
+                // Past the room the record is published in.
+                (blob.len() as u64).saturating_add(1 + (r >> 1) % 4096)
+            } else {
+                // Smaller than the header.
+                (r >> 1) % 40
+            };
+            blob[4..8].copy_from_slice(&(size.min(u64::from(u32::MAX)) as u32).to_be_bytes());
+            4
+        }
+    }
+}
+
 /// Reads and checks a record handed over by another kernel.
 pub fn decode(blob: &[u8]) -> Result<Record<'_>, Invalid> {
     let fdt = Fdt::from_bytes(blob).map_err(|_| Invalid::Blob)?;

@@ -589,9 +589,23 @@ pub struct Plan {
     /// For each registered component, in the order of the slice the plan was made for, the
     /// version it writes, or `None` for a component that writes nothing.
     pub versions: KVec<Option<u32>>,
-    /// The index of a component whose record entry is written malformed, to test how the
-    /// next kernel isolates it. Only for fault-injection tests.
-    pub malformed: Option<usize>,
+    /// A fault to inject into the record, to test how the next kernel isolates it. Only for
+    /// fault-injection tests (`CONFIG_KHO_COMPAT_FAULT_INJECTION`).
+    pub fault: Option<Fault>,
+}
+
+/// A fault injected into the handover record, for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The entry of the component at this index (of the plan's slice) is written malformed: a
+    /// 64-bit version in a version 1 record, version 0 in version 2.
+    Entry(usize),
+    /// The component at this index is listed twice.
+    Duplicate(usize),
+    /// The encoded record is damaged ([`record::damage`]).
+    Bytes(record::Damage),
+    /// No record is published at all.
+    Missing,
 }
 
 /// What [`prepare_handover`] wrote.
@@ -619,10 +633,23 @@ fn stage(
     version: u32,
     list: &[(&str, u32)],
     malformed: Option<usize>,
+    damage: Option<record::Damage>,
 ) -> Result<Staged> {
     let mut blob = KVVec::from_elem(0u8, record::max_size(version), GFP_KERNEL)?;
     let len = record::encode(&mut blob, version, super::release(), list, malformed)?;
     let capacity = len.next_multiple_of(crate::page::PAGE_SIZE);
+    if let Some(how) = damage {
+        let at = record::damage(
+            &mut blob[..capacity.min(record::max_size(version))],
+            len,
+            how,
+        );
+        pr_warn!(
+            "kho_compat: fault injection: the record is damaged ({:?}), first at byte {}\n",
+            how,
+            at
+        );
+    }
     // A reader takes the subtree's registered size as the blob's: a version 1 reader (a kernel
     // without version 2) accepts one page at most, so the subtree is always exactly as large
     // as the record needs.
@@ -684,17 +711,27 @@ pub fn prepare_handover(plan: impl FnOnce(&[Registered<'_>]) -> Result<Plan>) ->
     {
         return Err(EINVAL);
     }
-    let mut list = KVVec::with_capacity(views.len(), GFP_KERNEL)?;
+    let mut list = KVVec::with_capacity(views.len() + 1, GFP_KERNEL)?;
     let mut malformed = None;
     for (i, (r, v)) in views.iter().zip(plan.versions.iter()).enumerate() {
         if let Some(v) = *v {
-            if plan.malformed == Some(i) {
+            let name = r.component().name();
+            if plan.fault == Some(Fault::Entry(i)) {
+                pr_warn!("kho_compat: fault injection: the entry of \"{name}\" is malformed\n");
                 malformed = Some(list.len());
             }
-            list.push((r.component().name(), v), GFP_KERNEL)?;
+            list.push((name, v), GFP_KERNEL)?;
+            if plan.fault == Some(Fault::Duplicate(i)) {
+                pr_warn!("kho_compat: fault injection: \"{name}\" is listed twice\n");
+                list.push((name, v), GFP_KERNEL)?;
+            }
         }
     }
-    let staged = stage(record, plan.record_version, &list, malformed)?;
+    let damage = match plan.fault {
+        Some(Fault::Bytes(how)) => Some(how),
+        _ => None,
+    };
+    let staged = stage(record, plan.record_version, &list, malformed, damage)?;
     for (r, v) in views.iter().zip(plan.versions.iter()) {
         let (Some(v), c) = (*v, r.component()) else {
             continue;
@@ -713,7 +750,13 @@ pub fn prepare_handover(plan: impl FnOnce(&[Registered<'_>]) -> Result<Plan>) ->
             }
         }
     }
-    let bytes = publish(record, staged)?;
+    let bytes = if plan.fault == Some(Fault::Missing) {
+        pr_warn!("kho_compat: fault injection: no record is handed over\n");
+        *record = None;
+        0
+    } else {
+        publish(record, staged)?
+    };
     // Remember what was written, for `outgoing_version()`.
     for (r, v) in views.iter().zip(plan.versions.iter()) {
         r.entry().written.store(v.unwrap_or(0), Release);
@@ -739,7 +782,7 @@ pub fn publish_record() -> Result<Prepared> {
         )?;
     }
     let version = record::VERSIONS.max();
-    let staged = stage(record, version, &list, None)?;
+    let staged = stage(record, version, &list, None, None)?;
     let bytes = publish(record, staged)?;
     for r in views {
         r.entry()

@@ -362,7 +362,8 @@ impl Verdict {
         self.note_len = n;
     }
 
-    fn note(&self) -> &str {
+    /// Returns the note set with [`Verdict::set_note`]: where the target came from.
+    pub fn note(&self) -> &str {
         core::str::from_utf8(&self.note[..self.note_len]).unwrap_or("?")
     }
 
