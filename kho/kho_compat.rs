@@ -76,6 +76,10 @@ mod image_kunit;
 #[path = "../tests/kunit/differential.rs"]
 mod differential_kunit;
 
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+#[path = "../tests/kunit/fuzz_corpus.rs"]
+mod fuzz_corpus_kunit;
+
 #[cfg(all(CONFIG_KHO_COMPAT_KUNIT_TEST, CONFIG_KHO_COMPAT_SYNTHETIC))]
 #[path = "../tests/kunit/scale.rs"]
 mod scale_kunit;

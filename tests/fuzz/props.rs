@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The properties the fuzz targets check, shared by the host harness (`tests/fuzz/fuzz.rs`)
+//! and the kernel's replay of the committed corpus (KUnit `kho_compat_fuzz_corpus`): each
+//! takes an input, runs the parser on it as the kernel does, and says what is wrong with the
+//! answer, if anything. The parser itself may not panic on anything (a panic is a crash for
+//! libFuzzer and a kernel bug in the kernel).
+//!
+//! Its `super` provides the shared modules (`manifest`, `rules`, `record`, `image`, `ioctl`)
+//! and `env` (the kernel's prelude, or the host shim).
+
+use super::{
+    env::*,
+    format, image, ioctl,
+    manifest::{
+        self,
+        Manifest,
+        Text, //
+    },
+    record, rules,
+};
+
+/// What a property says: fine, or what is wrong.
+pub(crate) type Checked = core::result::Result<(), &'static str>;
+
+/// The targets, in the order of the corpus.
+pub(crate) const TARGETS: [&str; 5] = ["manifest", "verdict", "record", "image", "ioctl"];
+
+/// Checks the property of `target` on `input`.
+pub(crate) fn check(target: &str, input: &[u8]) -> Checked {
+    match target {
+        "manifest" => check_manifest(input),
+        "verdict" => check_verdict(input),
+        "record" => check_record(input),
+        "image" => check_image(input),
+        "ioctl" => check_ioctl(input),
+        _ => Err("no such target"),
+    }
+}
+
+/// Writes `m` back with the shared writer.
+fn write_back(m: &Manifest) -> core::result::Result<Text, &'static str> {
+    let mut out = Text(KVVec::new());
+    let lines = m.components().iter().map(|c| manifest::Line {
+        name: c.name(),
+        reads: c.reads,
+        writes: c.writes,
+        chosen: c.chosen,
+        modular: c.modular,
+    });
+    manifest::write(
+        &mut out,
+        m.release(),
+        m.arch(),
+        m.page_size as usize,
+        m.record,
+        lines,
+    )
+    .map_err(|_| "a parsed manifest cannot be written")?;
+    Ok(out)
+}
+
+/// The manifest parser and validator: anything it accepts writes back to a manifest that
+/// parses to the same, and writes back to the same bytes again.
+pub(crate) fn check_manifest(input: &[u8]) -> Checked {
+    let Ok(m) = manifest::parse(input) else {
+        return Ok(());
+    };
+    let text = write_back(&m)?;
+    let again = manifest::parse(&text.0).map_err(|_| "a written manifest does not parse")?;
+    if !again.same_as(&m) {
+        return Err("the written manifest says something else");
+    }
+    if write_back(&again)?.0[..] != text.0[..] {
+        return Err("writing a manifest is not stable");
+    }
+    Ok(())
+}
+
+/// The verdict on `OWN 0xff TARGET` (or the two halves): a status of 0, 1 or 2, the same
+/// twice, and an allowed verdict refuses nothing.
+pub(crate) fn check_verdict(input: &[u8]) -> Checked {
+    let (own, target) = match input.iter().position(|b| *b == 0xff) {
+        Some(at) => (&input[..at], &input[at + 1..]),
+        None => input.split_at(input.len() / 2),
+    };
+    let mut out = Text(KVVec::new());
+    let status = rules::compare(own, target, &mut out).map_err(|_| "out of memory")?;
+    if status > 2 {
+        return Err("a status other than 0, 1 or 2");
+    }
+    let mut twice = Text(KVVec::new());
+    if rules::compare(own, target, &mut twice) != Ok(status) || twice.0[..] != out.0[..] {
+        return Err("the verdict is not deterministic");
+    }
+    if status == 0 && out.0.windows(7).any(|w| w == b"refused") {
+        return Err("allowed, but something is refused");
+    }
+    Ok(())
+}
+
+/// Copies `bytes` into 8-byte aligned memory, as libfdt needs (KHO's pages are).
+fn aligned(bytes: &[u8]) -> core::result::Result<KVVec<u64>, &'static str> {
+    let mut words =
+        KVVec::from_elem(0u64, bytes.len().div_ceil(8), GFP_KERNEL).map_err(|_| "out of memory")?;
+    // SAFETY: `words` holds at least `bytes.len()` bytes, and `u8` has no invalid value.
+    unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), bytes.len()) }
+        .copy_from_slice(bytes);
+    Ok(words)
+}
+
+/// Views the first `len` bytes of `words`.
+fn bytes_of(words: &[u64], len: usize) -> &[u8] {
+    // SAFETY: `words` holds `words.len() * 8` initialised bytes; `len` is at most that.
+    unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<u8>(), len.min(words.len() * 8)) }
+}
+
+/// The handover-record decoder over libfdt: whatever the blob, it returns; and what it
+/// reads, encoded again (its valid entries, in version 2), decodes to the same entries.
+pub(crate) fn check_record(input: &[u8]) -> Checked {
+    let words = aligned(input)?;
+    // Past the input, up to the next word: not to be read (on the host, ASan says so).
+    let whole = bytes_of(&words, words.len() * 8);
+    poison_tail(whole, input.len());
+    let checked = check_record_in(bytes_of(&words, input.len()));
+    unpoison(whole);
+    checked
+}
+
+/// [`check_record`] on its aligned copy of the input.
+fn check_record_in(input: &[u8]) -> Checked {
+    let Ok(r) = record::decode(input) else {
+        return Ok(());
+    };
+    let mut list: KVVec<(&str, u32)> = KVVec::new();
+    let mut full = false;
+    r.for_each(|name, entry| {
+        let (Ok(name), record::Entry::Version(v)) = (core::str::from_utf8(name), entry) else {
+            return;
+        };
+        if format::name_is_valid(name) {
+            full |= list.push((name, v), GFP_KERNEL).is_err();
+        }
+    });
+    if full {
+        return Err("out of memory");
+    }
+    let mut buf = KVVec::from_elem(0u64, record::max_size(2).div_ceil(8), GFP_KERNEL)
+        .map_err(|_| "out of memory")?;
+    // SAFETY: `buf` holds `max_size(2)` bytes or more, and `u8` has no invalid value.
+    let out = unsafe {
+        core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), record::max_size(2))
+    };
+    let Ok(len) = record::encode(out, 2, r.release, &list, None) else {
+        // A release or a list the encoder refuses (too long): nothing to compare.
+        return Ok(());
+    };
+    let again =
+        record::decode(bytes_of(&buf, len)).map_err(|_| "a re-encoded record does not decode")?;
+    let mut i = 0usize;
+    let mut same = true;
+    again.for_each(|name, entry| {
+        same &= list
+            .get(i)
+            .is_some_and(|(n, v)| n.as_bytes() == name && entry == record::Entry::Version(*v));
+        i += 1;
+    });
+    if !same || i != list.len() {
+        return Err("a re-encoded record reads differently");
+    }
+    Ok(())
+}
+
+/// The image-manifest finder: whatever the image, it returns, and a manifest it finds lies
+/// inside the image.
+pub(crate) fn check_image(input: &[u8]) -> Checked {
+    if let Ok(image::Found::Manifest(text)) = image::find(input) {
+        let (start, end) = (
+            input.as_ptr() as usize,
+            input.as_ptr() as usize + input.len(),
+        );
+        let at = text.as_ptr() as usize;
+        if at < start || at + text.len() > end {
+            return Err("the manifest found is outside the image");
+        }
+        let _ = manifest::parse(text);
+    }
+    Ok(())
+}
+
+/// The control device's argument decoding: a size is accepted only between the structure's
+/// and a page, and a tail passes only if it is zero.
+pub(crate) fn check_ioctl(input: &[u8]) -> Checked {
+    let mut raw = [0u8; ioctl::TEXT_SIZE];
+    let n = input.len().min(raw.len());
+    raw[..n].copy_from_slice(&input[..n]);
+    // The structure as the UAPI header lays it out: u32 size, u32 len, u64 data.
+    let size = u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
+    let len = u32::from_ne_bytes([raw[4], raw[5], raw[6], raw[7]]) as usize;
+    let data = u64::from_ne_bytes([
+        raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15],
+    ]);
+    match ioctl::decode(&raw) {
+        Ok(h) => {
+            if h.size < ioctl::TEXT_SIZE || h.size > ioctl::SIZE_MAX {
+                return Err("a size out of range accepted");
+            }
+            if h.size != size || h.len != len || h.data as u64 != data {
+                return Err("a field decoded wrongly");
+            }
+            let tail = &input[n..];
+            let tail = &tail[..tail.len().min(h.size - ioctl::TEXT_SIZE)];
+            if ioctl::tail_is_zero(tail).is_ok() != tail.iter().all(|b| *b == 0) {
+                return Err("a tail judged wrongly");
+            }
+            Ok(())
+        }
+        Err(e) if e == EINVAL && size < ioctl::TEXT_SIZE => Ok(()),
+        Err(e) if e == E2BIG && size > ioctl::SIZE_MAX => Ok(()),
+        Err(_) => Err("a structure refused for a reason it does not have"),
+    }
+}

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The committed fuzz corpus (`tests/fuzz/seeds.pack`, written by `scripts/fuzz --seeds`),
+//! replayed in the kernel: each input goes through the same property as on the host
+//! (`tests/fuzz/props.rs`), with the kernel's build of the parsers.
+
+use kernel::{
+    kho::compat::{
+        format,
+        image,
+        ioctl,
+        manifest,
+        record,
+        rules, //
+    },
+    prelude::kunit_tests,
+};
+
+/// What the shared properties take from `super::env`: the kernel's prelude.
+mod env {
+    pub(super) use kernel::prelude::*;
+
+    /// The host's ASan poisoning (`tests/fuzz/env.rs`): the kernel's replay has no such
+    /// runtime.
+    pub(super) fn poison_tail(_: &[u8], _: usize) {}
+
+    /// Undoes [`poison_tail`]: nothing to undo here.
+    pub(super) fn unpoison(_: &[u8]) {}
+}
+
+#[path = "../fuzz/props.rs"]
+mod props;
+
+#[kunit_tests(kho_compat_fuzz_corpus)]
+mod tests {
+    use super::props;
+    use kernel::prelude::*;
+
+    /// The corpus: `KHOFUZZ1`, then per input its target's name, a NUL, its length
+    /// (`u32`, little endian) and its bytes.
+    const PACK: &[u8] = include_bytes!("../fuzz/seeds.pack");
+
+    #[test]
+    fn every_committed_input_keeps_its_property() -> Result {
+        assert_eq!(PACK.get(..8), Some(&b"KHOFUZZ1"[..]));
+        let mut rest = &PACK[8..];
+        let mut counts = [0u32; props::TARGETS.len()];
+        while !rest.is_empty() {
+            let nul = rest.iter().position(|b| *b == 0).ok_or(EINVAL)?;
+            let target = core::str::from_utf8(&rest[..nul]).map_err(|_| EINVAL)?;
+            let len = rest
+                .get(nul + 1..nul + 5)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_le_bytes)
+                .ok_or(EINVAL)? as usize;
+            let input = rest.get(nul + 5..nul + 5 + len).ok_or(EINVAL)?;
+            let i = props::TARGETS
+                .iter()
+                .position(|t| *t == target)
+                .ok_or(EINVAL)?;
+            if let Err(why) = props::check(target, input) {
+                pr_err!("fuzz corpus: {} input {}: {}\n", target, counts[i], why);
+            }
+            assert_eq!(props::check(target, input), Ok(()));
+            counts[i] += 1;
+            rest = &rest[nul + 5 + len..];
+        }
+        for (t, n) in props::TARGETS.iter().zip(counts) {
+            pr_info!("fuzz corpus: {} inputs of {} replayed\n", n, t);
+            // Every target has inputs: an empty corpus would pass vacuously.
+            assert!(n > 0);
+        }
+        Ok(())
+    }
+}
