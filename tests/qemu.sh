@@ -6,10 +6,13 @@
 # Boots KERNEL (with INITRD unless empty) under TCG with the serial console in
 # LOG (on stdout if LOG is "-"), KHO and LUO enabled, and stops it after TIMEOUT seconds at the latest.
 # The guest ends by rebooting, which -no-reboot turns into QEMU exiting.
-# Returns QEMU's status (124 on timeout).
+# Returns QEMU's status (124 on timeout, 125 if the kernel panicked).
 
-# KHO scratch sizes (lowmem, global, per-node) that fit a 2 GiB guest.
-KHO_CMDLINE="kho=on kho_scratch=16M,256M,64M liveupdate=on panic=-1"
+# KHO scratch sizes (lowmem, global, per-node) that fit a 2 GiB guest: all that
+# a kernel booted by KHO allocates before its memory is initialised comes from
+# them. A KASAN kernel needs more (its shadow is 1/8 of memory): the runners'
+# --scratch sets KHO_SCRATCH.
+kho_cmdline() { echo "kho=on kho_scratch=${KHO_SCRATCH:-16M,256M,64M} liveupdate=on panic=-1"; }
 
 qemu_boot() {
 	local arch=$1 kernel=$2 initrd=$3 log=$4 tmo=$5
@@ -34,11 +37,26 @@ qemu_boot() {
 		timeout --foreground -k 5 "$tmo" "$qemu" -accel tcg -m 2G -nodefaults \
 			-nographic -no-reboot -serial stdio -monitor none \
 			"${args[@]}" -kernel "$kernel" \
-			-append "$cmdline $KHO_CMDLINE $*" </dev/null 2>/dev/null
+			-append "$cmdline $(kho_cmdline) $*" </dev/null 2>/dev/null
 		return
 	fi
+	: >"$log"
 	timeout --foreground -k 5 "$tmo" "$qemu" -accel tcg -m 2G -nodefaults \
 		-nographic -no-reboot -serial "file:$log" -monitor none \
 		"${args[@]}" -kernel "$kernel" \
-		-append "$cmdline $KHO_CMDLINE $*" </dev/null >/dev/null 2>"$log.qemu-stderr"
+		-append "$cmdline $(kho_cmdline) $*" </dev/null >/dev/null 2>"$log.qemu-stderr" &
+	# A kernel that panics before it can reboot would sit there until the
+	# timeout: stopped as soon as its panic is complete (status 125).
+	local pid=$! rc=0
+	while kill -0 "$pid" 2>/dev/null; do
+		if grep -q -a -e '---\[ end Kernel panic' "$log" 2>/dev/null; then
+			sleep 2
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" || true
+			return 125
+		fi
+		sleep 1
+	done
+	wait "$pid" || rc=$?
+	return $rc
 }

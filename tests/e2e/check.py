@@ -10,7 +10,13 @@
 #            [--refused ENOEXEC|ENODATA] [--refused-names NAME,...]
 #            [--verdict allowed|refused] [--warn-no-target] [--bad-input]
 #            [--dry-run allowed|refused] [--origin TEXT] [--refused-text TEXT]
-#            [--offline-verdict FILE]
+#            [--offline-verdict FILE] [--fault KIND[:ARG...]] [--race]
+#            [--sessions N]
+#
+# --fault: the record was damaged in transit (kho_compat/fault); the second
+# kernel must isolate it as Documentation/kho-compat/testing.rst says.
+# Every log must be free of kernel reports (BUG, WARNING, UBSAN, KASAN,
+# lockdep, a Rust panic).
 #
 # --verdict is the verdict read right after kexec_file_load() (of the loaded
 # image), --dry-run the one read before (user space's manifest only),
@@ -22,8 +28,12 @@
 # kernels print their own (kho_compat:, kexec_core:).
 
 import argparse
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from reports import REPORT  # noqa: E402  (tests/reports.py: what a kernel report is)
 
 
 def fnv1a64(data):
@@ -52,10 +62,17 @@ def main():
     ap.add_argument('--origin')
     ap.add_argument('--refused-text')
     ap.add_argument('--offline-verdict')
+    ap.add_argument('--fault')
+    ap.add_argument('--race', action='store_true')
+    ap.add_argument('--sessions', type=int, default=0)
     a = ap.parse_args()
 
     lines = open(a.log, errors='replace').read().replace('\r', '').split('\n')
     why = []
+
+    reports = [l for l in lines if REPORT.search(l)]
+    if reports:
+        why.append(f'kernel report(s) in the log: {reports[0].strip()[:160]}')
 
     kexec_at = next((i for i, l in enumerate(lines)
                      if 'kexec_core: Starting new kernel' in l), None)
@@ -89,17 +106,26 @@ def main():
     c1, c2 = checks(first), checks(second)
     need1 = ['luo-open', 'luo-session', 'memfd-fill', 'memfd-preserve', 'manifest',
              'record-out', 'dry-run', 'verdict', 'kexec-load']
+    if a.race:
+        need1 = need1[:6] + ['race-load', 'race-refused', 'intact-memfd', 'intact-session',
+                             'race-retry-load']
     if a.refused:
         need1 += ['kexec-refused', 'intact-memfd', 'intact-session', 'retry-load',
                   'retry-verdict', 'retry-kexec-load']
     if a.bad_input:
         need1 += ['garbage-random', 'garbage-truncated', 'garbage-huge', 'garbage-nonroot',
-                  'garbage-nocap', 'ioctl-edges', 'ioctl-edges-reload']
+                  'garbage-nocap', 'ioctl-edges', 'ioctl-edges-reload', 'permissions']
     need2 = ['luo-open', 'manifest2', 'luo-session', 'memfd-retrieve', 'memfd-verify',
              'luo-finish', 'incoming']
+    if a.fault:
+        need1 += ['fault']
+    if a.sessions:
+        need1 += ['sessions']
     if a.test_modular:
         need1 += ['module-load']
         need2 += ['module-load-late']
+    if a.sessions:
+        need2 += ['sessions-verify']
     for stage, got, names in ((1, c1, need1), (2, c2, need2)):
         for n in names:
             if n not in got:
@@ -134,6 +160,21 @@ def main():
     if a.dry_run and (not dry or not dry[0].startswith('verdict ' + a.dry_run)):
         why.append(f'dry run: expected {a.dry_run}, got {dry[:1]}')
     targets = [l.split('E2E-VERDICT ', 1)[1] for l in first if 'E2E-VERDICT target ' in l]
+    if a.race:
+        # Refused with C loaded, whatever the racers did; then allowed against B's image,
+        # the verdict the kernel acted on logged.
+        if not kernel(first, 'kexec refused (ENOEXEC)'):
+            why.append('first kernel: the kexec into C was not refused')
+        # The racers were mid-loop when each kexec ran, or nothing raced.
+        mid = [re.search(r'\((\d+) mid-loop before and after it', c1.get('race-refused', ('', ''))[1]),
+               next((re.search(r'with (\d+) of \d+ racers mid-loop', l) for l in first
+                     if 'E2E: kexec at ' in l), None)]
+        busy = [int(x.group(1)) if x else 0 for x in mid]
+        if min(busy) < 1:
+            why.append(f'no racer was mid-loop at a kexec (refused: {busy[0]}, allowed: {busy[1]})')
+        allowed = kernel(first, 'kexec allowed: ')
+        if not allowed or 'target 7.3.4-B (from the loaded image)' not in allowed[-1]:
+            why.append(f'first kernel: the kexec acted on {allowed[-1:] or "no logged verdict"}')
     if a.offline_verdict:
         # The host tool's verdict on the two images (kho-compat compare), line for line
         # the kernel's once the image is loaded, but for the origin on the target line.
@@ -165,7 +206,7 @@ def main():
         for name in filter(None, a.refused_names.split(',')):
             if not any(f'kexec refused ({a.refused}): {name}: ' in l for l in first):
                 why.append(f'first kernel: the refusal does not name {name}')
-    elif kernel(first, 'kexec refused'):
+    elif kernel(first, 'kexec refused') and not a.race:
         why.append('first kernel refused the kexec: ' + kernel(first, 'kexec refused')[0])
 
     if a.warn_no_target and not kernel(first, 'kexec without a target manifest'):
@@ -184,7 +225,54 @@ def main():
     rec = kernel(second, 'incoming handover record')
     m = re.search(r'record v(\d+) .*: (\d+) of (\d+) components accepted', rec[0] if rec else '')
     statuses = [l.split('E2E-INCOMING ', 1)[1] for l in second if 'E2E-INCOMING ' in l][1:]
-    if not m:
+    fault_kind, _, fault_arg = (a.fault or '').partition(':')
+    fault_arg = fault_arg.split(':')[0]
+    if a.fault:
+        # Damaged in transit: what the second kernel must make of it.
+        # The first kernel did damage the record, as asked, when it wrote it.
+        done = {'missing': 'kho_compat: fault injection: no record is handed over',
+                'entry': f'kho_compat: fault injection: the entry of "{fault_arg}" is malformed',
+                'duplicate': f'kho_compat: fault injection: "{fault_arg}" is listed twice'
+                }.get(fault_kind, 'kho_compat: fault injection: the record is damaged')
+        if not [l for l in first if done in l]:
+            why.append(f'first kernel: no "{done}" line: the record went out undamaged')
+        # A damaged name reads as a component this kernel never registered: unclaimed.
+        isolated = ('accepted', 'corrupt', 'missing', 'unsupported', 'ignored', 'unclaimed')
+        for st in statuses:
+            if st.split()[1:2] and st.split()[1] not in isolated:
+                why.append(f'second kernel: "{st}"')
+        if fault_kind == 'missing':
+            if not kernel(second, 'the previous kernel handed over no record'):
+                why.append('second kernel: no "handed over no record" line')
+            if any(' missing ' not in f' {st} ' for st in statuses):
+                why.append('second kernel: a component is not missing without a record')
+        elif fault_kind == 'totalsize':
+            if not kernel(second, 'incoming handover record rejected'):
+                why.append('second kernel: the record with a wrong totalsize was not rejected')
+            if any(st.split()[1] != 'corrupt' for st in statuses):
+                why.append('second kernel: a component is not corrupt in a rejected record')
+        elif fault_kind in ('duplicate', 'entry'):
+            if not m or int(m.group(3)) - int(m.group(2)) != 1:
+                why.append(f'second kernel: {rec[0] if rec else "no record line"} (one not accepted expected)')
+            bad = [st for st in statuses if st.split()[1] != 'accepted']
+            if [st.split()[0] for st in bad] != [fault_arg] or not bad[0].split()[1] == 'corrupt':
+                why.append(f'second kernel: not only {fault_arg} corrupt: {bad}')
+        elif not (m or kernel(second, 'incoming handover record rejected')):
+            why.append('second kernel: the record was neither read nor rejected')
+        restored = kernel(second, 'test component: restored')
+        left = kernel(second, 'test component: nothing restored') + \
+            [l for l in second if 'test: not restoring' in l]
+        test_st = next((st for st in statuses if st.startswith('test ')), '')
+        if ' accepted ' in f' {test_st} ' and not restored and not left:
+            why.append('second kernel: the test component, accepted, restored nothing')
+        if restored and ' accepted ' not in f' {test_st} ':
+            why.append(f'second kernel: the test component restored data of status "{test_st}"')
+        # The test component may fail to restore only because a format it uses (vmalloc,
+        # block, radix) was isolated, and then says so first.
+        failed = kernel(second, 'test component: restoring')
+        if failed and not [l for l in second if 'test: not restoring' in l]:
+            why.append('second kernel: ' + failed[0])
+    elif not m:
         why.append(f'second kernel: {rec[0] if rec else "no record line"}')
     else:
         # The boot-time summary covers the built-in components; a modular test component
@@ -194,19 +282,19 @@ def main():
             why.append(f'second kernel: {rec[0]}')
         if a.record_version and int(m.group(1)) != a.record_version:
             why.append(f'second kernel: record v{m.group(1)}, expected v{a.record_version}')
-    for s in statuses:
-        name = s.split()[0]
+    for st in statuses if not a.fault else []:
+        name = st.split()[0]
         if name == 'test' and a.test_status:
-            if not s.startswith(f'test {a.test_status}'):
-                why.append(f'second kernel: "{s}", expected test {a.test_status}')
+            if not st.startswith(f'test {a.test_status}'):
+                why.append(f'second kernel: "{st}", expected test {a.test_status}')
         elif name == a.corrupt_format:
-            if not s.startswith(f'{name} corrupt'):
-                why.append(f'second kernel: "{s}", expected {name} corrupt')
-        elif ' accepted ' not in s:
-            why.append(f'second kernel: "{s}"')
+            if not st.startswith(f'{name} corrupt'):
+                why.append(f'second kernel: "{st}", expected {name} corrupt')
+        elif ' accepted ' not in st:
+            why.append(f'second kernel: "{st}"')
     if not statuses:
         why.append('second kernel: no incoming statuses printed')
-    if a.test_modular and not any(s.startswith('test ') for s in statuses):
+    if a.test_modular and not any(st.startswith('test ') for st in statuses):
         why.append('second kernel: the late-loaded test component has no status')
 
     summary = f'memfd {h2} verified in {release(second)}'
@@ -264,12 +352,25 @@ def main():
     if a.bad_input:
         summary += ('; random, truncated and 10,000-component manifests, a non-root open and '
                     'ioctls without CAP_SYS_BOOT refused, target kept; ioctl edges: '
-                    + c1.get('ioctl-edges', ('', ''))[1])
+                    + c1.get('ioctl-edges', ('', ''))[1] + '; permissions: '
+                    + c1.get('permissions', ('', ''))[1])
     if a.origin and targets:
         summary += '; target ' + targets[0].split(' ', 1)[1].strip()
     if a.offline_verdict:
         summary += '; the kernel\'s verdict is kho-compat compare\'s on the two images'
-    if m and not why:
+    if a.race:
+        summary = ('kexec with C refused and with B allowed while 4 processes set, clear and read '
+                   f'the target and verdict ({busy[0]} and {busy[1]} of them mid-loop); acted on: ' + kernel(first, 'kexec allowed: ')[-1:][0]
+                   if kernel(first, 'kexec allowed: ') else 'race') + '; ' + summary
+    if a.sessions:
+        summary += '; ' + c2.get('sessions-verify', ('', ''))[1]
+    if a.fault:
+        bad = [st for st in statuses if st.split()[1:2] != ['accepted']]
+        summary += (f'; fault {a.fault}: {len(bad)} of {len(statuses)} components isolated'
+                    + (f' ({", ".join(" ".join(b.split()[:2]) for b in bad[:3])}'
+                       + (', ...' if len(bad) > 3 else '') + ')' if bad else '')
+                    + ('; test data ' + ('verified' if kernel(second, 'test component: restored') else 'left alone')))
+    elif m and not why:
         summary += f'; record v{m.group(1)}: {m.group(2)} of {m.group(3)} components accepted'
 
     if why:

@@ -26,9 +26,17 @@
  *                    in both kernels: before the kexec, and late after it
  *   e2e_module=2     the same, but unload it again before the kexec
  *   e2e_malformed=N  have the record carry component N's entry malformed
- *                    (debugfs kho_compat/malformed-entry)
+ *                    (debugfs kho_compat/fault: "entry N")
+ *   e2e_fault=K:A    have the record damaged in transit: "K A" written to
+ *                    kho_compat/fault (flip:SEED[:COUNT], truncate:SEED,
+ *                    totalsize:SEED, duplicate:NAME, missing:)
  *   e2e_bench=1      only preserve the memfd, kexec, and end the second
  *                    kernel at once (scripts/bench times the gap)
+ *   e2e_race=1       kexec while 4 processes set, clear and read the target
+ *                    and verdict: into /kernel (C: refused), then into
+ *                    /kernel-retry (B: allowed)
+ *   e2e_sessions=N   also preserve N more sessions of 4 memfds each, and
+ *                    verify them all after the kexec
  *   e2e_kunit=1      only kexec into /kernel with KUnit's handover suite
  *                    (tests/kunit/run: the suites on a KHO boot)
  *
@@ -60,6 +68,10 @@
 
 #include <libliveupdate.h>
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define KERNEL_IMAGE	"/kernel"
 #define INITRD_IMAGE	"/initrd.img"
 #define CMDLINE_SIZE	2048
@@ -71,7 +83,7 @@
 #define MEMFD_SEED	0x9e3779b97f4a7c15ULL
 
 #define MANIFEST	"/debugfs/kho_compat/manifest"
-#define MALFORMED	"/debugfs/kho_compat/malformed-entry"
+#define FAULT		"/debugfs/kho_compat/fault"
 #define TEST_MODULE	"/kho_compat_test.ko"
 #define TEST_MODULE_NAME "kho_compat_test"
 #define INCOMING	"/debugfs/kho_compat/incoming"
@@ -349,7 +361,7 @@ static int tool(const char *arg1, const char *arg2, const char *out, const char 
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) < 0)
 		return -1;
-	if (out)
+	if (out && prefix)
 		dump_file(out, prefix);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -528,6 +540,80 @@ static void ioctl_edges(void)
 	check("ioctl-edges-reload", rc == 0, "kho-compat load /target.manifest: exit %d", rc);
 }
 
+/*
+ * A process with no privilege at all (uid and gid 65534, no capabilities)
+ * may do nothing: every ioctl on a descriptor root opened for it fails with
+ * EPERM, opening the device and every debugfs file of the project fails with
+ * EACCES, and the verdict afterwards is the one before.
+ */
+static void check_permissions(void)
+{
+	static const char *const files[] = {
+		"/dev/kho_compat", MANIFEST, INCOMING, FAULT, RECORD_OUT, NULL
+	};
+	static const unsigned int cmds[] = {
+		KHO_COMPAT_GET_MANIFEST, KHO_COMPAT_SET_TARGET, KHO_COMPAT_CLEAR_TARGET,
+		KHO_COMPAT_GET_VERDICT, KHO_COMPAT_GET_INCOMING
+	};
+	static char before[16 * 1024], after[16 * 1024];
+	long nb, na;
+	int fd, status, rc;
+	pid_t pid;
+
+	rc = tool("verdict", NULL, "/perm-before.out", NULL);
+	nb = read_file("/perm-before.out", before, sizeof(before));
+	/*
+	 * debugfs's root is 0700 by default: opened up for the test, so that each
+	 * file's own mode is what refuses.
+	 */
+	if (mount(NULL, "/debugfs", NULL, MS_REMOUNT, "mode=0755") < 0)
+		outf("E2E: cannot remount debugfs with mode 0755: errno %d\n", errno);
+	fd = open("/dev/kho_compat", O_RDWR);
+	status = -1;
+	pid = fork();
+	if (pid == 0) {
+		static char buf[256];
+		struct kho_compat_text t = { sizeof(t), sizeof(buf), (unsigned long)buf };
+		int bad = 0;
+
+		if (fd < 0 || syscall(__NR_setgroups, 0, NULL) || syscall(__NR_setgid, 65534) ||
+		    syscall(__NR_setuid, 65534))
+			_exit(100);
+		for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+			if (!ioctl(fd, cmds[i], &t) || errno != EPERM) {
+				outf("E2E: ioctl %#x as uid 65534: %s\n", cmds[i],
+				     errno == EPERM ? "succeeded" : "not EPERM");
+				bad++;
+			}
+		}
+		for (int i = 0; files[i]; i++) {
+			int r = open(files[i], O_RDONLY), re = errno;
+			int w = open(files[i], O_WRONLY), we = errno;
+
+			if (r >= 0 || w >= 0 || re != EACCES || we != EACCES) {
+				outf("E2E: open(%s) as uid 65534: read %d/%d, write %d/%d\n",
+				     files[i], r, re, w, we);
+				bad++;
+			}
+		}
+		_exit(bad);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		status = -1;
+	if (mount(NULL, "/debugfs", NULL, MS_REMOUNT, "mode=0700") < 0)
+		outf("E2E: cannot remount debugfs with mode 0700: errno %d\n", errno);
+	if (fd >= 0)
+		close(fd);
+	tool("verdict", NULL, "/perm-after.out", NULL);
+	na = read_file("/perm-after.out", after, sizeof(after));
+	check("permissions", rc >= 0 && status != -1 && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0 && nb > 0 && na == nb && !memcmp(before, after, nb),
+	      "as uid 65534 without capabilities, debugfs opened to 0755: %d ioctls EPERM, %d files EACCES to read and write, %d refusal(s) missing; verdict %s",
+	      (int)ARRAY_SIZE(cmds), (int)ARRAY_SIZE(files) - 1,
+	      status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+	      na == nb && !memcmp(before, after, nb) ? "unchanged" : "CHANGED");
+}
+
 static int session = -1, mfd = -1;
 static unsigned char *map = MAP_FAILED;
 
@@ -560,6 +646,243 @@ static void stage1_bench(void)
 	outf("E2E: kexec at %s\n", secs(uptime_ms()));
 	reboot(RB_KEXEC);
 	check("kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
+}
+
+#define RACERS		4
+#define RACE_ROUNDS	4000	/* at most, if no memory could be shared */
+
+static pid_t racers[RACERS];
+/*
+ * Each racer's rounds done, in memory shared with this process; the racers
+ * run until race_rounds[RACERS] is set.
+ */
+static unsigned int *race_rounds;
+
+/* Shared with other processes: read and written whole, never cached. */
+#define SHARED_GET(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define SHARED_SET(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/*
+ * The race: RACERS processes set, clear and read the target and the verdict
+ * through /dev/kho_compat in a loop (SET with /retry.manifest, B's, or if
+ * @any also /target.manifest, C's) while this one loads a kernel and kexecs,
+ * until stop_racers(). Each exits with the number of calls that failed (none
+ * may).
+ */
+static void start_racers(int any)
+{
+	static char b[64 * 1024], c[64 * 1024], out[64 * 1024];
+	long nb = read_file("/retry.manifest", b, sizeof(b));
+	long nc = read_file("/target.manifest", c, sizeof(c));
+
+	if (!race_rounds) {
+		void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			       -1, 0);
+
+		race_rounds = m == MAP_FAILED ? NULL : m;
+	}
+	for (int i = 0; race_rounds && i <= RACERS; i++)
+		SHARED_SET(race_rounds[i], 0);
+	for (int i = 0; i < RACERS; i++) {
+		racers[i] = fork();
+		if (racers[i])
+			continue;
+		unsigned long long x = 0x5eed + i;
+		int fd = open("/dev/kho_compat", O_RDWR), bad = 0;
+
+		for (unsigned int r = 0; fd >= 0 &&
+		     (race_rounds ? !SHARED_GET(race_rounds[RACERS]) : r < RACE_ROUNDS); r++) {
+			struct kho_compat_text t = { sizeof(t), 0, 0 };
+
+			x = splitmix64(x);
+			switch (x % 4) {
+			case 0:
+			case 1:
+				t.len = any && (x >> 8) % 2 ? nc : nb;
+				t.data = (unsigned long)(any && (x >> 8) % 2 ? c : b);
+				bad += !!ioctl(fd, KHO_COMPAT_SET_TARGET, &t);
+				break;
+			case 2:
+				bad += !!ioctl(fd, KHO_COMPAT_CLEAR_TARGET, 0);
+				break;
+			default:
+				t.len = sizeof(out);
+				t.data = (unsigned long)out;
+				bad += !!ioctl(fd, KHO_COMPAT_GET_VERDICT, &t);
+			}
+			if (race_rounds)
+				SHARED_SET(race_rounds[i], r + 1);
+		}
+		_exit(fd < 0 ? 100 : bad > 99 ? 99 : bad);
+	}
+}
+
+/* How many racers have started their loop (they run until stopped). */
+static int racing(void)
+{
+	int n = 0;
+
+	for (int i = 0; race_rounds && i < RACERS; i++)
+		n += SHARED_GET(race_rounds[i]) > 0;
+	return n;
+}
+
+/* The rounds all racers made so far. */
+static unsigned long race_total(void)
+{
+	unsigned long n = 0;
+
+	for (int i = 0; race_rounds && i < RACERS; i++)
+		n += SHARED_GET(race_rounds[i]);
+	return n;
+}
+
+/* Stops the racers and waits for them; returns how many failed. */
+static int stop_racers(void)
+{
+	int failed = 0, status;
+
+	if (race_rounds)
+		SHARED_SET(race_rounds[RACERS], 1);
+
+	for (int i = 0; i < RACERS; i++) {
+		if (racers[i] > 0 && waitpid(racers[i], &status, 0) == racers[i] &&
+		    WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			continue;
+		failed++;
+	}
+	return failed;
+}
+
+/* Sleeps @ms milliseconds. */
+static void nap(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * e2e_race=1: first with C loaded (every state of the target refuses), then
+ * with B loaded (every state allows), the kexec runs while the racers do.
+ */
+static void stage1_race(void)
+{
+	int err, failed, busy;
+	unsigned long rounds;
+
+	start_racers(1);
+	nap(30);
+	err = kexec_load(KERNEL_IMAGE);
+	check("race-load", !err, "kexec_file_load(%s) among %d racers: %d", KERNEL_IMAGE,
+	      RACERS, err);
+	nap(30);
+	busy = racing();
+	rounds = race_total();
+	reboot(RB_KEXEC);
+	err = errno;
+	/* Racing before and after the kexec call: their rounds went on across it. */
+	busy = race_total() > rounds ? busy : 0;
+	failed = stop_racers();
+	check("race-refused", err == ENOEXEC && !failed,
+	      "reboot(LINUX_REBOOT_CMD_KEXEC) with C loaded among %d racers (%d mid-loop before and after it, %lu rounds in all): errno %d (%s); %d racer(s) failed",
+	      RACERS, busy, race_total(), err, err == ENOEXEC ? "ENOEXEC" : "?", failed);
+	check_intact();
+	/* Whatever the racers left (C's manifest, perhaps): start from none. */
+	tool("clear", NULL, "/tool.out", NULL);
+
+	start_racers(0);
+	err = kexec_load("/kernel-retry");
+	check("race-retry-load", !err, "kexec_file_load(/kernel-retry) among %d racers: %d",
+	      RACERS, err);
+	if (err || failures) {
+		stop_racers();
+		return;
+	}
+	nap(30);
+	outf("E2E: kexec at %s with %d of %d racers mid-loop\n", secs(uptime_ms()), racing(),
+	     RACERS);
+	reboot(RB_KEXEC);
+	err = errno;
+	stop_racers();
+	check("race-retry-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", err);
+}
+
+/* The extra sessions of e2e_sessions=N (LUO's stress shapes), each with FILES memfds. */
+#define EXTRA_FILES	4
+#define EXTRA_SIZE	4096
+
+static unsigned long long extra_seed(long s, long f)
+{
+	return splitmix64(0xe5e5 + s * 131 + f);
+}
+
+/* Stage 1: N more sessions of EXTRA_FILES memfds each, filled from their seeds. */
+static void make_sessions(int luo_fd, long n)
+{
+	long made = 0;
+
+	for (long s = 0; s < n; s++) {
+		char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+		int sfd;
+
+		snprintf(name, sizeof(name), "e2e-extra-%ld", s);
+		sfd = luo_create_session(luo_fd, name);
+		for (long f = 0; sfd >= 0 && f < EXTRA_FILES; f++) {
+			int fd = memfd_create("e2e-extra", 0);
+			unsigned char *m;
+
+			if (fd < 0 || ftruncate(fd, EXTRA_SIZE))
+				break;
+			m = mmap(NULL, EXTRA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (m == MAP_FAILED)
+				break;
+			fill_pattern(m, EXTRA_SIZE, extra_seed(s, f));
+			munmap(m, EXTRA_SIZE);
+			if (luo_session_preserve_fd(sfd, fd, 0x1000 + f))
+				break;
+			made++;
+		}
+	}
+	check("sessions", made == n * EXTRA_FILES,
+	      "%ld sessions x %d memfds of %d bytes preserved: %ld", n, EXTRA_FILES, EXTRA_SIZE,
+	      made);
+}
+
+/* Stage 2: every extra memfd back, byte for byte. */
+static void verify_sessions(int luo_fd, long n)
+{
+	static unsigned char want[EXTRA_SIZE];
+	long good = 0;
+
+	for (long s = 0; s < n; s++) {
+		char name[LIVEUPDATE_SESSION_NAME_LENGTH];
+		int sfd;
+
+		snprintf(name, sizeof(name), "e2e-extra-%ld", s);
+		sfd = luo_retrieve_session(luo_fd, name);
+		for (long f = 0; sfd >= 0 && f < EXTRA_FILES; f++) {
+			int fd = luo_session_retrieve_fd(sfd, 0x1000 + f);
+			unsigned char *m;
+
+			if (fd < 0)
+				continue;
+			m = mmap(NULL, EXTRA_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+			fill_pattern(want, EXTRA_SIZE, extra_seed(s, f));
+			if (m != MAP_FAILED && !memcmp(m, want, EXTRA_SIZE))
+				good++;
+			if (m != MAP_FAILED)
+				munmap(m, EXTRA_SIZE);
+			close(fd);
+		}
+		if (sfd >= 0) {
+			luo_session_finish(sfd);
+			close(sfd);
+		}
+	}
+	check("sessions-verify", good == n * EXTRA_FILES,
+	      "%ld of %ld extra memfds (%ld sessions) verified byte for byte", good,
+	      n * EXTRA_FILES, n);
 }
 
 static void stage1(int luo_fd)
@@ -608,20 +931,31 @@ static void stage1(int luo_fd)
 		check("module-unload", !err, "delete_module(%s): %d", TEST_MODULE_NAME, err);
 	}
 	{
-		char name[64];
+		char arg[64], spec[80] = "";
 
-		if (!cmdline_string("e2e_malformed", name, sizeof(name))) {
-			int fd = open(MALFORMED, O_WRONLY);
-			long n = fd < 0 ? -errno : write(fd, name, strlen(name));
+		/* e2e_malformed=NAME: "entry NAME"; e2e_fault=KIND:ARG[:ARG]: "KIND ARG [ARG]". */
+		if (!cmdline_string("e2e_malformed", arg, sizeof(arg)))
+			snprintf(spec, sizeof(spec), "entry %s", arg);
+		else if (!cmdline_string("e2e_fault", arg, sizeof(arg)))
+			for (size_t i = 0; i <= strlen(arg); i++)
+				spec[i] = arg[i] == ':' ? ' ' : arg[i];
+		if (spec[0]) {
+			int fd = open(FAULT, O_WRONLY);
+			long n = fd < 0 ? -errno : write(fd, spec, strlen(spec));
 
 			if (fd >= 0)
 				close(fd);
-			check("malformed", n == (long)strlen(name), "%s: %s (%ld)", MALFORMED,
-			      name, n);
+			check("fault", n == (long)strlen(spec), "%s: %s (%ld)", FAULT, spec, n);
 		}
 	}
+	if (cmdline_value("e2e_sessions", 0))
+		make_sessions(luo_fd, cmdline_value("e2e_sessions", 0));
 	note_record(RECORD_OUT, "record-out");
 	list_subtrees("/debugfs/kho/out/sub_fdts", "KHO will hand over");
+	if (cmdline_value("e2e_race", 0)) {
+		stage1_race();
+		return;
+	}
 
 	if (cmdline_value("e2e_target", 0)) {
 		rc = tool("load", "/target.manifest", "/tool.out", "E2E-TOOL ");
@@ -629,6 +963,7 @@ static void stage1(int luo_fd)
 		if (cmdline_value("e2e_garbage", 0)) {
 			feed_bad_input();
 			ioctl_edges();
+			check_permissions();
 		}
 	}
 	/* The dry run: no image loaded yet, only what user space set (if anything). */
@@ -726,6 +1061,8 @@ static void stage2(int luo_fd)
 	check("luo-finish", luo_session_finish(sfd) == 0, "session '%s'", SESSION_NAME);
 	close(sfd);
 
+	if (cmdline_value("e2e_sessions", 0))
+		verify_sessions(luo_fd, cmdline_value("e2e_sessions", 0));
 	check("incoming", tool("incoming", NULL, "/incoming.out", "E2E-INCOMING ") == 0,
 	      "kho-compat incoming");
 	list_subtrees("/debugfs/kho/in/sub_fdts", "KHO handed over");
