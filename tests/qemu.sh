@@ -6,7 +6,7 @@
 # Boots KERNEL (with INITRD unless empty) under TCG with the serial console in
 # LOG (on stdout if LOG is "-"), KHO and LUO enabled, and stops it after TIMEOUT seconds at the latest.
 # The guest ends by rebooting, which -no-reboot turns into QEMU exiting.
-# Returns QEMU's status (124 on timeout, 125 if the kernel panicked).
+# Returns QEMU's status (124 on timeout; 99 if a kernel panicked, in LOG mode).
 
 # KHO scratch sizes (lowmem, global, per-node) that fit a 2 GiB guest: all that
 # a kernel booted by KHO allocates before its memory is initialised comes from
@@ -45,18 +45,22 @@ qemu_boot() {
 		-nographic -no-reboot -serial "file:$log" -monitor none \
 		"${args[@]}" -kernel "$kernel" \
 		-append "$cmdline $(kho_cmdline) $*" </dev/null >/dev/null 2>"$log.qemu-stderr" &
-	# A kernel that panics before it can reboot would sit there until the
-	# timeout: stopped as soon as its panic is complete (status 125).
+	# A kernel that panics reboots (panic=-1), which ends QEMU; one that
+	# cannot would sit there until the timeout: stopped as soon as its panic
+	# is complete. Either is status 99.
 	local pid=$! rc=0
 	while kill -0 "$pid" 2>/dev/null; do
 		if grep -q -a -e '---\[ end Kernel panic' "$log" 2>/dev/null; then
 			sleep 2
 			kill "$pid" 2>/dev/null || true
 			wait "$pid" || true
-			return 125
+			return 99
 		fi
 		sleep 1
 	done
 	wait "$pid" || rc=$?
+	if [ "$rc" -eq 0 ] && grep -q -a 'Kernel panic - not syncing' "$log"; then
+		rc=99
+	fi
 	return $rc
 }

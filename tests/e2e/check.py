@@ -43,6 +43,37 @@ def fnv1a64(data):
     return h
 
 
+# The start of a message of the project's kernel code, which the console may
+# print in the middle of a line of the guest's (the race sets the target
+# thousands of times while /init writes its own lines).
+KMSG = re.compile(r'(?:rust_kernel: )?kho_compat\w*: ')
+
+
+def untangle(lines):
+    """Moves kernel messages out of the guest's lines they interrupted.
+
+    "E2E-CHECK x PASS de<kernel message>" then more whole kernel messages, then
+    "tail": the kernel messages on lines of their own, then "E2E-CHECK x PASS detail".
+    """
+    out, i = [], 0
+    while i < len(lines):
+        l = lines[i]
+        m = KMSG.search(l, 1) if l.startswith('E2E') else None
+        if not m:
+            out.append(l)
+            i += 1
+            continue
+        out.append(l[m.start():])
+        j = i + 1
+        while j < len(lines) and KMSG.match(lines[j]):
+            out.append(lines[j])
+            j += 1
+        rest = lines[j] if j < len(lines) else ''
+        out.append(l[:m.start()] + rest)
+        i = j + 1
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('log')
@@ -67,7 +98,7 @@ def main():
     ap.add_argument('--sessions', type=int, default=0)
     a = ap.parse_args()
 
-    lines = open(a.log, errors='replace').read().replace('\r', '').split('\n')
+    lines = untangle(open(a.log, errors='replace').read().replace('\r', '').split('\n'))
     why = []
 
     reports = [l for l in lines if REPORT.search(l)]
@@ -173,7 +204,9 @@ def main():
         if min(busy) < 1:
             why.append(f'no racer was mid-loop at a kexec (refused: {busy[0]}, allowed: {busy[1]})')
         allowed = kernel(first, 'kexec allowed: ')
-        if not allowed or 'target 7.3.4-B (from the loaded image)' not in allowed[-1]:
+        final_rel = next((l.split()[1] for l in open(a.final_manifest)
+                          if l.startswith('release ')), '?')
+        if not allowed or f'target {final_rel} (from the loaded image)' not in allowed[-1]:
             why.append(f'first kernel: the kexec acted on {allowed[-1:] or "no logged verdict"}')
     if a.offline_verdict:
         # The host tool's verdict on the two images (kho-compat compare), line for line
@@ -249,12 +282,12 @@ def main():
         elif fault_kind == 'totalsize':
             if not kernel(second, 'incoming handover record rejected'):
                 why.append('second kernel: the record with a wrong totalsize was not rejected')
-            if any(st.split()[1] != 'corrupt' for st in statuses):
+            if any(st.split()[1:2] != ['corrupt'] for st in statuses):
                 why.append('second kernel: a component is not corrupt in a rejected record')
         elif fault_kind in ('duplicate', 'entry'):
             if not m or int(m.group(3)) - int(m.group(2)) != 1:
                 why.append(f'second kernel: {rec[0] if rec else "no record line"} (one not accepted expected)')
-            bad = [st for st in statuses if st.split()[1] != 'accepted']
+            bad = [st for st in statuses if st.split()[1:2] != ['accepted']]
             if [st.split()[0] for st in bad] != [fault_arg] or not bad[0].split()[1] == 'corrupt':
                 why.append(f'second kernel: not only {fault_arg} corrupt: {bad}')
         elif not (m or kernel(second, 'incoming handover record rejected')):
