@@ -197,7 +197,7 @@ def main():
         if not kernel(first, 'kexec refused (ENOEXEC)'):
             why.append('first kernel: the kexec into C was not refused')
         # The racers were mid-loop when each kexec ran, or nothing raced.
-        mid = [re.search(r'\((\d+) mid-loop before and after it', c1.get('race-refused', ('', ''))[1]),
+        mid = [re.search(r'\((\d+) mid-loop at the call', c1.get('race-refused', ('', ''))[1]),
                next((re.search(r'with (\d+) of \d+ racers mid-loop', l) for l in first
                      if 'E2E: kexec at ' in l), None)]
         busy = [int(x.group(1)) if x else 0 for x in mid]
