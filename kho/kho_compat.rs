@@ -15,7 +15,7 @@
 //!   while aborting is still safe, and the record is rewritten ([`check`]);
 //! - it shows this kernel's manifest ([`manifest`]) and the statuses in debugfs.
 //!
-//! `Documentation/kho-compat/` describes the design, the formats and the admin interface.
+//! `Documentation/core-api/kho/compat/` describes the design, the formats and the admin interface.
 
 use kernel::{
     debugfs, kho,

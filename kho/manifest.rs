@@ -18,7 +18,7 @@
 //! from the `.kho_compat` sections of `vmlinux` and of every `.ko` (`scripts/kho-manifest`);
 //! the layout of the `vmlinux` section starts with [`Info`]. At run time a module's components
 //! are known once it registered them, so the running kernel's manifest lists the modules that
-//! are loaded. `Documentation/kho-compat/manifest.rst` has the details.
+//! are loaded. `Documentation/core-api/kho/compat/manifest.rst` has the details.
 
 use core::fmt;
 use kernel::{

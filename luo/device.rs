@@ -15,7 +15,7 @@
 //!   where its target comes from;
 //! - `KHO_COMPAT_GET_INCOMING`: the status of each component handed over to this kernel.
 //!
-//! `Documentation/kho-compat/admin-guide.rst` has a worked example.
+//! `Documentation/core-api/kho/compat/admin-guide.rst` has a worked example.
 
 use crate::{
     check,

@@ -14,7 +14,7 @@
 #            [--sessions N]
 #
 # --fault: the record was damaged in transit (kho_compat/fault); the second
-# kernel must isolate it as Documentation/kho-compat/testing.rst says.
+# kernel must isolate it as tests/testing.rst says.
 # Every log must be free of kernel reports (BUG, WARNING, UBSAN, KASAN,
 # lockdep, a Rust panic).
 #

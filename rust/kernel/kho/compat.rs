@@ -208,7 +208,7 @@ impl Format {
 ///
 /// The leading fields (`name`, `reads`, `writes`, `chosen`) are read by the build out of
 /// `vmlinux` and the `.ko` files (`scripts/kho-manifest`): their layout is part of the
-/// section format (`Documentation/kho-compat/manifest.rst`).
+/// section format (`Documentation/core-api/kho/compat/manifest.rst`).
 ///
 /// # Invariants
 ///

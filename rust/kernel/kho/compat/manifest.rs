@@ -17,7 +17,7 @@
 //! manifest and parses a target's with this module, the tool and the build do the same, so the
 //! format exists once. The parser is strict: any deviation rejects the whole manifest with a
 //! reason naming the line, so a manifest is either complete or absent.
-//! `Documentation/kho-compat/manifest.rst` describes the format.
+//! `Documentation/core-api/kho/compat/manifest.rst` describes the format.
 
 use super::{
     env::*,

@@ -34,7 +34,7 @@
 //!     component-versions = <1 4 ...>;          u32 (big-endian) per name
 //! ```
 //!
-//! `Documentation/kho-compat/record.rst` describes the formats and the reading rules.
+//! `Documentation/core-api/kho/compat/record.rst` describes the formats and the reading rules.
 
 use super::format::{
     self,
