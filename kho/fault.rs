@@ -16,9 +16,9 @@
 //! - `missing`: no record handed over at all.
 //!
 //! An empty write clears it; reading the file shows it (the words written, for a component;
-//! the damage's fields, for the bytes). Each record it damages logs what was done. Without the option the file does not
-//! exist and nothing is ever damaged. `Documentation/kho-compat/testing.rst` says what the
-//! next kernel must make of each.
+//! the damage's fields, for the bytes). Each record it damages logs what was done. Without the
+//! option the file does not exist and nothing is ever damaged.
+//! `Documentation/core-api/kho/compat/record.rst` says what the next kernel makes of each.
 
 use kernel::kho::compat::{
     Fault,

@@ -28,7 +28,9 @@ kernel::kho_component! {
         chosen: AtPreserve,
         formats: [
             1 => [
-                abi::kho_vmalloc { size: 16, align: 8, first: 0, total_pages: 8, flags: 12, order: 14 },
+                abi::kho_vmalloc {
+                    size: 16, align: 8, first: 0, total_pages: 8, flags: 12, order: 14
+                },
                 abi::kho_vmalloc_hdr { size: 8, align: 8, next: 0 },
                 abi::kho_vmalloc_chunk { size: PAGE_SIZE, align: 8, hdr: 0, phys: 8 },
             ],

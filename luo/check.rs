@@ -133,7 +133,8 @@ pub(crate) fn prepare() -> Result {
         }
         if let Overall::NoTarget { enforce: false } = v.overall {
             pr_warn!(
-                "kexec without a target manifest: every component writes its newest version, unchecked\n"
+                "kexec without a target manifest: every component writes its newest version, \
+                unchecked\n"
             );
         } else {
             pr_info!(

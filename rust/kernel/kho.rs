@@ -499,13 +499,11 @@ mod handover_tests {
             return Ok(());
         }
         let phys = raw_retrieve(c"rust-kho-kunit-raw")?;
-        // SAFETY: The C API, as C code uses it: the blob is this test's; the folio reference
-        // `kho_restore_folio()` returns is put once.
-        unsafe {
-            let folio = bindings::kho_restore_folio(phys);
-            assert!(!folio.is_null());
-            bindings::folio_put(folio);
-        }
+        // SAFETY: The C API, as C code uses it: the blob is this test's, restored once.
+        let folio = unsafe { bindings::kho_restore_folio(phys) };
+        assert!(!folio.is_null());
+        // SAFETY: `folio` is the reference `kho_restore_folio()` returned, put once.
+        unsafe { bindings::folio_put(folio) };
         assert_eq!(raw_take(c"rust-kho-kunit-raw").err(), Some(ENOENT));
         // LUO looked its own blob up and freed it with `kho_restore_free()` at early_initcall:
         // still listed in the handover, no longer to be taken.

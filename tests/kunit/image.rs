@@ -13,7 +13,8 @@ mod image_tests {
         prelude::*, //
     };
 
-    const TEXT: &[u8] = b"kho-compat-manifest 1\nrelease 7.3.4-img\narch x86_64\npage-size 4096\nrecord 1-2\ncomponent kho reads 4-4 writes 4-4 at-preserve\nend\n";
+    const TEXT: &[u8] = b"kho-compat-manifest 1\nrelease 7.3.4-img\narch x86_64\npage-size 4096\n\
+        record 1-2\ncomponent kho reads 4-4 writes 4-4 at-preserve\nend\n";
 
     fn put16(b: &mut [u8], at: usize, v: u16) {
         b[at..at + 2].copy_from_slice(&v.to_le_bytes());

@@ -141,7 +141,13 @@ mod tests {
     fn malformed_lines_are_rejected_with_their_line() -> Result {
         let cases: [(&str, usize); 17] = [
             // Two names repeated: the first repeat in the file is reported.
-            ("component zz reads 1-1 writes 1-1 at-reboot\ncomponent aa reads 1-1 writes 1-1 at-reboot\ncomponent zz reads 1-1 writes 1-1 at-reboot\ncomponent aa reads 1-1 writes 1-1 at-reboot\n", 8),
+            (
+                "component zz reads 1-1 writes 1-1 at-reboot\n\
+                 component aa reads 1-1 writes 1-1 at-reboot\n\
+                 component zz reads 1-1 writes 1-1 at-reboot\n\
+                 component aa reads 1-1 writes 1-1 at-reboot\n",
+                8,
+            ),
             ("component a reads 1-1 writes 1-1 at-reboot modular x\n", 6),
             ("component a reads 1-1 writes 1-1 at-reboot loadable\n", 6),
             ("component a reads 2-1 writes 1-1 at-reboot\n", 6),
@@ -156,7 +162,11 @@ mod tests {
             ("component a reads 1-1 writes 1-1\n", 6),
             ("release again\n", 6),
             ("colour blue\n", 6),
-            ("component a reads 1-1 writes 1-1 at-reboot\ncomponent a reads 1-1 writes 1-1 at-reboot\n", 7),
+            (
+                "component a reads 1-1 writes 1-1 at-reboot\n\
+                 component a reads 1-1 writes 1-1 at-reboot\n",
+                7,
+            ),
             ("\n", 6),
         ];
         for (body, line) in cases {

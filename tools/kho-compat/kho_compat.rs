@@ -216,7 +216,8 @@ fn manifest_of_file(path: &[u8]) -> Result<KVec<u8>, i32> {
             show(path)
         ))),
         Ok(Found::Absent) => Err(fail(format_args!(
-            "{}: the image carries no manifest (an unmodified kernel, or one built without CONFIG_KHO_COMPAT_IMAGE_MANIFEST)",
+            "{}: the image carries no manifest (an unmodified kernel, or one built without \
+            CONFIG_KHO_COMPAT_IMAGE_MANIFEST)",
             show(path)
         ))),
         Err(d) => Err(fail(format_args!("{}: {d}", show(path)))),
@@ -557,7 +558,8 @@ fn embed(vmlinux: &[u8], manifest_path: &[u8]) -> i32 {
     };
     if image::encode_section(&text, &mut section).is_err() {
         return fail(format_args!(
-            "the manifest ({} bytes) does not fit the image's {} bytes (CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE)",
+            "the manifest ({} bytes) does not fit the image's {} bytes \
+            (CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE)",
             text.len(),
             s.size
         ));

@@ -7,8 +7,8 @@
 //! build writes it, all with this module.
 //!
 //! The manifest travels in a *blob*: a 24-byte header (magic `KHOCMAN1`, the text's length and
-//! the FNV-1a 64 hash of the text, both 64-bit little endian), then the text. A flipped byte or a cut is
-//! found by the hash or the length, never read as a different manifest.
+//! the FNV-1a 64 hash of the text, both 64-bit little endian), then the text. A flipped byte or
+//! a cut is found by the hash or the length, never read as a different manifest.
 //!
 //! Where the blob is, without reading more of the image than headers:
 //!
@@ -20,7 +20,7 @@
 //!   are a footer (magic `KHOCMEND`, the section's size), so the blob is found from the end of
 //!   the image (or from the start of its signature, when the image is signed).
 //!
-//! `Documentation/kho-compat/manifest.rst` describes both.
+//! `Documentation/core-api/kho/compat/manifest.rst` describes both.
 
 use super::{
     env::*,

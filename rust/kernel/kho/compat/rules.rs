@@ -580,7 +580,8 @@ impl fmt::Display for Why<'_> {
                 components,
             } => write!(
                 f,
-                "{components} components to hand over, more than a version {version} handover record (the newest the target reads) holds"
+                "{components} components to hand over, more than a version {version} handover \
+                record (the newest the target reads) holds"
             ),
         }
     }
