@@ -46,6 +46,27 @@ timed() {
 }
 STAGE_TIMES=()
 
+# Runs make with its output in a log, printing a progress line every 30 s.
+make_logged() {
+	local log=$1 pid rc=0 start=$SECONDS next=$((SECONDS + 30))
+	shift
+	"$@" >"$log" 2>&1 &
+	pid=$!
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		if [ $SECONDS -ge $next ]; then
+			next=$((SECONDS + 30))
+			info "$(date +%T) still building ($((SECONDS - start))s, $(grep -c -E '^\s+(CC|RUSTC|RUSTDOC|LD|AR|BINDGEN)' "$log") steps so far)"
+		fi
+	done
+	wait "$pid" || rc=$?
+	if [ $rc -ne 0 ]; then
+		grep -E -A5 'error(\[E[0-9]+\])?:|Error [0-9]+' "$log" | head -60 >&2 || true
+		warn "full log: $log"
+	fi
+	return $rc
+}
+
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"
 	elif command -v sudo >/dev/null; then sudo "$@"
