@@ -15,7 +15,7 @@
 //!
 //! It lists the components this kernel declares, sorted by name: those of `vmlinux`, and
 //! those in loadable modules (marked `modular`). The build writes it next to the kernel image
-//! from the `.kho_compat` sections of `vmlinux` and of every `.ko` (`scripts/kho-manifest`);
+//! from the `.kho_compat` sections of `vmlinux` and of every `.ko` (`kho-compat manifest-of`);
 //! the layout of the `vmlinux` section starts with [`Info`]. At run time a module's components
 //! are known once it registered them, so the running kernel's manifest lists the modules that
 //! are loaded. `Documentation/core-api/kho/compat/manifest.rst` has the details.

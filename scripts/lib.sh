@@ -26,6 +26,10 @@ KMAKE_FLAGS=(LLVM=$LLVM_SUFFIX RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 
 JOBS=${JOBS:-$(nproc)}
 
+# No __pycache__ in the kernel trees (kunit.py runs from the work tree, whose
+# files must stay those of the series).
+export PYTHONDONTWRITEBYTECODE=1
+
 # Output helpers. Every long step says what it does and how long it took.
 _t0=${_t0:-$SECONDS}
 if [ -t 1 ]; then _b=$'\e[1m'; _r=$'\e[31m'; _g=$'\e[32m'; _n=$'\e[0m'; else _b= _r= _g= _n=; fi

@@ -10,6 +10,7 @@ expanded in one of them ("::: file:line"). C warnings ("file:line:col:
 warning:") concern FILES when their file does. Exits 0 either way.
 """
 
+import os
 import re
 import sys
 
@@ -20,14 +21,16 @@ def main():
     found, block = [], []
 
     def done():
-        locs = re.findall(r'^\s*(?:-->|:::) (\S+):\d+', ''.join(block), re.M)
+        # rustc spells a file included by #[path] as dir/../file.
+        locs = [os.path.normpath(loc) for loc in
+                re.findall(r'^\s*(?:-->|:::) (\S+):\d+', ''.join(block), re.M)]
         if block and any(o in loc for loc in locs for o in ours):
             found.append(''.join(block[:12]))
 
     for line in open(log, errors='replace'):
         m = re.match(r'^(\S+):\d+:\d+: (warning|error): ', line)
         if m:
-            if any(o in m.group(1) for o in ours):
+            if any(o in os.path.normpath(m.group(1)) for o in ours):
                 found.append(line)
             continue
         if re.match(r'^(warning|error)(\[\S+\])?: ', line):

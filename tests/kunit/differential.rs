@@ -4,8 +4,8 @@
 //! the same rules from the same source files, for different targets, with different
 //! allocators and runtimes. Both compute the verdicts of the same 1,200 generated pairs of
 //! manifests (valid, edited, near-valid and malformed) and hash each verdict's status and
-//! whole text; the tool's hashes are committed in `tests/differential/expected` (and
-//! `scripts/test` checks the tool still prints them), this suite checks the kernel computes the
+//! whole text; the tool's hashes are committed in `tests/differential/expected` (and the
+//! tool's own test checks it still prints them), this suite checks the kernel computes the
 //! very same ones. One disagreement, on any pair, fails both.
 
 use kernel::prelude::*;

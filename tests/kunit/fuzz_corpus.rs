@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The committed fuzz corpus (`tests/fuzz/seeds.pack`, written by `scripts/fuzz --seeds`),
+//! The committed fuzz corpus (`tests/fuzz/seeds.pack`, the seeds of the host fuzz targets),
 //! replayed in the kernel: each input goes through the same property as on the host
 //! (`tests/fuzz/props.rs`), with the kernel's build of the parsers.
 

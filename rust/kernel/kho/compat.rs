@@ -207,7 +207,7 @@ impl Format {
 /// A component's declaration, as [`crate::kho_component!`] places it in `.kho_compat`.
 ///
 /// The leading fields (`name`, `reads`, `writes`, `chosen`) are read by the build out of
-/// `vmlinux` and the `.ko` files (`scripts/kho-manifest`): their layout is part of the
+/// `vmlinux` and the `.ko` files (`kho-compat manifest-of`): their layout is part of the
 /// section format (`Documentation/core-api/kho/compat/manifest.rst`).
 ///
 /// # Invariants
