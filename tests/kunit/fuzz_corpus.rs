@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The committed fuzz corpus (`tests/fuzz/seeds.pack`, the seeds of the host fuzz targets),
+//! The committed fuzz corpus (`tests/fuzz/seeds.hex`, the seeds of the host fuzz targets),
 //! replayed in the kernel: each input goes through the same property as on the host
 //! (`tests/fuzz/props.rs`), with the kernel's build of the parsers.
 
@@ -36,14 +36,32 @@ mod tests {
     use super::props;
     use kernel::prelude::*;
 
-    /// The corpus: `KHOFUZZ1`, then per input its target's name, a NUL, its length
-    /// (`u32`, little endian) and its bytes.
-    const PACK: &[u8] = include_bytes!("../fuzz/seeds.pack");
+    /// The corpus in hexadecimal, `#` lines being comments: `KHOFUZZ1`, then per input its
+    /// target's name, a NUL, its length (`u32`, little endian) and its bytes.
+    const HEX: &str = include_str!("../fuzz/seeds.hex");
+
+    /// The bytes of [`HEX`].
+    fn unhex() -> Result<KVec<u8>> {
+        let mut out = KVec::new();
+        for line in HEX.lines().filter(|l| !l.starts_with('#')) {
+            let b = line.as_bytes();
+            if b.len() % 2 != 0 {
+                return Err(EINVAL);
+            }
+            for pair in b.chunks(2) {
+                let s = core::str::from_utf8(pair).map_err(|_| EINVAL)?;
+                let v = u8::from_str_radix(s, 16).map_err(|_| EINVAL)?;
+                out.push(v, GFP_KERNEL)?;
+            }
+        }
+        Ok(out)
+    }
 
     #[test]
     fn every_committed_input_keeps_its_property() -> Result {
-        assert_eq!(PACK.get(..8), Some(&b"KHOFUZZ1"[..]));
-        let mut rest = &PACK[8..];
+        let pack = unhex()?;
+        assert_eq!(pack.get(..8), Some(&b"KHOFUZZ1"[..]));
+        let mut rest = &pack[8..];
         let mut counts = [0u32; props::TARGETS.len()];
         while !rest.is_empty() {
             let nul = rest.iter().position(|b| *b == 0).ok_or(EINVAL)?;
