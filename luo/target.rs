@@ -38,8 +38,10 @@ pub(crate) enum Image {
     None,
     /// Loaded with `kexec_load()`: segments, no image file to read.
     Segments,
-    /// The image carries no manifest (an unmodified kernel), or reserves room for one it was
-    /// built without.
+    /// Nothing in the image says it was built with a manifest (an unmodified kernel, or one
+    /// built without `CONFIG_KHO_COMPAT_IMAGE_MANIFEST`). Damage is never this: an image whose
+    /// room is empty, whose section or footer is damaged, or that is cut short is
+    /// [`Image::Unusable`].
     NoManifest,
     /// The image's manifest.
     Manifest(KBox<Manifest>),
@@ -173,7 +175,7 @@ fn image_state(buf: &[u8]) -> Image {
             Ok(m) => Image::Manifest(m),
             Err(r) => unusable(&format_args!("is rejected: {r}")),
         },
-        Ok(Found::Empty | Found::Absent) => Image::NoManifest,
+        Ok(Found::Absent) => Image::NoManifest,
         Err(d) => unusable(&format_args!("cannot be used: {d}")),
     }
 }

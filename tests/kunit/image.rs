@@ -80,8 +80,8 @@ mod image_tests {
         magic.extend_from_slice(&blob, GFP_KERNEL)?;
         magic[0] = b'X';
         assert_eq!(decode_blob(&magic), Err(Damage::Magic));
-        // Room that was never filled.
-        assert_eq!(decode_blob(&[0u8; 64]), Ok(Found::Empty));
+        // Room that was never filled: damage, not absence.
+        assert_eq!(decode_blob(&[0u8; 64]), Err(Damage::Empty));
         assert_eq!(encode_blob(TEXT, &mut [0u8; 16]).err(), Some(ENOSPC));
         Ok(())
     }
@@ -97,9 +97,39 @@ mod image_tests {
         )?;
         encode_blob(TEXT, &mut img[at..at + room])?;
         assert_eq!(find(&img), Ok(Found::Manifest(TEXT)));
-        // A section that points past the image is a broken header, not a manifest.
+        // A section that points past the image: the file is shorter than its headers say.
         let bad = pe_image(0x3000, &[(PE_SECTION, 0x2800, 0x1000)], None)?;
-        assert_eq!(find(&bad), Err(Damage::Headers));
+        assert_eq!(
+            find(&bad),
+            Err(Damage::Cut {
+                want: 0x3800,
+                have: 0x3000
+            })
+        );
+        // The same image cut short by a byte: cut, not absent, whatever else it carries.
+        assert_eq!(
+            find(&img[..0x1fff]),
+            Err(Damage::Cut {
+                want: 0x2000,
+                have: 0x1fff
+            })
+        );
+        // The section's name damaged: its blob still says a manifest was built in.
+        let mut renamed = KVVec::new();
+        renamed.extend_from_slice(&img, GFP_KERNEL)?;
+        let table = 0x84 + 20 + 112 + 6 * 8;
+        renamed[table + 40 + 1] ^= 0x20;
+        assert_eq!(find(&renamed), Err(Damage::SectionName));
+        // The room never filled.
+        let mut empty = KVVec::new();
+        empty.extend_from_slice(&img, GFP_KERNEL)?;
+        empty[at..at + room].fill(0);
+        assert_eq!(find(&empty), Err(Damage::Empty));
+        // A bad magic in a section named .kho.
+        let mut magic = KVVec::new();
+        magic.extend_from_slice(&img, GFP_KERNEL)?;
+        magic[at] ^= 0x01;
+        assert_eq!(find(&magic), Err(Damage::Magic));
         // An image without the section (an unmodified kernel) has none.
         let plain = pe_image(0x3000, &[(b".text\0\0\0", 0x400, 0xc00)], None)?;
         assert_eq!(find(&plain), Ok(Found::Absent));
@@ -124,11 +154,32 @@ mod image_tests {
         signed[start..start + size].copy_from_slice(&img[start..start + size]);
         signed[end..].fill(0x5a);
         assert_eq!(find(&signed), Ok(Found::Manifest(TEXT)));
-        // Reserved but never filled: zeros and the footer.
+        // Reserved but never filled: zeros and the footer. Damage, not absence.
         let mut empty = pe_image(end, &[], None)?;
         encode_section(b"", &mut empty[start..start + size])?;
         empty[start..start + HEADER].fill(0);
-        assert_eq!(find(&empty), Ok(Found::Empty));
+        assert_eq!(find(&empty), Err(Damage::Empty));
+        // The footer's magic damaged: its size still leads back to the blob.
+        let mut footer = KVVec::new();
+        footer.extend_from_slice(&img, GFP_KERNEL)?;
+        footer[start + size - FOOTER] ^= 0x01;
+        assert_eq!(find(&footer), Err(Damage::Footer));
+        // The blob's magic damaged, the footer intact.
+        let mut magic = KVVec::new();
+        magic.extend_from_slice(&img, GFP_KERNEL)?;
+        magic[start] ^= 0x01;
+        assert_eq!(find(&magic), Err(Damage::Magic));
+        // Cut short: the PE header's data section says how long the image is (the footer
+        // is gone with the cut, and the image must not read as one without a manifest).
+        let whole = pe_image(end, &[(b".data\0\0\0", 0x400, end - 0x400)], None)?;
+        assert_eq!(find(&whole), Ok(Found::Absent));
+        assert_eq!(
+            find(&whole[..end - 0x100]),
+            Err(Damage::Cut {
+                want: end,
+                have: end - 0x100
+            })
+        );
         // A footer whose size points before the image is a broken header.
         let mut wild = pe_image(end, &[], None)?;
         encode_section(TEXT, &mut wild[start..start + size])?;

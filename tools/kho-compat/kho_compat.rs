@@ -211,10 +211,6 @@ fn manifest_of_file(path: &[u8]) -> Result<KVec<u8>, i32> {
                 .map_err(|_| fail(format_args!("out of memory")))?;
             Ok(out)
         }
-        Ok(Found::Empty) => Err(fail(format_args!(
-            "{}: the image reserves room for a manifest but none was embedded",
-            show(path)
-        ))),
         Ok(Found::Absent) => Err(fail(format_args!(
             "{}: the image carries no manifest (an unmodified kernel, or one built without \
             CONFIG_KHO_COMPAT_IMAGE_MANIFEST)",

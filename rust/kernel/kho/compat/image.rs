@@ -10,6 +10,13 @@
 //! the FNV-1a 64 hash of the text, both 64-bit little endian), then the text. A flipped byte or
 //! a cut is found by the hash or the length, never read as a different manifest.
 //!
+//! Damage is never absence: an image reads as carrying no manifest only when nothing in it
+//! says it was built with one. Room left empty, a manifest section under another name, a
+//! footer whose magic is damaged but whose size leads to a blob, and an image shorter than its
+//! PE/COFF headers say (a file cut short) are each a [`Damage`], which the kernel refuses
+//! whatever its policy for an image without a manifest. Only when every marker is gone (both
+//! the section's name or footer *and* the blob's magic) does a damaged image read as absent.
+//!
 //! Where the blob is, without reading more of the image than headers:
 //!
 //! - x86_64 `bzImage`: in the PE section `.kho` of the image (the EFI stub's PE/COFF header
@@ -62,6 +69,19 @@ pub enum Damage {
     },
     /// A header of the image points outside it.
     Headers,
+    /// The image reserves room for a manifest, but nothing was embedded in it (zeros).
+    Empty,
+    /// A PE section holds a manifest, but is not named `.kho`: the section table is damaged.
+    SectionName,
+    /// The data ends with a manifest section whose footer's magic is damaged.
+    Footer,
+    /// The image is shorter than its PE/COFF headers say: the file was cut short.
+    Cut {
+        /// The bytes of data the headers describe.
+        want: usize,
+        /// The bytes the image has (up to its signature, when it is signed).
+        have: usize,
+    },
 }
 
 impl fmt::Display for Damage {
@@ -77,6 +97,22 @@ impl fmt::Display for Damage {
                 "the embedded manifest is damaged: its text hashes to {got:#018x}, not {want:#018x}"
             ),
             Damage::Headers => write!(f, "the image's headers point outside the image"),
+            Damage::Empty => write!(
+                f,
+                "the image reserves room for a manifest but none was embedded (the room is zeros)"
+            ),
+            Damage::SectionName => write!(
+                f,
+                "the image's section table is damaged: a section holds a manifest, not named .kho"
+            ),
+            Damage::Footer => write!(
+                f,
+                "the manifest section's footer is damaged (bad footer magic)"
+            ),
+            Damage::Cut { want, have } => write!(
+                f,
+                "the image is cut short: its headers describe {want} bytes, it has {have}"
+            ),
         }
     }
 }
@@ -86,9 +122,8 @@ impl fmt::Display for Damage {
 pub enum Found<'a> {
     /// The manifest's text (not yet parsed).
     Manifest(&'a [u8]),
-    /// The image reserves room for a manifest, but none was embedded (the room is zeros).
-    Empty,
-    /// The image has no manifest section (e.g. a kernel without this code).
+    /// Nothing in the image says it was built with a manifest (a kernel built without
+    /// `CONFIG_KHO_COMPAT_IMAGE_MANIFEST`, or without this code).
     Absent,
 }
 
@@ -110,7 +145,7 @@ fn le64(b: &[u8], at: usize) -> Option<u64> {
 /// Returns the manifest text of the blob at the start of `section`.
 pub fn decode_blob(section: &[u8]) -> Result<Found<'_>, Damage> {
     if section.iter().all(|b| *b == 0) {
-        return Ok(Found::Empty);
+        return Err(Damage::Empty);
     }
     if section.get(..8) != Some(&MAGIC[..]) {
         return Err(Damage::Magic);
@@ -166,6 +201,8 @@ struct Pe {
     count: usize,
     /// File offset of the certificate table (a signature), if any.
     certificates: Option<usize>,
+    /// Where the sections' data ends in the file: the image is at least that long.
+    data_end: usize,
 }
 
 /// Parses the PE/COFF header an EFI-stub image starts with (`MZ`, then the offset of `PE\0\0`
@@ -205,10 +242,20 @@ fn pe(image: &[u8]) -> Result<Option<Pe>, Damage> {
             }
         }
     }
+    let mut data_end = 0;
+    for i in 0..count {
+        let s = sections + i * 40;
+        let raw = le32(image, s + 16).ok_or(Damage::Headers)? as usize;
+        let at = le32(image, s + 20).ok_or(Damage::Headers)? as usize;
+        if raw > 0 {
+            data_end = data_end.max(at.saturating_add(raw));
+        }
+    }
     Ok(Some(Pe {
         sections,
         count,
         certificates,
+        data_end,
     }))
 }
 
@@ -216,29 +263,51 @@ fn pe(image: &[u8]) -> Result<Option<Pe>, Damage> {
 ///
 /// Reads the PE/COFF header and section table (x86_64: the `.kho` section) or, failing that,
 /// looks for the footer in the last [`FOOTER_WINDOW`] bytes of the image's data (arm64): never
-/// more of the image than that.
+/// more of the image than that, and the first bytes of each section. An image shorter than
+/// its PE/COFF headers say is [`Damage::Cut`], whatever it carries.
 pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
     let pe = pe(image)?;
+    // The data ends where a signature starts, if the image is signed.
+    let end = pe
+        .as_ref()
+        .and_then(|p| p.certificates)
+        .unwrap_or(image.len())
+        .min(image.len());
     if let Some(pe) = &pe {
+        if pe.data_end > end {
+            return Err(Damage::Cut {
+                want: pe.data_end,
+                have: end,
+            });
+        }
+        let mut named = None;
+        let mut unnamed = false;
         for i in 0..pe.count {
             let s = pe.sections + i * 40;
-            if image.get(s..s + 8) != Some(&PE_SECTION[..]) {
-                continue;
-            }
             let raw = le32(image, s + 16).ok_or(Damage::Headers)? as usize;
             let at = le32(image, s + 20).ok_or(Damage::Headers)? as usize;
+            let is_kho = image.get(s..s + 8) == Some(&PE_SECTION[..]);
+            if raw == 0 && !is_kho {
+                // No data in the file (e.g. `.bss`).
+                continue;
+            }
             let section = at
                 .checked_add(raw)
                 .and_then(|end| image.get(at..end))
                 .ok_or(Damage::Headers)?;
+            if is_kho {
+                named.get_or_insert(section);
+            } else if section.starts_with(MAGIC) {
+                unnamed = true;
+            }
+        }
+        if let Some(section) = named {
             return decode_blob(section);
         }
+        if unnamed {
+            return Err(Damage::SectionName);
+        }
     }
-    // The data ends where a signature starts, if the image is signed.
-    let end = pe
-        .and_then(|p| p.certificates)
-        .unwrap_or(image.len())
-        .min(image.len());
     let start = end.saturating_sub(FOOTER_WINDOW);
     let mut at = end.saturating_sub(FOOTER) & !7;
     while at >= start && at + FOOTER <= end {
@@ -250,6 +319,22 @@ pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
                 return Err(Damage::Headers);
             }
             return decode_blob(&image[section_start..at]);
+        }
+        if at < 8 {
+            break;
+        }
+        at -= 8;
+    }
+    // No footer: a footer whose magic is damaged still has a size that leads back to a blob.
+    let mut at = end.saturating_sub(FOOTER) & !7;
+    while at >= start && at + FOOTER <= end {
+        let size = le64(image, at + 8).unwrap_or(0);
+        let blob = usize::try_from(size)
+            .ok()
+            .filter(|s| *s >= FOOTER + HEADER)
+            .and_then(|s| (at + FOOTER).checked_sub(s));
+        if blob.and_then(|b| image.get(b..b + 8)) == Some(&MAGIC[..]) {
+            return Err(Damage::Footer);
         }
         if at < 8 {
             break;
