@@ -95,12 +95,22 @@ module! {
             default: cfg!(CONFIG_KHO_COMPAT_ENFORCE),
             description: "Refuse a kexec for which no target manifest was set",
         },
+        check_at_load: bool {
+            default: cfg!(CONFIG_KHO_COMPAT_CHECK_AT_LOAD),
+            description: "Fail the load of a kernel whose live update would be refused",
+        },
     },
 }
 
 /// Returns whether a kexec without a target manifest is refused (`kho_compat.enforce`).
 pub(crate) fn enforce() -> bool {
     module_parameters::enforce.value()
+}
+
+/// Returns whether loading a kernel for kexec fails when the live update into it would be
+/// refused (`kho_compat.check_at_load`).
+pub(crate) fn check_at_load() -> bool {
+    module_parameters::check_at_load.value()
 }
 
 #[pin_data]
@@ -177,17 +187,25 @@ const IMAGE_FILE: c_int = 0;
 const IMAGE_SEGMENTS: c_int = 1;
 const IMAGE_NONE: c_int = 2;
 
-/// Records what was loaded for the next kexec; called by `kexec_file_load()` (`IMAGE_FILE`,
-/// with the image once it is loaded, its signature checked if required), `kexec_load()`
-/// (`IMAGE_SEGMENTS`) and both when they unload (`IMAGE_NONE`).
+/// Records what was loaded for the next kexec, and checks the handover against it; called by
+/// `kexec_file_load()` (`IMAGE_FILE`, with the image once it is loaded, its signature checked if
+/// required), `kexec_load()` (`IMAGE_SEGMENTS`) and both when they unload (`IMAGE_NONE`), for
+/// the slot a normal kexec boots, before the new image replaces the one in it.
+///
+/// Returns 0 to install the image, or a negative errno to fail the load
+/// (`kho_compat.check_at_load`: the live update into it would be refused).
 ///
 /// # Safety
 ///
 /// For `IMAGE_FILE`, `image` points to `len` readable bytes for the duration of the call.
 #[no_mangle]
-pub unsafe extern "C" fn kho_compat_kexec_image(kind: c_int, image: *const c_void, len: usize) {
+pub unsafe extern "C" fn kho_compat_kexec_image(
+    kind: c_int,
+    image: *const c_void,
+    len: usize,
+) -> c_int {
     if !READY.load(Acquire) {
-        return;
+        return 0;
     }
     let kind = match kind {
         IMAGE_FILE if !image.is_null() => {
@@ -197,7 +215,10 @@ pub unsafe extern "C" fn kho_compat_kexec_image(kind: c_int, image: *const c_voi
         }
         IMAGE_SEGMENTS => target::ImageKind::Segments,
         IMAGE_NONE => target::ImageKind::Unloaded,
-        _ => return,
+        _ => return 0,
     };
-    target::image_loaded(kind);
+    match check::image_loaded(target::image_state_of(kind)) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }

@@ -10,7 +10,9 @@
 //! and [`prepare`], which enforces it in `liveupdate_reboot()`.
 
 use crate::target::{
+    Image,
     Resolved,
+    Targets,
     TARGETS, //
 };
 use kernel::{
@@ -72,7 +74,11 @@ pub(crate) fn compute_for(
 /// Computes the verdict for the registered components `regs`, against the target and with the
 /// boot-time policy.
 pub(crate) fn verdict(regs: &[Registered<'_>]) -> Result<Verdict> {
-    let targets = TARGETS.lock();
+    verdict_of(&TARGETS.lock(), regs)
+}
+
+/// Computes the verdict for the registered components `regs` against `targets`.
+fn verdict_of(targets: &Targets, regs: &[Registered<'_>]) -> Result<Verdict> {
     let src = source();
     match targets.resolve() {
         Resolved::Target(t, origin) => {
@@ -155,4 +161,51 @@ pub(crate) fn prepare() -> Result {
         checked.map_or(0, |c| c.as_micros_ceil())
     );
     Ok(())
+}
+
+/// Installs `image` as what the next kexec boots, unless the check at the load refuses it.
+///
+/// Called when `kexec_file_load()` or `kexec_load()` has loaded a kernel into the slot a normal
+/// kexec boots. With `kho_compat.check_at_load` (the default), the handover is checked now,
+/// against the state at the load and that image: if the kexec would be refused, the load fails
+/// (`ECANCELED`, or `ENODATA` when no target manifest can be had under `kho_compat.enforce`),
+/// the reason is logged, and the image loaded before stays the target. Otherwise, or without the
+/// policy, `image` becomes the target. With KHO disabled nothing is handed over and nothing is
+/// checked.
+pub(crate) fn image_loaded(image: Image) -> Result {
+    if !crate::check_at_load() || !kho::is_enabled() || matches!(image, Image::None) {
+        TARGETS.lock().image = image;
+        return Ok(());
+    }
+    // The registry's lock before the target's, as everywhere (`prepare_handover`).
+    compat::with_registered(|regs| {
+        let mut targets = TARGETS.lock();
+        let before = core::mem::replace(&mut targets.image, image);
+        let v = match verdict_of(&targets, regs) {
+            Ok(v) => v,
+            Err(e) => {
+                targets.image = before;
+                return Err(e);
+            }
+        };
+        let Some(errno) = v.refusal() else {
+            return Ok(());
+        };
+        targets.image = before;
+        // kexec-tools falls back to kexec_load() on ENOEXEC and reads it as a broken image:
+        // ECANCELED is neither (kexec_file_load failed: Operation canceled).
+        let (errno, name) = if errno == ENODATA {
+            (ENODATA, "ENODATA")
+        } else {
+            (ECANCELED, "ECANCELED")
+        };
+        v.for_each_refusal(|why| {
+            pr_err!(
+                "kexec load refused ({}): {}; the kernel loaded before stays\n",
+                name,
+                format_args!("{why}")
+            );
+        });
+        Err(errno)
+    })
 }

@@ -13,7 +13,9 @@
 //! - `KHO_COMPAT_CLEAR_TARGET`: forget it;
 //! - `KHO_COMPAT_GET_VERDICT`: the per-component verdict of the check, as a dry run, and
 //!   where its target comes from;
-//! - `KHO_COMPAT_GET_INCOMING`: the status of each component handed over to this kernel.
+//! - `KHO_COMPAT_GET_INCOMING`: the status of each component handed over to this kernel;
+//! - `KHO_COMPAT_GET_POLICY`: the policy of the check, as `key value` lines
+//!   (`enforce 0|1`, `check-at-load 0|1`).
 //!
 //! `Documentation/core-api/kho/compat/admin-guide.rst` has a worked example.
 
@@ -67,6 +69,7 @@ const SET_TARGET: u32 = _IOW::<uapi::kho_compat_text>(TYPE, 0x01);
 const CLEAR_TARGET: u32 = _IO(TYPE, 0x02);
 const GET_VERDICT: u32 = _IOWR::<uapi::kho_compat_text>(TYPE, 0x03);
 const GET_INCOMING: u32 = _IOWR::<uapi::kho_compat_text>(TYPE, 0x04);
+const GET_POLICY: u32 = _IOWR::<uapi::kho_compat_text>(TYPE, 0x05);
 // The manifest size limit and the argument's size are the UAPI's.
 const _: () = assert!(MANIFEST_MAX == uapi::KHO_COMPAT_MANIFEST_MAX as usize);
 const _: () = assert!(TEXT_SIZE == size_of::<uapi::kho_compat_text>());
@@ -141,7 +144,7 @@ impl MiscDevice for Control {
     fn ioctl(_me: &Control, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         if !matches!(
             cmd,
-            GET_MANIFEST | SET_TARGET | CLEAR_TARGET | GET_VERDICT | GET_INCOMING
+            GET_MANIFEST | SET_TARGET | CLEAR_TARGET | GET_VERDICT | GET_INCOMING | GET_POLICY
         ) {
             return Err(ENOTTY);
         }
@@ -170,6 +173,10 @@ impl MiscDevice for Control {
             GET_INCOMING => get_text(arg, |w| {
                 incoming::write_text(w)?;
                 w.write_str("\n")
+            }),
+            GET_POLICY => get_text(arg, |w| {
+                writeln!(w, "enforce {}", u8::from(crate::enforce()))?;
+                writeln!(w, "check-at-load {}", u8::from(crate::check_at_load()))
             }),
             _ => Err(ENOTTY),
         }

@@ -3,12 +3,13 @@
 //! The target: the manifest of the kernel about to be kexec'ed into, and where it comes from.
 //!
 //! The verdict is bound to what will boot: when `kexec_file_load()` loads an image, the kernel
-//! reads the manifest the image carries ([`image_loaded`], called by the syscall once the image
+//! reads the manifest the image carries ([`image_state_of`], called by the syscall once the image
 //! is loaded, its signature checked if required), and the check uses that. A manifest set by
 //! user space (`KHO_COMPAT_SET_TARGET`) is a dry-run input, or the fallback for an image that
-//! carries none (an unmodified Linux 7.3, or one loaded with `kexec_load()`, which has no file
-//! to read). When both exist and differ (as parsed manifests: the same lines in another order
-//! are the same manifest), the kexec is refused: the agent believes in another
+//! carries none (an unmodified Linux 7.3). A kernel loaded with `kexec_load()` cannot be the
+//! target of a live update: KHO passes its handover only to a kernel loaded with
+//! `kexec_file_load()`. When both exist and differ (as parsed manifests: the same lines in
+//! another order are the same manifest), the kexec is refused: the agent believes in another
 //! kernel than the one that would boot. An image whose manifest is damaged is refused whatever
 //! user space says.
 //!
@@ -109,18 +110,18 @@ impl Targets {
             (Image::NoManifest, Some(u)) => {
                 Resolved::Target(u, "from user space; the loaded image carries none")
             }
-            (Image::Segments, Some(u)) => Resolved::Target(
-                u,
-                "from user space; loaded with kexec_load, no image to read",
-            ),
+            // KHO passes its handover (the FDT and the scratch areas) only to a kernel
+            // loaded with kexec_file_load(): one loaded with kexec_load() boots without it,
+            // whatever its manifest.
+            (Image::Segments, _) => Resolved::Unusable(text(format_args!(
+                "the kernel was loaded with kexec_load(), which does not pass the KHO handover \
+                to it (kexec_file_load(), kexec -s, does): what is preserved would be lost"
+            ))),
             (Image::None, Some(u)) => {
                 Resolved::Target(u, "from user space; dry run: no image loaded")
             }
             (Image::NoManifest, None) => {
                 Resolved::None("the loaded image carries none; none set by user space")
-            }
-            (Image::Segments, None) => {
-                Resolved::None("loaded with kexec_load; none set by user space")
             }
             (Image::None, None) => Resolved::None("no image loaded; none set by user space"),
         }
@@ -180,9 +181,9 @@ fn image_state(buf: &[u8]) -> Image {
     }
 }
 
-/// Records what `kexec_file_load()` loaded (`image`), or that `kexec_load()` loaded segments,
-/// or that the kernel was unloaded; called with the kexec lock held, once the load succeeded.
-pub(crate) fn image_loaded(kind: ImageKind<'_>) {
+/// Returns what was loaded for the next kexec: the image's manifest, read and logged, for
+/// `kexec_file_load()`; segments for `kexec_load()`; nothing once the kernel was unloaded.
+pub(crate) fn image_state_of(kind: ImageKind<'_>) -> Image {
     let state = match kind {
         ImageKind::File(buf) => image_state(buf),
         ImageKind::Segments => Image::Segments,
@@ -205,7 +206,7 @@ pub(crate) fn image_loaded(kind: ImageKind<'_>) {
         ),
         Image::None => pr_info!("kexec image unloaded\n"),
     }
-    TARGETS.lock().image = state;
+    state
 }
 
 /// What was loaded for the next kexec.

@@ -302,17 +302,23 @@ mod tests {
             &t,
             "7.3.4-N (from user space; the loaded image carries none)",
         )?;
+        // kexec_load() passes no KHO handover: unusable, whatever user space says.
         t.image = Image::Segments;
         says(
             &t,
-            "7.3.4-N (from user space; loaded with kexec_load, no image to read)",
+            "unusable: the kernel was loaded with kexec_load(), which does not pass the KHO \
+            handover to it (kexec_file_load(), kexec -s, does): what is preserved would be lost",
         )?;
         t.image = Image::None;
         says(&t, "7.3.4-N (from user space; dry run: no image loaded)")?;
         t.user = None;
         says(&t, "none: no image loaded; none set by user space")?;
         t.image = Image::Segments;
-        says(&t, "none: loaded with kexec_load; none set by user space")?;
+        says(
+            &t,
+            "unusable: the kernel was loaded with kexec_load(), which does not pass the KHO \
+            handover to it (kexec_file_load(), kexec -s, does): what is preserved would be lost",
+        )?;
         t.image = Image::NoManifest;
         says(
             &t,

@@ -9,6 +9,7 @@
 //! kho-compat clear                 forget it
 //! kho-compat verdict               the verdict of the check (dry run)
 //! kho-compat incoming              status of what the previous kernel handed over
+//! kho-compat policy                the policy of the check (enforce, check-at-load)
 //! kho-compat compare OWN TARGET    offline: can a kernel hand over to another? Each is a
 //!                                  manifest file or a kernel image (bzImage, Image)
 //! kho-compat extract IMAGE         the manifest a kernel image carries
@@ -20,7 +21,7 @@
 //! kho-compat differential BLOCKS   digests of the differential corpus
 //! ```
 //!
-//! The first five talk to `/dev/kho_compat` (root, `CAP_SYS_BOOT`). The others need no
+//! The first six talk to `/dev/kho_compat` (root, `CAP_SYS_BOOT`). The others need no
 //! kernel. The manifest format, the rules and the image format are the kernel's own source
 //! (`rust/kernel/kho/compat/`), compiled into this program: the tool parses and judges as the
 //! kernel does. Offline, `compare` takes the own kernel's components from its manifest and
@@ -237,6 +238,7 @@ const SET_TARGET: u32 = ioc(1, 1);
 const CLEAR_TARGET: u32 = (0xbb << 8) | 2;
 const GET_VERDICT: u32 = ioc(3, 3);
 const GET_INCOMING: u32 = ioc(3, 4);
+const GET_POLICY: u32 = ioc(3, 5);
 
 const DEVICE: &[u8] = b"/dev/kho_compat\0";
 
@@ -591,7 +593,7 @@ fn differential(blocks: &[u8]) -> i32 {
     0
 }
 
-const USAGE: &str = "usage: kho-compat manifest | load FILE | clear | verdict | incoming |
+const USAGE: &str = "usage: kho-compat manifest | load FILE | clear | verdict | incoming | policy |
        kho-compat compare OWN TARGET | extract IMAGE |
        kho-compat manifest-of VMLINUX RELEASE [MODULE.ko...] | blob MANIFEST OUT |
        kho-compat embed VMLINUX MANIFEST | differential BLOCKS
@@ -602,6 +604,13 @@ pub(crate) fn main(args: &[&[u8]]) -> i32 {
     let args = args.get(1..).unwrap_or(&[]);
     let code = match args {
         [b"manifest"] => match get_text(GET_MANIFEST) {
+            Ok(t) => {
+                print(&mut Out::new(1), &t);
+                0
+            }
+            Err(code) => code,
+        },
+        [b"policy"] => match get_text(GET_POLICY) {
             Ok(t) => {
                 print(&mut Out::new(1), &t);
                 0
