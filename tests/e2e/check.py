@@ -11,7 +11,16 @@
 #            [--verdict allowed|refused] [--warn-no-target] [--bad-input]
 #            [--dry-run allowed|refused] [--origin TEXT] [--refused-text TEXT]
 #            [--offline-verdict FILE] [--fault KIND[:ARG...]] [--race]
-#            [--sessions N]
+#            [--sessions N] [--load-refused ECANCELED|ENODATA]
+#            [--kexec-tools-says TEXT] [--systemd] [--cold-reboot]
+#
+# --load-refused: the load of the target failed (the check at the load), the
+# kernel said why (--refused-text), nothing was loaded, then the retry.
+# --kexec-tools-says: kexec-tools printed TEXT (the update was driven with
+# Debian's kexec). --systemd: in systemd's order, the workload stopped only
+# once the load succeeded. --cold-reboot: systemd's order without the check
+# at the load: the kexec was refused at kexec -e, after the workload was
+# stopped, and the host rebooted cold (no second kernel).
 #
 # --fault: the record was damaged in transit (kho_compat/fault); the second
 # kernel must isolate it as tests/testing.rst says.
@@ -96,6 +105,10 @@ def main():
     ap.add_argument('--fault')
     ap.add_argument('--race', action='store_true')
     ap.add_argument('--sessions', type=int, default=0)
+    ap.add_argument('--load-refused')
+    ap.add_argument('--kexec-tools-says')
+    ap.add_argument('--systemd', action='store_true')
+    ap.add_argument('--cold-reboot', action='store_true')
     a = ap.parse_args()
 
     lines = untangle(open(a.log, errors='replace').read().replace('\r', '').split('\n'))
@@ -104,6 +117,9 @@ def main():
     reports = [l for l in lines if REPORT.search(l)]
     if reports:
         why.append(f'kernel report(s) in the log: {reports[0].strip()[:160]}')
+
+    if a.cold_reboot:
+        return cold_reboot(a, lines, why)
 
     kexec_at = next((i for i, l in enumerate(lines)
                      if 'kexec_core: Starting new kernel' in l), None)
@@ -143,6 +159,12 @@ def main():
     if a.refused:
         need1 += ['kexec-refused', 'intact-memfd', 'intact-session', 'retry-load',
                   'retry-verdict', 'retry-kexec-load']
+    if a.load_refused:
+        need1 = [n for n in need1 if n not in ('verdict', 'kexec-load')]
+        need1 += ['load-refused', 'intact-memfd', 'intact-session', 'retry-load',
+                  'retry-verdict', 'retry-kexec-load']
+    if a.systemd:
+        need1 += ['workload', 'workload-stopped'] + (['workload-running'] if a.load_refused else [])
     if a.bad_input:
         need1 += ['garbage-random', 'garbage-truncated', 'garbage-huge', 'garbage-nonroot',
                   'garbage-nocap', 'ioctl-edges', 'ioctl-edges-reload', 'permissions']
@@ -241,6 +263,18 @@ def main():
                 why.append(f'first kernel: the refusal does not name {name}')
     elif kernel(first, 'kexec refused') and not a.race:
         why.append('first kernel refused the kexec: ' + kernel(first, 'kexec refused')[0])
+    load_refusals = kernel(first, 'kexec load refused (')
+    if a.load_refused:
+        mine = [l for l in load_refusals if l.startswith(f'kexec load refused ({a.load_refused}): ')]
+        if not mine:
+            why.append(f'first kernel: no "kexec load refused ({a.load_refused})" log line: {load_refusals[:1]}')
+        elif a.refused_text and not any(a.refused_text in l for l in mine):
+            why.append(f'first kernel: no load refusal says "{a.refused_text}": {mine[:1]}')
+    elif load_refusals:
+        why.append('first kernel refused a load: ' + load_refusals[0])
+    said = [l.split('E2E-KEXEC ', 1)[1] for l in first if 'E2E-KEXEC ' in l]
+    if a.kexec_tools_says and not any(a.kexec_tools_says in l for l in said):
+        why.append(f'kexec-tools did not say "{a.kexec_tools_says}": {said[:3]}')
 
     if a.warn_no_target and not kernel(first, 'kexec without a target manifest'):
         why.append('first kernel: no warning about the missing target manifest')
@@ -378,6 +412,14 @@ def main():
             why.append(f'second kernel: the test component restored data in a corrupt {a.corrupt_format}')
         else:
             summary += '; ' + re.sub(r'^.*?kho_compat: ', '', refusal[0]).strip()
+    if a.load_refused and load_refusals:
+        summary = (f'load refused with {a.load_refused} ({load_refusals[0].split(": ", 1)[1]}); '
+                   f'nothing loaded, session and memfd intact; retried: ' + summary)
+    if a.kexec_tools_says:
+        summary = f'kexec-tools: "{a.kexec_tools_says}"; ' + summary
+    if a.systemd:
+        summary = ('systemd order: the workload ' + ('still ran after the failed load'
+                   if a.load_refused else 'stopped before kexec -e') + '; ' + summary)
     if a.refused:
         summary = f'kexec refused with {a.refused} ({kernel(first, "kexec refused")[0].split(": ", 1)[1]}); session and memfd intact; retried: ' + summary
     if a.warn_no_target:
@@ -410,6 +452,36 @@ def main():
         print('FAIL ' + '; '.join(why))
         return 1
     print('PASS ' + summary)
+    return 0
+
+
+def cold_reboot(a, lines, why):
+    """systemd's order without the check at the load: refused at kexec -e, rebooted cold."""
+    if any('kexec_core: Starting new kernel' in l for l in lines):
+        why.append('a kexec happened')
+    got = {}
+    for l in lines:
+        m = re.search(r'E2E-CHECK (\S+) (PASS|FAIL) (.*)', l)
+        if m:
+            got[m.group(1)] = (m.group(2), m.group(3))
+    for n in ('luo-session', 'memfd-preserve', 'workload', 'kexec-load', 'verdict',
+              'workload-stopped', 'kexec-refused', 'cold-reboot'):
+        if got.get(n, ('', ''))[0] != 'PASS':
+            why.append(f'{n}: {got.get(n, ("missing", ""))}')
+    refused = [l[l.index('kexec refused ('):] for l in lines if 'kho_compat: kexec refused (' in l]
+    if not refused:
+        why.append('no "kexec refused" line at kexec -e')
+    said = [l.split('E2E-KEXEC ', 1)[1] for l in lines if 'E2E-KEXEC ' in l]
+    if a.kexec_tools_says and not any(a.kexec_tools_says in l for l in said):
+        why.append(f'kexec-tools did not say "{a.kexec_tools_says}": {said[:3]}')
+    if not any('E2E-DONE stage 1' in l for l in lines):
+        why.append('the guest did not reach the cold reboot')
+    if why:
+        print('FAIL ' + '; '.join(why))
+        return 1
+    print('PASS systemd order without the check at the load: loaded, the workload stopped, '
+          f'{refused[0]}; kexec-tools: "{a.kexec_tools_says}"; then a cold reboot: the LUO '
+          'session and its memfd are lost (what kho_compat.check_at_load=1 prevents)')
     return 0
 
 

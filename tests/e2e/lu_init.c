@@ -20,6 +20,18 @@
  * The scenario comes from the first kernel's command line:
  *   e2e_target=1     load /target.manifest before the kexec
  *   e2e_refuse=N     the kexec must fail with errno N, then retry
+ *   e2e_load_refuse=N  the load of /kernel must fail with errno N (the
+ *                    check at the load, kho_compat.check_at_load), nothing
+ *                    loaded, then retry
+ *   e2e_kexec_tools=1  load and kexec with Debian's kexec-tools
+ *                    (/sbin/kexec -s -l, then kexec -e) instead of the
+ *                    syscalls; its output is printed as E2E-KEXEC lines;
+ *                    =2 the same with kexec_load() (kexec -c -l); =3 with
+ *                    kexec-tools' default (kexec -l), as systemctl kexec
+ *   e2e_systemd=1    with e2e_kexec_tools: what systemctl kexec and
+ *                    systemd-shutdown do: load (abort if that fails),
+ *                    stop the workload's processes, kexec -e, and if that
+ *                    fails a plain reboot: the host reboots cold
  *   e2e_garbage=1    feed /dev/kho_compat garbage first (as root, as a
  *                    non-root user, as root without CAP_SYS_BOOT)
  *   e2e_module=1     load the test component's module (/kho_compat_test.ko)
@@ -52,6 +64,7 @@
 #include <linux/capability.h>
 #include <linux/kexec.h>
 #include <linux/kho_compat.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +227,17 @@ static void mount_filesystems(void)
 		outf("E2E: warning: cannot mount proc\n");
 	if (mount("debugfs", "/debugfs", "debugfs", 0, NULL) < 0)
 		outf("E2E: warning: cannot mount debugfs\n");
+	if (mount("sysfs", "/sys", "sysfs", 0, NULL) < 0)
+		outf("E2E: warning: cannot mount sysfs\n");
+}
+
+/* Whether a kernel is loaded for kexec (/sys/kernel/kexec_loaded): 0, 1, or -1. */
+static int kexec_loaded(void)
+{
+	char buf[8];
+	long n = read_file("/sys/kernel/kexec_loaded", buf, sizeof(buf) - 1);
+
+	return n > 0 ? buf[0] == '1' : -1;
 }
 
 /* Hash of the record KHO hands over (stage 1) or was handed (stage 2). */
@@ -394,6 +418,84 @@ static int kexec_load_with(const char *kernel, const char *extra)
 static int kexec_load(const char *kernel)
 {
 	return kexec_load_with(kernel, "");
+}
+
+#define KEXEC_TOOLS	"/sbin/kexec"
+
+/*
+ * Runs @argv, a program of the initramfs, its standard output and error
+ * printed with @prefix; returns its exit status or -1.
+ */
+static int run(char *const argv[], const char *prefix)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open("/run.out", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execve(argv[0], argv, NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	dump_file("/run.out", prefix);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * kexec-tools loads @kernel with @syscall: -s, kexec_file_load(), the way the
+ * liveupdate selftest's do_kexec.sh does, or -c, kexec_load(): this kernel's
+ * command line plus " e2e_stage=2", this initramfs. Returns kexec's exit
+ * status.
+ */
+static int kexec_tools_load_with(const char *syscall, const char *kernel)
+{
+	char *argv[8];
+	int n = 0;
+
+	argv[n++] = KEXEC_TOOLS;
+	/* No syscall option: kexec-tools' default, as systemctl kexec runs it. */
+	if (syscall)
+		argv[n++] = (char *)syscall;
+	argv[n++] = "-l";
+	argv[n++] = (char *)kernel;
+	argv[n++] = "--initrd=" INITRD_IMAGE;
+	argv[n++] = "--reuse-cmdline";
+	argv[n++] = "--append=e2e_stage=2";
+	argv[n] = NULL;
+	return run(argv, "E2E-KEXEC ");
+}
+
+/*
+ * e2e_kexec_tools=2: kexec_load() (-c), segments made by kexec-tools;
+ * e2e_kexec_tools=3: "kexec --load", kexec-tools' own default, as systemctl
+ * kexec loads a kernel.
+ */
+static int kexec_tools_load(const char *kernel)
+{
+	switch (cmdline_value("e2e_kexec_tools", 0)) {
+	case 2:
+		return kexec_tools_load_with("-c", kernel);
+	case 3:
+		return kexec_tools_load_with(NULL, kernel);
+	default:
+		return kexec_tools_load_with("-s", kernel);
+	}
+}
+
+/* kexec-tools kexecs into the loaded kernel; returns only if that failed. */
+static int kexec_tools_exec(void)
+{
+	char *const argv[] = { KEXEC_TOOLS, "-e", NULL };
+
+	outf("E2E: kexec at %s\n", secs(uptime_ms()));
+	return run(argv, "E2E-KEXEC ");
 }
 
 /*
@@ -892,9 +994,129 @@ static void verify_sessions(int luo_fd, long n)
 	      n * EXTRA_FILES, n);
 }
 
+/*
+ * Retries, as an agent would: the kernel the check allows, and its manifest,
+ * loaded with kexec_file_load() or, with e2e_kexec_tools, kexec-tools.
+ */
+static void retry(void)
+{
+	int tools = cmdline_value("e2e_kexec_tools", 0);
+	int err, rc;
+
+	rc = tool("load", "/retry.manifest", "/tool.out", "E2E-TOOL ");
+	check("retry-load", rc == 0, "kho-compat load /retry.manifest: exit %d", rc);
+	if (tools) {
+		/* kexec_file_load() (-s): the only load that passes the handover. */
+		rc = kexec_tools_load_with("-s", "/kernel-retry");
+		err = rc ? -1 : 0;
+		check("retry-kexec-load", !rc, "kexec -l /kernel-retry: exit %d", rc);
+	} else {
+		err = kexec_load("/kernel-retry");
+		check("retry-kexec-load", !err, "kexec_file_load(/kernel-retry): %d", err);
+	}
+	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
+	check("retry-verdict", rc == 0, "kho-compat verdict after the load: exit %d", rc);
+	if (err || failures)
+		return;
+	if (tools) {
+		rc = kexec_tools_exec();
+		check("retry-kexec-exec", 0, "kexec -e returned: exit %d", rc);
+		return;
+	}
+	outf("E2E: kexec at %s\n", secs(uptime_ms()));
+	reboot(RB_KEXEC);
+	check("retry-kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
+}
+
+/* A process of the workload that a systemd host stops before kexec. */
+static pid_t start_workload(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (;;)
+			sleep(60);
+	}
+	return pid;
+}
+
+/* Stops the workload as systemd does: SIGTERM, then waits for it. */
+static int stop_workload(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0 || kill(pid, SIGTERM))
+		return -1;
+	return waitpid(pid, &status, 0) == pid ? 0 : -1;
+}
+
+/*
+ * The live update driven by kexec-tools: kexec -s -l, then kexec -e. With
+ * e2e_systemd, in systemd's order: systemctl kexec loads the kernel and
+ * aborts if the load fails; otherwise every service is stopped, then
+ * systemd-shutdown runs kexec -e and, if that fails, reboots cold
+ * (src/shutdown/shutdown.c: "the kexec can't have worked, let's fall
+ * through").
+ */
+static void stage1_kexec_tools(long refuse, long load_refuse)
+{
+	int systemd = cmdline_value("e2e_systemd", 0);
+	pid_t workload = systemd ? start_workload() : -1;
+	int rc;
+
+	if (systemd)
+		check("workload", workload > 0, "a workload process started: pid %d", workload);
+	rc = kexec_tools_load(KERNEL_IMAGE);
+	if (load_refuse) {
+		/* kexec failed (not: could not run, 127), and nothing is loaded. */
+		check("load-refused", rc > 0 && rc != 127 && kexec_loaded() == 0,
+		      "kexec -l %s: exit %d; kexec_loaded %d", KERNEL_IMAGE, rc,
+		      kexec_loaded());
+		if (systemd)
+			check("workload-running", workload > 0 && !kill(workload, 0),
+			      "systemctl kexec stopped at the failed load: the workload (pid %d) still runs",
+			      workload);
+		check_intact();
+		if (systemd)
+			check("workload-stopped", !stop_workload(workload),
+			      "the retry: workload (pid %d) stopped before kexec -e", workload);
+		retry();
+		return;
+	}
+	check("kexec-load", rc == 0 && kexec_loaded() == 1, "kexec -l %s: exit %d",
+	      KERNEL_IMAGE, rc);
+	if (failures)
+		return;
+	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
+	check("verdict", rc == (refuse ? 1 : 0), "kho-compat verdict after the load: exit %d (%s)",
+	      rc, rc == 0 ? "allowed" : rc == 1 ? "refused" : "error");
+	if (systemd)
+		check("workload-stopped", !stop_workload(workload),
+		      "systemd stopped the workload (pid %d) before kexec -e", workload);
+	rc = kexec_tools_exec();
+	if (!refuse) {
+		check("kexec-exec", 0, "kexec -e returned: exit %d", rc);
+		return;
+	}
+	check("kexec-refused", rc > 0 && rc != 127, "kexec -e failed: exit %d", rc);
+	if (systemd) {
+		/* systemd-shutdown: the kexec failed, so a plain reboot. */
+		outf("E2E: systemd-shutdown: kexec -e failed; falling through to a cold reboot: the LUO session, its memfd and the stopped workload are lost\n");
+		check("cold-reboot", 1, "reboot(RB_AUTOBOOT) after the failed kexec -e");
+		outf("E2E-DONE stage 1: %d failed check(s) at %s\n", failures,
+		     secs(uptime_ms()));
+		reboot(RB_AUTOBOOT);
+		return;
+	}
+	check_intact();
+	retry();
+}
+
 static void stage1(int luo_fd)
 {
 	long refuse = cmdline_value("e2e_refuse", 0);
+	long load_refuse = cmdline_value("e2e_load_refuse", 0);
+	int tools = cmdline_value("e2e_kexec_tools", 0);
 	long long t0;
 	int err, rc;
 
@@ -978,8 +1200,22 @@ static void stage1(int luo_fd)
 	check("dry-run", rc == 0 || rc == 1, "kho-compat verdict before the load: exit %d (%s)",
 	      rc, rc == 0 ? "allowed" : rc == 1 ? "refused" : "error");
 
+	if (tools) {
+		stage1_kexec_tools(refuse, load_refuse);
+		return;
+	}
 	t0 = uptime_ms();
 	err = kexec_load(KERNEL_IMAGE);
+	if (load_refuse) {
+		/* Refused at the load: nothing loaded, nothing stopped, nothing lost. */
+		check("load-refused", err == -load_refuse && kexec_loaded() == 0,
+		      "kexec_file_load(%s) failed with errno %d (%s), expected %ld; kexec_loaded %d",
+		      KERNEL_IMAGE, -err, err == -ECANCELED ? "ECANCELED" :
+		      err == -ENODATA ? "ENODATA" : "?", load_refuse, kexec_loaded());
+		check_intact();
+		retry();
+		return;
+	}
 	check("kexec-load", !err, "kexec_file_load(%s): %d in %s", KERNEL_IMAGE, err,
 	      secs(uptime_ms() - t0));
 	if (err)
@@ -1002,19 +1238,7 @@ static void stage1(int luo_fd)
 	      "reboot(LINUX_REBOOT_CMD_KEXEC) failed with errno %d (%s), expected %ld", err,
 	      err == ENOEXEC ? "ENOEXEC" : err == ENODATA ? "ENODATA" : "?", refuse);
 	check_intact();
-
-	/* Retry, as an agent would: the kernel the check allows, and its manifest. */
-	rc = tool("load", "/retry.manifest", "/tool.out", "E2E-TOOL ");
-	check("retry-load", rc == 0, "kho-compat load /retry.manifest: exit %d", rc);
-	err = kexec_load("/kernel-retry");
-	check("retry-kexec-load", !err, "kexec_file_load(/kernel-retry): %d", err);
-	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
-	check("retry-verdict", rc == 0, "kho-compat verdict after the load: exit %d", rc);
-	if (err || failures)
-		return;
-	outf("E2E: kexec at %s\n", secs(uptime_ms()));
-	reboot(RB_KEXEC);
-	check("retry-kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
+	retry();
 }
 
 static void stage2(int luo_fd)
