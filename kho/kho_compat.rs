@@ -7,8 +7,9 @@
 //! answers, after kexec, each component's incoming status. This module is the core around it:
 //!
 //! - at boot it publishes the first record and reports the incoming statuses ([`incoming`]);
-//! - when `kexec_file_load()` loads a kernel, [`kho_compat_kexec_image`] reads the manifest
-//!   the image carries ([`target`]);
+//! - when `kexec_file_load()` loads a kernel, [`kho_compat_kexec_check`] reads the manifest
+//!   the image carries ([`target`]) and checks the handover against it, and
+//!   [`kho_compat_kexec_commit`] makes it the target;
 //! - before a kexec, `liveupdate_reboot()` calls [`kho_compat_prepare_handover`]: the versions
 //!   are negotiated against the target (the loaded image's manifest, or the one user space
 //!   handed over through `/dev/kho_compat`, [`device`]), an incompatible handover is refused
@@ -181,25 +182,26 @@ pub extern "C" fn kho_compat_prepare_handover() -> c_int {
     }
 }
 
-/// What `kexec_file_load()` or `kexec_load()` loaded for the next kexec
-/// (`KHO_COMPAT_IMAGE_*` of `include/linux/kho_compat.h`).
+/// What `kexec_file_load()` or `kexec_load()` loads for the next kexec
+/// (`enum kho_compat_image` of `include/linux/kho_compat.h`).
 const IMAGE_FILE: c_int = 0;
 const IMAGE_SEGMENTS: c_int = 1;
 const IMAGE_NONE: c_int = 2;
+const IMAGE_JUMP: c_int = 3;
 
-/// Records what was loaded for the next kexec, and checks the handover against it; called by
-/// `kexec_file_load()` (`IMAGE_FILE`, with the image once it is loaded, its signature checked if
-/// required), `kexec_load()` (`IMAGE_SEGMENTS`) and both when they unload (`IMAGE_NONE`), for
-/// the slot a normal kexec boots, before the new image replaces the one in it.
+/// Checks the handover against the kernel being loaded into the slot a normal kexec boots;
+/// called by `kexec_file_load()` (`IMAGE_FILE`, with the image once it is read, its signature
+/// checked if required) and `kexec_load()` (`IMAGE_SEGMENTS`), before anything acts on the
+/// image. Nothing changes until [`kho_compat_kexec_commit`].
 ///
-/// Returns 0 to install the image, or a negative errno to fail the load
+/// Returns 0 to go on with the load, or a negative errno to fail it
 /// (`kho_compat.check_at_load`: the live update into it would be refused).
 ///
 /// # Safety
 ///
 /// For `IMAGE_FILE`, `image` points to `len` readable bytes for the duration of the call.
 #[no_mangle]
-pub unsafe extern "C" fn kho_compat_kexec_image(
+pub unsafe extern "C" fn kho_compat_kexec_check(
     kind: c_int,
     image: *const c_void,
     len: usize,
@@ -214,11 +216,26 @@ pub unsafe extern "C" fn kho_compat_kexec_image(
             target::ImageKind::File(unsafe { core::slice::from_raw_parts(image.cast::<u8>(), len) })
         }
         IMAGE_SEGMENTS => target::ImageKind::Segments,
-        IMAGE_NONE => target::ImageKind::Unloaded,
-        _ => return 0,
+        _ => return EINVAL.to_errno(),
     };
-    match check::image_loaded(target::image_state_of(kind)) {
+    match check::check_load(target::read_image(kind)) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
+}
+
+/// The slot a normal kexec boots takes the kernel last checked (`IMAGE_FILE`,
+/// `IMAGE_SEGMENTS`), is emptied (`IMAGE_NONE`), or takes a kexec-jump image, not checked
+/// (`IMAGE_JUMP`); called by `kexec_file_load()` and `kexec_load()` right before it does.
+#[no_mangle]
+pub extern "C" fn kho_compat_kexec_commit(kind: c_int) {
+    if !READY.load(Acquire) {
+        return;
+    }
+    check::commit(match kind {
+        IMAGE_FILE | IMAGE_SEGMENTS => check::Commit::Loaded,
+        IMAGE_JUMP => check::Commit::Jump,
+        IMAGE_NONE => check::Commit::Unloaded,
+        _ => check::Commit::Unknown,
+    });
 }

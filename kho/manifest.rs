@@ -100,14 +100,34 @@ const fn parse(s: &str) -> usize {
     v
 }
 
+/// Returns an empty arm64 manifest section of `N` bytes: zeros where the blob goes, and the
+/// footer (`kernel::kho::compat::image::encode_section`'s), so that an `Image` whose room was
+/// never filled reads as damaged ("none was embedded"), never as one without a manifest.
+#[cfg(all(CONFIG_ARM64, CONFIG_KHO_COMPAT_IMAGE_MANIFEST))]
+const fn empty_room<const N: usize>() -> [u8; N] {
+    use kernel::kho::compat::image::{
+        FOOTER,
+        FOOTER_MAGIC, //
+    };
+    let mut room = [0u8; N];
+    let size = (N as u64).to_le_bytes();
+    let mut i = 0;
+    while i < 8 {
+        room[N - FOOTER + i] = FOOTER_MAGIC[i];
+        room[N - 8 + i] = size[i];
+        i += 1;
+    }
+    room
+}
+
 /// Room for this kernel's manifest in an arm64 `Image`: the `.kho_manifest` section, which the
 /// build fills (`kho-compat embed`) before it copies `vmlinux` into `Image`
-/// (`CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE`, through the environment: `kho/Makefile`).
+/// (`CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE`, through the environment: `kho/Makefile`). Until
+/// then it holds an empty blob and its footer.
 #[cfg(all(CONFIG_ARM64, CONFIG_KHO_COMPAT_IMAGE_MANIFEST))]
 #[used]
 #[link_section = ".kho_manifest"]
-static IMAGE_MANIFEST: [u8; parse(env!("KHO_COMPAT_IMAGE_MANIFEST_SIZE"))] =
-    [0; parse(env!("KHO_COMPAT_IMAGE_MANIFEST_SIZE"))];
+static IMAGE_MANIFEST: [u8; parse(env!("KHO_COMPAT_IMAGE_MANIFEST_SIZE"))] = empty_room();
 
 /// Writes this kernel's manifest, with the shared writer
 /// (`kernel::kho::compat::manifest::write`): the declarations of `vmlinux`, then those of the

@@ -163,35 +163,33 @@ pub(crate) fn prepare() -> Result {
     Ok(())
 }
 
-/// Installs `image` as what the next kexec boots, unless the check at the load refuses it.
+/// Checks the handover against `image`, being loaded into the slot a normal kexec boots, and
+/// keeps it until the slot takes it ([`commit`]).
 ///
-/// Called when `kexec_file_load()` or `kexec_load()` has loaded a kernel into the slot a normal
-/// kexec boots. With `kho_compat.check_at_load` (the default), the handover is checked now,
-/// against the state at the load and that image: if the kexec would be refused, the load fails
+/// With `kho_compat.check_at_load` (the default), the handover is checked now, against the
+/// state at the load and that image: if the kexec would be refused, the load fails
 /// (`ECANCELED`, or `ENODATA` when no target manifest can be had under `kho_compat.enforce`),
-/// the reason is logged, and the image loaded before stays the target. Otherwise, or without the
-/// policy, `image` becomes the target. With KHO disabled nothing is handed over and nothing is
-/// checked.
-pub(crate) fn image_loaded(image: Image) -> Result {
-    if !crate::check_at_load() || !kho::is_enabled() || matches!(image, Image::None) {
-        TARGETS.lock().image = image;
+/// one line per cause logged, and the slot and the target stay as they were. With KHO disabled
+/// nothing is handed over and nothing is checked.
+pub(crate) fn check_load(image: Image) -> Result {
+    if !crate::check_at_load() || !kho::is_enabled() {
+        TARGETS.lock().pending = Some(image);
         return Ok(());
     }
     // The registry's lock before the target's, as everywhere (`prepare_handover`).
     compat::with_registered(|regs| {
         let mut targets = TARGETS.lock();
         let before = core::mem::replace(&mut targets.image, image);
-        let v = match verdict_of(&targets, regs) {
-            Ok(v) => v,
-            Err(e) => {
-                targets.image = before;
-                return Err(e);
-            }
-        };
+        let verdict = verdict_of(&targets, regs);
+        let image = core::mem::replace(&mut targets.image, before);
+        let v = verdict.inspect_err(|e| {
+            pr_err!("kexec load refused: the check failed ({:?})\n", e);
+        })?;
         let Some(errno) = v.refusal() else {
+            targets.pending = Some(image);
             return Ok(());
         };
-        targets.image = before;
+        targets.pending = None;
         // kexec-tools falls back to kexec_load() on ENOEXEC and reads it as a broken image:
         // ECANCELED is neither (kexec_file_load failed: Operation canceled).
         let (errno, name) = if errno == ENODATA {
@@ -199,13 +197,53 @@ pub(crate) fn image_loaded(image: Image) -> Result {
         } else {
             (ECANCELED, "ECANCELED")
         };
+        let stays = if matches!(targets.image, Image::None) {
+            "nothing is loaded"
+        } else {
+            "the kernel loaded before stays"
+        };
         v.for_each_refusal(|why| {
             pr_err!(
-                "kexec load refused ({}): {}; the kernel loaded before stays\n",
+                "kexec load refused ({}): {}; {}\n",
                 name,
-                format_args!("{why}")
+                format_args!("{why}"),
+                stays
             );
         });
         Err(errno)
     })
+}
+
+/// The slot a normal kexec boots takes what the last [`check_load`] kept (`File`, `Segments`),
+/// or is emptied (`None`), or takes an unchecked kexec-jump image (`Jump`).
+pub(crate) fn commit(kind: Commit) {
+    let mut targets = TARGETS.lock();
+    let pending = targets.pending.take();
+    let image = match (kind, pending) {
+        (Commit::Loaded, Some(image)) => image,
+        // Not read by kho_compat (it was not initialised at the check): nothing says what
+        // will boot.
+        (Commit::Loaded, None) => Image::Unusable(crate::target::text(format_args!(
+            "the loaded kernel was not read by kho_compat"
+        ))),
+        (Commit::Unloaded, _) => Image::None,
+        (Commit::Jump, _) => Image::Jump,
+        (Commit::Unknown, _) => Image::Unusable(crate::target::text(format_args!(
+            "the loaded kernel is of a kind kho_compat does not know"
+        ))),
+    };
+    crate::target::log_loaded(&image);
+    targets.image = image;
+}
+
+/// What the slot a normal kexec boots takes.
+pub(crate) enum Commit {
+    /// The image the last check kept.
+    Loaded,
+    /// Nothing: the kernel was unloaded.
+    Unloaded,
+    /// A kexec-jump image, not checked.
+    Jump,
+    /// A kind `include/linux/kho_compat.h` does not name.
+    Unknown,
 }

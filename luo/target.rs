@@ -48,20 +48,28 @@ pub(crate) enum Image {
     Manifest(KBox<Manifest>),
     /// The image's manifest cannot be used; the reason, as logged.
     Unusable(Text),
+    /// Loaded for a kexec that preserves context (kexec jump), which hands nothing over and
+    /// is not checked.
+    Jump,
 }
 
 /// The image's manifest and the one user space set.
 pub(crate) struct Targets {
+    /// What the slot a normal kexec boots holds.
     pub(crate) image: Image,
+    /// What the load in progress read, checked, until the slot takes it
+    /// (`kho_compat_kexec_commit()`).
+    pub(crate) pending: Option<Image>,
     /// The manifest user space set.
     pub(crate) user: Option<KBox<Manifest>>,
 }
 
 kernel::sync::global_lock! {
     // SAFETY: `init()` is called by the module initializer before the device is registered
-    // and before `kho_compat_prepare_handover()` or `kho_compat_kexec_image()` can act.
+    // and before `kho_compat_prepare_handover()` or the kexec hooks can act.
     pub(crate) unsafe(uninit) static TARGETS: Mutex<Targets> = Targets {
         image: Image::None,
+        pending: None,
         user: None,
     };
 }
@@ -77,7 +85,7 @@ pub(crate) enum Resolved<'a> {
 }
 
 /// Returns `msg` as a text (cut, if memory runs out).
-fn text(msg: core::fmt::Arguments<'_>) -> Text {
+pub(crate) fn text(msg: core::fmt::Arguments<'_>) -> Text {
     let mut t = Text(KVVec::new());
     let _ = t.write_fmt(msg);
     t
@@ -88,6 +96,10 @@ impl Targets {
     pub(crate) fn resolve(&self) -> Resolved<'_> {
         let user = self.user.as_ref();
         match (&self.image, user) {
+            (Image::Jump, _) => Resolved::Unusable(text(format_args!(
+                "the kernel was loaded for a kexec that preserves context (kexec jump), which \
+                hands nothing over and is not checked"
+            ))),
             (Image::Unusable(why), _) => Resolved::Unusable(text(format_args!(
                 "{}",
                 core::str::from_utf8(&why.0).unwrap_or("?")
@@ -181,15 +193,18 @@ fn image_state(buf: &[u8]) -> Image {
     }
 }
 
-/// Returns what was loaded for the next kexec: the image's manifest, read and logged, for
-/// `kexec_file_load()`; segments for `kexec_load()`; nothing once the kernel was unloaded.
-pub(crate) fn image_state_of(kind: ImageKind<'_>) -> Image {
-    let state = match kind {
+/// Returns what is being loaded for the next kexec: the image's manifest, read, for
+/// `kexec_file_load()`; segments for `kexec_load()`.
+pub(crate) fn read_image(kind: ImageKind<'_>) -> Image {
+    match kind {
         ImageKind::File(buf) => image_state(buf),
         ImageKind::Segments => Image::Segments,
-        ImageKind::Unloaded => Image::None,
-    };
-    match &state {
+    }
+}
+
+/// Logs what the slot a normal kexec boots now holds.
+pub(crate) fn log_loaded(state: &Image) {
+    match state {
         Image::Manifest(m) => pr_info!(
             "kexec image loaded: it carries the manifest of {} {} ({} components)\n",
             m.release(),
@@ -200,21 +215,19 @@ pub(crate) fn image_state_of(kind: ImageKind<'_>) -> Image {
         Image::Segments => {
             pr_info!("kexec image loaded with kexec_load: no image file, no manifest to read\n")
         }
+        Image::Jump => pr_info!("kexec image loaded for a kexec jump: not checked\n"),
         Image::Unusable(why) => pr_err!(
             "kexec image loaded: {}; a live update into it is refused\n",
             core::str::from_utf8(&why.0).unwrap_or("?")
         ),
         Image::None => pr_info!("kexec image unloaded\n"),
     }
-    state
 }
 
-/// What was loaded for the next kexec.
+/// What is being loaded for the next kexec.
 pub(crate) enum ImageKind<'a> {
     /// An image file (`kexec_file_load()`), its bytes.
     File(&'a [u8]),
     /// Segments (`kexec_load()`).
     Segments,
-    /// Nothing any more.
-    Unloaded,
 }

@@ -133,6 +133,29 @@ mod image_tests {
         // An image without the section (an unmodified kernel) has none.
         let plain = pe_image(0x3000, &[(b".text\0\0\0", 0x400, 0xc00)], None)?;
         assert_eq!(find(&plain), Ok(Found::Absent));
+        // The boot protocol's setup header says how long a bzImage is: 5 sectors of setup and
+        // 0x2600 bytes of kernel make 0x3000; a byte more is a cut, whatever the PE header says.
+        let mut hdrs = KVVec::new();
+        hdrs.extend_from_slice(&plain, GFP_KERNEL)?;
+        hdrs[0x202..0x206].copy_from_slice(b"HdrS");
+        hdrs[0x1f1] = 4;
+        put32(&mut hdrs, 0x1f4, 0x2600 / 16);
+        assert_eq!(find(&hdrs), Ok(Found::Absent));
+        put32(&mut hdrs, 0x1f4, 0x2600 / 16 + 1);
+        assert_eq!(
+            find(&hdrs),
+            Err(Damage::Cut {
+                want: 0x3010,
+                have: 0x3000
+            })
+        );
+        // MZ, but the PE header gone: damaged, not an image without a manifest.
+        let mut no_pe = KVVec::new();
+        no_pe.extend_from_slice(&img, GFP_KERNEL)?;
+        no_pe[0x80] = b'X';
+        assert_eq!(find(&no_pe), Err(Damage::Headers));
+        no_pe[0x3c..0x40].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(find(&no_pe), Err(Damage::Headers));
         Ok(())
     }
 
@@ -164,6 +187,11 @@ mod image_tests {
         footer.extend_from_slice(&img, GFP_KERNEL)?;
         footer[start + size - FOOTER] ^= 0x01;
         assert_eq!(find(&footer), Err(Damage::Footer));
+        // The footer gone (zeroed): the blob, whole, still says a manifest was built in.
+        let mut gone = KVVec::new();
+        gone.extend_from_slice(&img, GFP_KERNEL)?;
+        gone[start + size - FOOTER..start + size].fill(0);
+        assert_eq!(find(&gone), Err(Damage::Footer));
         // The blob's magic damaged, the footer intact.
         let mut magic = KVVec::new();
         magic.extend_from_slice(&img, GFP_KERNEL)?;

@@ -250,6 +250,7 @@ mod tests {
         // The image's manifest, alone or with the same one from user space.
         let mut t = Targets {
             image: Image::Manifest(target("7.3.4-B")?),
+            pending: None,
             user: None,
         };
         says(&t, "7.3.4-B (from the loaded image)")?;
@@ -266,6 +267,7 @@ mod tests {
             image: Image::Manifest(with_components(
                 "component a reads 1-2 writes 1-2 at-reboot\ncomponent b reads 1-1 writes 1-1 at-preserve\n",
             )?),
+            pending: None,
             user: Some(with_components(
                 "component b reads 1-1 writes 1-1 at-preserve\ncomponent a reads 1-2 writes 1-2 at-reboot\n",
             )?),
@@ -296,6 +298,7 @@ mod tests {
     fn without_an_image_manifest_user_space_is_the_fallback() -> Result {
         let mut t = Targets {
             image: Image::NoManifest,
+            pending: None,
             user: Some(target("7.3.4-N")?),
         };
         says(

@@ -45,6 +45,9 @@ pub const FOOTER_MAGIC: &[u8; 8] = b"KHOCMEND";
 pub const FOOTER: usize = 16;
 /// How far from the end of an image (or of its data, before a signature) a footer may be.
 pub const FOOTER_WINDOW: usize = 4096;
+/// The largest arm64 manifest section (`CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE`): how far from
+/// the end of the data a blob whose footer is gone is looked for.
+pub const ROOM_MAX: usize = 1 << 20;
 /// The PE section name of an x86_64 manifest.
 pub const PE_SECTION: &[u8; 8] = b".kho\0\0\0\0";
 
@@ -105,10 +108,7 @@ impl fmt::Display for Damage {
                 f,
                 "the image's section table is damaged: a section holds a manifest, not named .kho"
             ),
-            Damage::Footer => write!(
-                f,
-                "the manifest section's footer is damaged (bad footer magic)"
-            ),
+            Damage::Footer => write!(f, "the manifest section's footer is damaged or gone"),
             Damage::Cut { want, have } => write!(
                 f,
                 "the image is cut short: its headers describe {want} bytes, it has {have}"
@@ -211,11 +211,10 @@ fn pe(image: &[u8]) -> Result<Option<Pe>, Damage> {
     if image.get(..2) != Some(&b"MZ"[..]) {
         return Ok(None);
     }
-    let Some(at) = le32(image, 0x3c).map(|a| a as usize) else {
-        return Ok(None);
-    };
-    if image.get(at..at + 4) != Some(&b"PE\0\0"[..]) {
-        return Ok(None);
+    // An EFI-stub image whose PE header is gone is damaged, not an image without one.
+    let at = le32(image, 0x3c).ok_or(Damage::Headers)? as usize;
+    if at.checked_add(4).and_then(|end| image.get(at..end)) != Some(&b"PE\0\0"[..]) {
+        return Err(Damage::Headers);
     }
     let coff = at + 4;
     let count = le16(image, coff + 2).ok_or(Damage::Headers)? as usize;
@@ -259,12 +258,50 @@ fn pe(image: &[u8]) -> Result<Option<Pe>, Damage> {
     }))
 }
 
+/// Returns how long an x86 `bzImage` is, by its boot protocol's setup header (`HdrS`): the
+/// setup sectors and the protected-mode part (`syssize`, in 16-byte units).
+fn bzimage_len(image: &[u8]) -> Option<usize> {
+    if image.get(0x202..0x206) != Some(&b"HdrS"[..]) {
+        return None;
+    }
+    let setup_sects = match *image.get(0x1f1)? {
+        0 => 4,
+        n => usize::from(n),
+    };
+    let syssize = le32(image, 0x1f4)? as usize;
+    (setup_sects + 1)
+        .checked_mul(512)?
+        .checked_add(syssize.checked_mul(16)?)
+}
+
+/// Returns the offset of a blob whose text hashes right, in the last [`ROOM_MAX`] bytes before
+/// `end` (an arm64 manifest section whose footer is gone).
+fn orphan_blob(image: &[u8], end: usize) -> Option<usize> {
+    let mut at = end.saturating_sub(HEADER) & !7;
+    let start = end.saturating_sub(ROOM_MAX);
+    while at >= start {
+        if image.get(at..at + 8) == Some(&MAGIC[..])
+            && matches!(decode_blob(&image[at..end]), Ok(Found::Manifest(_)))
+        {
+            return Some(at);
+        }
+        if at < 8 {
+            break;
+        }
+        at -= 8;
+    }
+    None
+}
+
 /// Finds the manifest an image carries.
 ///
 /// Reads the PE/COFF header and section table (x86_64: the `.kho` section) or, failing that,
 /// looks for the footer in the last [`FOOTER_WINDOW`] bytes of the image's data (arm64): never
-/// more of the image than that, and the first bytes of each section. An image shorter than
-/// its PE/COFF headers say is [`Damage::Cut`], whatever it carries.
+/// more of the image than that, and the first bytes of each section; when it finds no footer,
+/// the last [`ROOM_MAX`] bytes of the data for a blob whose footer is gone. An image shorter
+/// than its PE/COFF headers, or an x86 `bzImage`'s setup header, say is [`Damage::Cut`],
+/// whatever it carries, and an EFI-stub image (`MZ`) whose PE header is gone is
+/// [`Damage::Headers`].
 pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
     let pe = pe(image)?;
     // The data ends where a signature starts, if the image is signed.
@@ -273,6 +310,9 @@ pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
         .and_then(|p| p.certificates)
         .unwrap_or(image.len())
         .min(image.len());
+    if let Some(want) = bzimage_len(image).filter(|want| *want > end) {
+        return Err(Damage::Cut { want, have: end });
+    }
     if let Some(pe) = &pe {
         if pe.data_end > end {
             return Err(Damage::Cut {
@@ -340,6 +380,10 @@ pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
             break;
         }
         at -= 8;
+    }
+    // No footer at all (overwritten, or cut off), but a whole blob near the end.
+    if orphan_blob(image, end).is_some() {
+        return Err(Damage::Footer);
     }
     Ok(Found::Absent)
 }
