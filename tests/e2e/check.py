@@ -109,6 +109,7 @@ def main():
     ap.add_argument('--kexec-tools-says')
     ap.add_argument('--systemd', action='store_true')
     ap.add_argument('--cold-reboot', action='store_true')
+    ap.add_argument('--kept', action='store_true')
     a = ap.parse_args()
 
     lines = untangle(open(a.log, errors='replace').read().replace('\r', '').split('\n'))
@@ -161,8 +162,9 @@ def main():
                   'retry-verdict', 'retry-kexec-load']
     if a.load_refused:
         need1 = [n for n in need1 if n not in ('verdict', 'kexec-load')]
-        need1 += ['load-refused', 'intact-memfd', 'intact-session', 'retry-load',
-                  'retry-verdict', 'retry-kexec-load']
+        need1 += ['load-refused', 'intact-memfd', 'intact-session']
+        need1 += ['preload', 'kept-verdict'] if a.kept else ['retry-load', 'retry-verdict',
+                                                           'retry-kexec-load']
     if a.systemd:
         need1 += ['workload', 'workload-stopped'] + (['workload-running'] if a.load_refused else [])
     if a.bad_input:
@@ -249,6 +251,13 @@ def main():
             diff = [f'{x!r} / {y!r}' for x, y in zip(block, offline) if x != y][:2]
             why.append(f'the kernel\'s verdict ({len(block)} lines) is not the host tool\'s '
                        f'({len(offline)} lines): {diff}')
+    if a.kept:
+        # The refused load left the kernel loaded before as the target, and it booted.
+        final_rel = next((l.split()[1] for l in open(a.final_manifest)
+                          if l.startswith('release ')), '?')
+        if not targets or not targets[0].startswith(f'target {final_rel} (from the loaded image)'):
+            why.append(f'after the refused load the target is not {final_rel}\'s loaded image: '
+                       f'{targets[:1]}')
     if a.origin and (not targets or f'({a.origin}' not in targets[0]):
         why.append(f'verdict of the loaded image: target not "({a.origin}...)": {targets[:1]}')
 
@@ -414,7 +423,10 @@ def main():
             summary += '; ' + re.sub(r'^.*?kho_compat: ', '', refusal[0]).strip()
     if a.load_refused and load_refusals:
         summary = (f'load refused with {a.load_refused} ({load_refusals[0].split(": ", 1)[1]}); '
-                   f'nothing loaded, session and memfd intact; retried: ' + summary)
+                   + ('the kernel loaded before still loaded and the target, '
+                      f'{targets[0].split(" ", 1)[1].strip() if targets else "?"}; '
+                      'session and memfd intact; kexec: ' if a.kept else
+                      'nothing loaded, session and memfd intact; retried: ') + summary)
     if a.kexec_tools_says:
         summary = f'kexec-tools: "{a.kexec_tools_says}"; ' + summary
     if a.systemd:
@@ -464,18 +476,28 @@ def cold_reboot(a, lines, why):
         m = re.search(r'E2E-CHECK (\S+) (PASS|FAIL) (.*)', l)
         if m:
             got[m.group(1)] = (m.group(2), m.group(3))
-    for n in ('luo-session', 'memfd-preserve', 'workload', 'kexec-load', 'verdict',
+    for n, (st, detail) in got.items():
+        if st != 'PASS':
+            why.append(f'{n} failed: {detail}')
+    for n in ('luo-open', 'luo-session', 'memfd-fill', 'memfd-preserve', 'manifest',
+              'record-out', 'dry-run', 'workload', 'kexec-load', 'verdict',
               'workload-stopped', 'kexec-refused', 'cold-reboot'):
-        if got.get(n, ('', ''))[0] != 'PASS':
-            why.append(f'{n}: {got.get(n, ("missing", ""))}')
-    refused = [l[l.index('kexec refused ('):] for l in lines if 'kho_compat: kexec refused (' in l]
+        if n not in got:
+            why.append(f'no {n} check')
+    refused = [l[l.index('kexec refused ('):] for l in lines
+               if re.search(r'kho_compat\w*: kexec refused \(ENOEXEC\): ', l)]
     if not refused:
-        why.append('no "kexec refused" line at kexec -e')
+        why.append('no "kexec refused (ENOEXEC)" line at kexec -e')
+    if any('kexec load refused' in l for l in lines):
+        why.append('the load was refused, not the kexec')
     said = [l.split('E2E-KEXEC ', 1)[1] for l in lines if 'E2E-KEXEC ' in l]
     if a.kexec_tools_says and not any(a.kexec_tools_says in l for l in said):
         why.append(f'kexec-tools did not say "{a.kexec_tools_says}": {said[:3]}')
-    if not any('E2E-DONE stage 1' in l for l in lines):
-        why.append('the guest did not reach the cold reboot')
+    if not any('E2E: systemd-shutdown: kexec -e failed; falling through to a cold reboot' in l
+               for l in lines):
+        why.append('no fall-through to a cold reboot')
+    if not any('E2E-DONE stage 1: 0 failed' in l for l in lines):
+        why.append('the guest did not reach the cold reboot with every check passed')
     if why:
         print('FAIL ' + '; '.join(why))
         return 1

@@ -67,7 +67,7 @@ kexec_tools_files() {
 	x86_64) root=/ dirs=(lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib64) ;;
 	arm64) root=$CACHE/kexec-tools/arm64/root dirs=(lib/aarch64-linux-gnu usr/lib/aarch64-linux-gnu lib) ;;
 	esac
-	[ -x "$root/sbin/kexec" ] || die "no kexec-tools for $ARCH in $root (scripts/setup installs it)"
+	[ -x "$root/sbin/kexec" ] || { echo "no kexec-tools for $ARCH in $root (scripts/setup installs it)" >&2; return 1; }
 	echo "$(readlink -f "$root/sbin/kexec"):/sbin/kexec"
 	interp=$(readelf -l "$root/sbin/kexec" | sed -n 's/.*interpreter: \(.*\)]/\1/p')
 	[ -n "$interp" ] && echo "$(readlink -f "$root/$interp"):$interp"
@@ -87,7 +87,7 @@ kexec_tools_files() {
 					break
 				fi
 			done
-			[ -n "$found" ] || die "kexec-tools for $ARCH needs $so, not found under $root"
+			[ -n "$found" ] || { echo "kexec-tools for $ARCH needs $so, not found under $root" >&2; return 1; }
 		done
 	done
 }

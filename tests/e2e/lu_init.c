@@ -28,6 +28,12 @@
  *                    syscalls; its output is printed as E2E-KEXEC lines;
  *                    =2 the same with kexec_load() (kexec -c -l); =3 with
  *                    kexec-tools' default (kexec -l), as systemctl kexec
+ *   e2e_preload=1    with e2e_load_refuse: load /kernel-retry first; after
+ *                    the refused load of /kernel it must still be loaded
+ *                    and the target, and the kexec boots it
+ *   e2e_on_crash=1   load /kernel with KEXEC_FILE_ON_CRASH (a kernel built
+ *                    without CONFIG_CRASH_DUMP puts it where a normal
+ *                    kexec boots it)
  *   e2e_systemd=1    with e2e_kexec_tools: what systemctl kexec and
  *                    systemd-shutdown do: load (abort if that fails),
  *                    stop the workload's processes, kexec -e, and if that
@@ -396,6 +402,9 @@ static int tool(const char *arg1, const char *arg2, const char *out, const char 
  */
 static int kexec_load_with(const char *kernel, const char *extra)
 {
+	/* e2e_on_crash=1: the first load as a crash kernel's (KEXEC_FILE_ON_CRASH). */
+	unsigned long flags = strcmp(kernel, KERNEL_IMAGE) ? 0 :
+			      cmdline_value("e2e_on_crash", 0) ? KEXEC_FILE_ON_CRASH : 0;
 	char cmdline[CMDLINE_SIZE];
 	int kfd, ifd;
 	long err;
@@ -409,7 +418,7 @@ static int kexec_load_with(const char *kernel, const char *extra)
 	if (kfd < 0 || ifd < 0)
 		return -1;
 	err = syscall(__NR_kexec_file_load, kfd, ifd, strlen(cmdline) + 1,
-		      cmdline, 0);
+		      cmdline, flags);
 	close(kfd);
 	close(ifd);
 	return err ? -errno : 0;
@@ -1102,7 +1111,9 @@ static void stage1_kexec_tools(long refuse, long load_refuse)
 	if (systemd) {
 		/* systemd-shutdown: the kexec failed, so a plain reboot. */
 		outf("E2E: systemd-shutdown: kexec -e failed; falling through to a cold reboot: the LUO session, its memfd and the stopped workload are lost\n");
-		check("cold-reboot", 1, "reboot(RB_AUTOBOOT) after the failed kexec -e");
+		/* What the reboot throws away: the refused kernel, still loaded. */
+		check("cold-reboot", kexec_loaded() == 1,
+		      "reboot(RB_AUTOBOOT) after the failed kexec -e; kexec_loaded %d", kexec_loaded());
 		outf("E2E-DONE stage 1: %d failed check(s) at %s\n", failures,
 		     secs(uptime_ms()));
 		reboot(RB_AUTOBOOT);
@@ -1117,6 +1128,7 @@ static void stage1(int luo_fd)
 	long refuse = cmdline_value("e2e_refuse", 0);
 	long load_refuse = cmdline_value("e2e_load_refuse", 0);
 	int tools = cmdline_value("e2e_kexec_tools", 0);
+	int preload = cmdline_value("e2e_preload", 0) ? 1 : 0;
 	long long t0;
 	int err, rc;
 
@@ -1204,16 +1216,36 @@ static void stage1(int luo_fd)
 		stage1_kexec_tools(refuse, load_refuse);
 		return;
 	}
+	if (preload) {
+		err = kexec_load("/kernel-retry");
+		check("preload", !err && kexec_loaded() == 1,
+		      "kexec_file_load(/kernel-retry) before: %d; kexec_loaded %d", err,
+		      kexec_loaded());
+	}
 	t0 = uptime_ms();
 	err = kexec_load(KERNEL_IMAGE);
 	if (load_refuse) {
-		/* Refused at the load: nothing loaded, nothing stopped, nothing lost. */
-		check("load-refused", err == -load_refuse && kexec_loaded() == 0,
+		/*
+		 * Refused at the load: nothing stopped, nothing lost, and what
+		 * was loaded before (if anything) still loaded.
+		 */
+		check("load-refused", err == -load_refuse && kexec_loaded() == preload,
 		      "kexec_file_load(%s) failed with errno %d (%s), expected %ld; kexec_loaded %d",
 		      KERNEL_IMAGE, -err, err == -ECANCELED ? "ECANCELED" :
 		      err == -ENODATA ? "ENODATA" : "?", load_refuse, kexec_loaded());
 		check_intact();
-		retry();
+		if (!preload) {
+			retry();
+			return;
+		}
+		/* The kernel loaded before is still the target, and boots. */
+		rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
+		check("kept-verdict", rc == 0, "kho-compat verdict after the refused load: exit %d", rc);
+		if (failures)
+			return;
+		outf("E2E: kexec at %s\n", secs(uptime_ms()));
+		reboot(RB_KEXEC);
+		check("kept-kexec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
 		return;
 	}
 	check("kexec-load", !err, "kexec_file_load(%s): %d in %s", KERNEL_IMAGE, err,
