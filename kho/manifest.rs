@@ -123,7 +123,7 @@ const fn empty_room<const N: usize>() -> [u8; N] {
 /// Room for this kernel's manifest in an arm64 `Image`: the `.kho_manifest` section, which the
 /// build fills (`kho-compat embed`) before it copies `vmlinux` into `Image`
 /// (`CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE`, through the environment: `kho/Makefile`). Until
-/// then it holds an empty blob and its footer.
+/// then it holds zeros where the blob goes, and the footer.
 #[cfg(all(CONFIG_ARM64, CONFIG_KHO_COMPAT_IMAGE_MANIFEST))]
 #[used]
 #[link_section = ".kho_manifest"]

@@ -172,6 +172,8 @@ pub(crate) fn prepare() -> Result {
 /// one line per cause logged, and the slot and the target stay as they were. With KHO disabled
 /// nothing is handed over and nothing is checked.
 pub(crate) fn check_load(image: Image) -> Result {
+    // What an earlier load that failed after its check kept is not what this one loads.
+    TARGETS.lock().pending = None;
     if !crate::check_at_load() || !kho::is_enabled() {
         TARGETS.lock().pending = Some(image);
         return Ok(());

@@ -3,8 +3,8 @@
 //! The target: the manifest of the kernel about to be kexec'ed into, and where it comes from.
 //!
 //! The verdict is bound to what will boot: when `kexec_file_load()` loads an image, the kernel
-//! reads the manifest the image carries ([`image_state_of`], called by the syscall once the image
-//! is loaded, its signature checked if required), and the check uses that. A manifest set by
+//! reads the manifest the image carries ([`read_image`], called by the syscall once the image
+//! is read, its signature checked if required), and the check uses that. A manifest set by
 //! user space (`KHO_COMPAT_SET_TARGET`) is a dry-run input, or the fallback for an image that
 //! carries none (an unmodified Linux 7.3). A kernel loaded with `kexec_load()` cannot be the
 //! target of a live update: KHO passes its handover only to a kernel loaded with

@@ -26,7 +26,11 @@ qemu_boot() {
 		;;
 	arm64)
 		qemu=qemu-system-aarch64
-		args=(-machine virt -cpu max)
+		# No random /chosen/kaslr-seed in the device tree: the kernels are
+		# built without RANDOMIZE_BASE, so the seed stays there, and
+		# kexec-tools' kexec_load() (kexec -c) refuses to reuse a device
+		# tree that still holds one ("setup_2nd_dtb failed").
+		args=(-machine virt,dtb-randomness=off -cpu max)
 		cmdline="console=ttyAMA0"
 		;;
 	esac

@@ -100,7 +100,7 @@ def main():
     ap.add_argument('--bad-input', action='store_true')
     ap.add_argument('--dry-run')
     ap.add_argument('--origin')
-    ap.add_argument('--refused-text')
+    ap.add_argument('--refused-text', action='append', default=[])
     ap.add_argument('--offline-verdict')
     ap.add_argument('--fault')
     ap.add_argument('--race', action='store_true')
@@ -110,6 +110,7 @@ def main():
     ap.add_argument('--systemd', action='store_true')
     ap.add_argument('--cold-reboot', action='store_true')
     ap.add_argument('--kept', action='store_true')
+    ap.add_argument('--load-flags')
     a = ap.parse_args()
 
     lines = untangle(open(a.log, errors='replace').read().replace('\r', '').split('\n'))
@@ -265,8 +266,9 @@ def main():
         refusals = kernel(first, 'kexec refused (' + a.refused + ')')
         if not refusals:
             why.append(f'first kernel: no "kexec refused ({a.refused})" log line')
-        if a.refused_text and not any(a.refused_text in l for l in refusals):
-            why.append(f'first kernel: no refusal says "{a.refused_text}": {refusals[:1]}')
+        for text in a.refused_text:
+            if not any(text in l for l in refusals):
+                why.append(f'first kernel: no refusal says "{text}": {refusals[:1]}')
         for name in filter(None, a.refused_names.split(',')):
             if not any(f'kexec refused ({a.refused}): {name}: ' in l for l in first):
                 why.append(f'first kernel: the refusal does not name {name}')
@@ -277,10 +279,14 @@ def main():
         mine = [l for l in load_refusals if l.startswith(f'kexec load refused ({a.load_refused}): ')]
         if not mine:
             why.append(f'first kernel: no "kexec load refused ({a.load_refused})" log line: {load_refusals[:1]}')
-        elif a.refused_text and not any(a.refused_text in l for l in mine):
-            why.append(f'first kernel: no load refusal says "{a.refused_text}": {mine[:1]}')
+        for text in a.refused_text if mine else []:
+            if not any(text in l for l in mine):
+                why.append(f'first kernel: no load refusal says "{text}": {mine[:1]}')
     elif load_refusals:
         why.append('first kernel refused a load: ' + load_refusals[0])
+    if a.load_flags and f'flags {a.load_flags}' not in c1.get('load-refused', ('', ''))[1]:
+        why.append(f'the refused load was not made with flags {a.load_flags}: '
+                   f'{c1.get("load-refused", ("", ""))[1]}')
     said = [l.split('E2E-KEXEC ', 1)[1] for l in first if 'E2E-KEXEC ' in l]
     if a.kexec_tools_says and not any(a.kexec_tools_says in l for l in said):
         why.append(f'kexec-tools did not say "{a.kexec_tools_says}": {said[:3]}')

@@ -69,13 +69,16 @@ kexec_tools_files() {
 	esac
 	[ -x "$root/sbin/kexec" ] || { echo "no kexec-tools for $ARCH in $root (scripts/setup installs it)" >&2; return 1; }
 	echo "$(readlink -f "$root/sbin/kexec"):/sbin/kexec"
-	interp=$(readelf -l "$root/sbin/kexec" | sed -n 's/.*interpreter: \(.*\)]/\1/p')
+	local headers
+	headers=$(readelf -l "$root/sbin/kexec") || { echo "readelf cannot read $root/sbin/kexec" >&2; return 1; }
+	interp=$(sed -n 's/.*interpreter: \(.*\)]/\1/p' <<<"$headers")
 	[ -n "$interp" ] && echo "$(readlink -f "$root/$interp"):$interp"
 	queue=("$root/sbin/kexec")
 	while [ ${#queue[@]} -gt 0 ]; do
 		f=${queue[0]}
 		queue=("${queue[@]:1}")
-		for so in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		headers=$(readelf -d "$f") || { echo "readelf cannot read $f" >&2; return 1; }
+		for so in $(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$headers"); do
 			[[ $seen == *" $so "* ]] && continue
 			seen+="$so "
 			found=

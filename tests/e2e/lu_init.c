@@ -1230,8 +1230,9 @@ static void stage1(int luo_fd)
 		 * was loaded before (if anything) still loaded.
 		 */
 		check("load-refused", err == -load_refuse && kexec_loaded() == preload,
-		      "kexec_file_load(%s) failed with errno %d (%s), expected %ld; kexec_loaded %d",
-		      KERNEL_IMAGE, -err, err == -ECANCELED ? "ECANCELED" :
+		      "kexec_file_load(%s, flags 0x%lx) failed with errno %d (%s), expected %ld; kexec_loaded %d",
+		      KERNEL_IMAGE, cmdline_value("e2e_on_crash", 0) ? KEXEC_FILE_ON_CRASH : 0UL,
+		      -err, err == -ECANCELED ? "ECANCELED" :
 		      err == -ENODATA ? "ENODATA" : "?", load_refuse, kexec_loaded());
 		check_intact();
 		if (!preload) {

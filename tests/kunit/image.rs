@@ -153,9 +153,9 @@ mod image_tests {
         let mut no_pe = KVVec::new();
         no_pe.extend_from_slice(&img, GFP_KERNEL)?;
         no_pe[0x80] = b'X';
-        assert_eq!(find(&no_pe), Err(Damage::Headers));
+        assert_eq!(find(&no_pe), Err(Damage::PeHeader));
         no_pe[0x3c..0x40].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(find(&no_pe), Err(Damage::Headers));
+        assert_eq!(find(&no_pe), Err(Damage::PeHeader));
         Ok(())
     }
 
@@ -191,7 +191,10 @@ mod image_tests {
         let mut gone = KVVec::new();
         gone.extend_from_slice(&img, GFP_KERNEL)?;
         gone[start + size - FOOTER..start + size].fill(0);
-        assert_eq!(find(&gone), Err(Damage::Footer));
+        assert_eq!(find(&gone), Err(Damage::Orphan));
+        // ... also when the blob itself is damaged too (its hash is not checked there).
+        gone[start + HEADER + 3] ^= 0x01;
+        assert_eq!(find(&gone), Err(Damage::Orphan));
         // The blob's magic damaged, the footer intact.
         let mut magic = KVVec::new();
         magic.extend_from_slice(&img, GFP_KERNEL)?;

@@ -45,9 +45,10 @@ pub const FOOTER_MAGIC: &[u8; 8] = b"KHOCMEND";
 pub const FOOTER: usize = 16;
 /// How far from the end of an image (or of its data, before a signature) a footer may be.
 pub const FOOTER_WINDOW: usize = 4096;
-/// The largest arm64 manifest section (`CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE`): how far from
-/// the end of the data a blob whose footer is gone is looked for.
-pub const ROOM_MAX: usize = 1 << 20;
+/// How far from the end of the data a blob whose footer is gone is looked for: the largest
+/// arm64 manifest section (`CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE`) and the PE/COFF padding
+/// after it.
+pub const ROOM_MAX: usize = (1 << 20) + FOOTER_WINDOW;
 /// The PE section name of an x86_64 manifest.
 pub const PE_SECTION: &[u8; 8] = b".kho\0\0\0\0";
 
@@ -78,6 +79,10 @@ pub enum Damage {
     SectionName,
     /// The data ends with a manifest section whose footer's magic is damaged.
     Footer,
+    /// A blob lies at the end of the data, but no section or footer leads to it.
+    Orphan,
+    /// An EFI-stub image (`MZ`) whose PE header is gone or points outside the image.
+    PeHeader,
     /// The image is shorter than its PE/COFF headers say: the file was cut short.
     Cut {
         /// The bytes of data the headers describe.
@@ -108,7 +113,16 @@ impl fmt::Display for Damage {
                 f,
                 "the image's section table is damaged: a section holds a manifest, not named .kho"
             ),
-            Damage::Footer => write!(f, "the manifest section's footer is damaged or gone"),
+            Damage::Footer => write!(f, "the manifest section's footer is damaged"),
+            Damage::Orphan => write!(
+                f,
+                "a manifest lies at the end of the image's data, but no section or footer leads \
+                to it (damaged or gone)"
+            ),
+            Damage::PeHeader => write!(
+                f,
+                "the image's PE header is damaged (MZ, but no PE header where it points)"
+            ),
             Damage::Cut { want, have } => write!(
                 f,
                 "the image is cut short: its headers describe {want} bytes, it has {have}"
@@ -212,9 +226,9 @@ fn pe(image: &[u8]) -> Result<Option<Pe>, Damage> {
         return Ok(None);
     }
     // An EFI-stub image whose PE header is gone is damaged, not an image without one.
-    let at = le32(image, 0x3c).ok_or(Damage::Headers)? as usize;
+    let at = le32(image, 0x3c).ok_or(Damage::PeHeader)? as usize;
     if at.checked_add(4).and_then(|end| image.get(at..end)) != Some(&b"PE\0\0"[..]) {
-        return Err(Damage::Headers);
+        return Err(Damage::PeHeader);
     }
     let coff = at + 4;
     let count = le16(image, coff + 2).ok_or(Damage::Headers)? as usize;
@@ -274,15 +288,18 @@ fn bzimage_len(image: &[u8]) -> Option<usize> {
         .checked_add(syssize.checked_mul(16)?)
 }
 
-/// Returns the offset of a blob whose text hashes right, in the last [`ROOM_MAX`] bytes before
-/// `end` (an arm64 manifest section whose footer is gone).
+/// Returns the offset of a blob's header (its magic, then a length that fits before `end`) at
+/// an 8-byte boundary of the last [`ROOM_MAX`] bytes before `end`: a manifest section whose
+/// footer is gone. Reads each position's 16 bytes once, hashes nothing.
 fn orphan_blob(image: &[u8], end: usize) -> Option<usize> {
     let mut at = end.saturating_sub(HEADER) & !7;
     let start = end.saturating_sub(ROOM_MAX);
     while at >= start {
-        if image.get(at..at + 8) == Some(&MAGIC[..])
-            && matches!(decode_blob(&image[at..end]), Ok(Found::Manifest(_)))
-        {
+        let fits = le64(image, at + 8)
+            .and_then(|len| usize::try_from(len).ok())
+            .and_then(|len| len.checked_add(HEADER))
+            .is_some_and(|blob| blob <= end - at);
+        if fits && image.get(at..at + 8) == Some(&MAGIC[..]) {
             return Some(at);
         }
         if at < 8 {
@@ -301,7 +318,7 @@ fn orphan_blob(image: &[u8], end: usize) -> Option<usize> {
 /// the last [`ROOM_MAX`] bytes of the data for a blob whose footer is gone. An image shorter
 /// than its PE/COFF headers, or an x86 `bzImage`'s setup header, say is [`Damage::Cut`],
 /// whatever it carries, and an EFI-stub image (`MZ`) whose PE header is gone is
-/// [`Damage::Headers`].
+/// [`Damage::PeHeader`].
 pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
     let pe = pe(image)?;
     // The data ends where a signature starts, if the image is signed.
@@ -381,9 +398,9 @@ pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
         }
         at -= 8;
     }
-    // No footer at all (overwritten, or cut off), but a whole blob near the end.
+    // No footer at all (overwritten, or cut off), but a blob near the end.
     if orphan_blob(image, end).is_some() {
-        return Err(Damage::Footer);
+        return Err(Damage::Orphan);
     }
     Ok(Found::Absent)
 }
