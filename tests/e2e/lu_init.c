@@ -238,7 +238,7 @@ static void mount_filesystems(void)
 }
 
 /* Whether a kernel is loaded for kexec (/sys/kernel/kexec_loaded): 0, 1, or -1. */
-static int kexec_loaded(void)
+static int kexec_image_loaded(void)
 {
 	char buf[8];
 	long n = read_file("/sys/kernel/kexec_loaded", buf, sizeof(buf) - 1);
@@ -435,7 +435,7 @@ static int kexec_load(const char *kernel)
  * Runs @argv, a program of the initramfs, its standard output and error
  * printed with @prefix; returns its exit status or -1.
  */
-static int run(char *const argv[], const char *prefix)
+static int run_program(char *const argv[], const char *prefix)
 {
 	int status = -1;
 	pid_t pid = fork();
@@ -478,7 +478,7 @@ static int kexec_tools_load_with(const char *syscall, const char *kernel)
 	argv[n++] = "--reuse-cmdline";
 	argv[n++] = "--append=e2e_stage=2";
 	argv[n] = NULL;
-	return run(argv, "E2E-KEXEC ");
+	return run_program(argv, "E2E-KEXEC ");
 }
 
 /*
@@ -504,7 +504,7 @@ static int kexec_tools_exec(void)
 	char *const argv[] = { KEXEC_TOOLS, "-e", NULL };
 
 	outf("E2E: kexec at %s\n", secs(uptime_ms()));
-	return run(argv, "E2E-KEXEC ");
+	return run_program(argv, "E2E-KEXEC ");
 }
 
 /*
@@ -1007,7 +1007,7 @@ static void verify_sessions(int luo_fd, long n)
  * Retries, as an agent would: the kernel the check allows, and its manifest,
  * loaded with kexec_file_load() or, with e2e_kexec_tools, kexec-tools.
  */
-static void retry(void)
+static void load_retry_kernel(void)
 {
 	int tools = cmdline_value("e2e_kexec_tools", 0);
 	int err, rc;
@@ -1078,9 +1078,9 @@ static void stage1_kexec_tools(long refuse, long load_refuse)
 	rc = kexec_tools_load(KERNEL_IMAGE);
 	if (load_refuse) {
 		/* kexec failed (not: could not run, 127), and nothing is loaded. */
-		check("load-refused", rc > 0 && rc != 127 && kexec_loaded() == 0,
+		check("load-refused", rc > 0 && rc != 127 && kexec_image_loaded() == 0,
 		      "kexec -l %s: exit %d; kexec_loaded %d", KERNEL_IMAGE, rc,
-		      kexec_loaded());
+		      kexec_image_loaded());
 		if (systemd)
 			check("workload-running", workload > 0 && !kill(workload, 0),
 			      "systemctl kexec stopped at the failed load: the workload (pid %d) still runs",
@@ -1089,10 +1089,10 @@ static void stage1_kexec_tools(long refuse, long load_refuse)
 		if (systemd)
 			check("workload-stopped", !stop_workload(workload),
 			      "the retry: workload (pid %d) stopped before kexec -e", workload);
-		retry();
+		load_retry_kernel();
 		return;
 	}
-	check("kexec-load", rc == 0 && kexec_loaded() == 1, "kexec -l %s: exit %d",
+	check("kexec-load", rc == 0 && kexec_image_loaded() == 1, "kexec -l %s: exit %d",
 	      KERNEL_IMAGE, rc);
 	if (failures)
 		return;
@@ -1110,17 +1110,20 @@ static void stage1_kexec_tools(long refuse, long load_refuse)
 	check("kexec-refused", rc > 0 && rc != 127, "kexec -e failed: exit %d", rc);
 	if (systemd) {
 		/* systemd-shutdown: the kexec failed, so a plain reboot. */
-		outf("E2E: systemd-shutdown: kexec -e failed; falling through to a cold reboot: the LUO session, its memfd and the stopped workload are lost\n");
+		outf("E2E: systemd-shutdown: kexec -e failed; %s: %s\n",
+		     "falling through to a cold reboot",
+		     "the LUO session, its memfd and the stopped workload are lost");
 		/* What the reboot throws away: the refused kernel, still loaded. */
-		check("cold-reboot", kexec_loaded() == 1,
-		      "reboot(RB_AUTOBOOT) after the failed kexec -e; kexec_loaded %d", kexec_loaded());
+		check("cold-reboot", kexec_image_loaded() == 1,
+		      "reboot(RB_AUTOBOOT) after the failed kexec -e; kexec_loaded %d",
+		      kexec_image_loaded());
 		outf("E2E-DONE stage 1: %d failed check(s) at %s\n", failures,
 		     secs(uptime_ms()));
 		reboot(RB_AUTOBOOT);
 		return;
 	}
 	check_intact();
-	retry();
+	load_retry_kernel();
 }
 
 static void stage1(int luo_fd)
@@ -1218,9 +1221,9 @@ static void stage1(int luo_fd)
 	}
 	if (preload) {
 		err = kexec_load("/kernel-retry");
-		check("preload", !err && kexec_loaded() == 1,
+		check("preload", !err && kexec_image_loaded() == 1,
 		      "kexec_file_load(/kernel-retry) before: %d; kexec_loaded %d", err,
-		      kexec_loaded());
+		      kexec_image_loaded());
 	}
 	t0 = uptime_ms();
 	err = kexec_load(KERNEL_IMAGE);
@@ -1229,19 +1232,20 @@ static void stage1(int luo_fd)
 		 * Refused at the load: nothing stopped, nothing lost, and what
 		 * was loaded before (if anything) still loaded.
 		 */
-		check("load-refused", err == -load_refuse && kexec_loaded() == preload,
+		check("load-refused", err == -load_refuse && kexec_image_loaded() == preload,
 		      "kexec_file_load(%s, flags 0x%lx) failed with errno %d (%s), expected %ld; kexec_loaded %d",
 		      KERNEL_IMAGE, cmdline_value("e2e_on_crash", 0) ? KEXEC_FILE_ON_CRASH : 0UL,
 		      -err, err == -ECANCELED ? "ECANCELED" :
-		      err == -ENODATA ? "ENODATA" : "?", load_refuse, kexec_loaded());
+		      err == -ENODATA ? "ENODATA" : "?", load_refuse, kexec_image_loaded());
 		check_intact();
 		if (!preload) {
-			retry();
+			load_retry_kernel();
 			return;
 		}
 		/* The kernel loaded before is still the target, and boots. */
 		rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
-		check("kept-verdict", rc == 0, "kho-compat verdict after the refused load: exit %d", rc);
+		check("kept-verdict", rc == 0, "kho-compat verdict after the refused load: exit %d",
+		      rc);
 		if (failures)
 			return;
 		outf("E2E: kexec at %s\n", secs(uptime_ms()));
@@ -1271,7 +1275,7 @@ static void stage1(int luo_fd)
 	      "reboot(LINUX_REBOOT_CMD_KEXEC) failed with errno %d (%s), expected %ld", err,
 	      err == ENOEXEC ? "ENOEXEC" : err == ENODATA ? "ENODATA" : "?", refuse);
 	check_intact();
-	retry();
+	load_retry_kernel();
 }
 
 static void stage2(int luo_fd)
