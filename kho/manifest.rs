@@ -16,9 +16,12 @@
 //! It lists the components this kernel declares, sorted by name: those of `vmlinux`, and
 //! those in loadable modules (marked `modular`). The build writes it next to the kernel image
 //! from the `.kho_compat` sections of `vmlinux` and of every `.ko` (`kho-compat manifest-of`);
-//! the layout of the `vmlinux` section starts with [`Info`]. At run time a module's components
-//! are known once it registered them, so the running kernel's manifest lists the modules that
-//! are loaded. `Documentation/core-api/kho/compat/manifest.rst` has the details.
+//! the layout of the `vmlinux` section starts with [`Info`]. The build also embeds it in
+//! `vmlinux` itself (`IMAGE_MANIFEST`), and the running kernel reports that one: a kernel has
+//! one manifest, the same whether captured from it running or read from its image, modules not
+//! loaded included. A kernel built without it reports what it declares: `vmlinux`'s components
+//! and those of the modules loaded. `Documentation/core-api/kho/compat/manifest.rst` has the
+//! details.
 
 use core::fmt;
 use kernel::{
@@ -78,7 +81,7 @@ static INFO: Info = Info {
 /// # Panics
 ///
 /// On anything but decimal digits; only ever evaluated in constants.
-#[cfg(all(CONFIG_ARM64, CONFIG_KHO_COMPAT_IMAGE_MANIFEST))]
+#[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
 const fn parse(s: &str) -> usize {
     let b = s.as_bytes();
     assert!(!b.is_empty(), "KHO_COMPAT_IMAGE_MANIFEST_SIZE is empty");
@@ -103,7 +106,7 @@ const fn parse(s: &str) -> usize {
 /// Returns an empty arm64 manifest section of `N` bytes: zeros where the blob goes, and the
 /// footer (`kernel::kho::compat::image::encode_section`'s), so that an `Image` whose room was
 /// never filled reads as damaged ("none was embedded"), never as one without a manifest.
-#[cfg(all(CONFIG_ARM64, CONFIG_KHO_COMPAT_IMAGE_MANIFEST))]
+#[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
 const fn empty_room<const N: usize>() -> [u8; N] {
     use kernel::kho::compat::image::{
         FOOTER,
@@ -120,19 +123,115 @@ const fn empty_room<const N: usize>() -> [u8; N] {
     room
 }
 
-/// Room for this kernel's manifest in an arm64 `Image`: the `.kho_manifest` section, which the
-/// build fills (`kho-compat embed`) before it copies `vmlinux` into `Image`
-/// (`CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE`, through the environment: `kho/Makefile`). Until
-/// then it holds zeros where the blob goes, and the footer.
-#[cfg(all(CONFIG_ARM64, CONFIG_KHO_COMPAT_IMAGE_MANIFEST))]
+/// The size of [`IMAGE_MANIFEST`] (`CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE`, through the
+/// environment: `kho/Makefile`).
+#[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
+const ROOM: usize = parse(env!("KHO_COMPAT_IMAGE_MANIFEST_SIZE"));
+
+/// Room for this kernel's manifest in its own `vmlinux`: the `.kho_manifest` section, which
+/// the build fills (`kho-compat embed`) before it makes the boot image. On arm64 `Image` is
+/// `vmlinux` copied out, and this section, last in its data, is the image's manifest; on
+/// x86_64 the image carries the same manifest in a PE section of its own. On both, the running
+/// kernel reads it back ([`embedded`]): its manifest is its image's, modules not loaded
+/// included. Until the build fills it, it holds zeros where the blob goes, and the footer.
+#[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
 #[used]
 #[link_section = ".kho_manifest"]
-static IMAGE_MANIFEST: [u8; parse(env!("KHO_COMPAT_IMAGE_MANIFEST_SIZE"))] = empty_room();
+static IMAGE_MANIFEST: [u8; ROOM] = empty_room();
 
-/// Writes this kernel's manifest, with the shared writer
+/// Returns the manifest the build embedded in this kernel's `vmlinux` ([`IMAGE_MANIFEST`]):
+/// `None` when the room is empty (the kernel was linked but never embedded into), or, logged,
+/// when it cannot be read.
+#[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
+fn embedded() -> Option<KVVec<u8>> {
+    use kernel::kho::compat::image::{
+        decode_blob,
+        Damage,
+        Found,
+        FOOTER, //
+    };
+    let room = core::ptr::addr_of!(IMAGE_MANIFEST).cast::<u8>();
+    let mut bytes = KVVec::with_capacity(ROOM - FOOTER, GFP_KERNEL).ok()?;
+    for i in 0..ROOM - FOOTER {
+        // SAFETY: `room` points to the `ROOM` bytes of the static `IMAGE_MANIFEST`, so
+        // `room.add(i)` (`i < ROOM`) is in bounds, aligned for `u8` and valid for reads for as
+        // long as the kernel runs; nothing writes it. The read is volatile because the build
+        // rewrote these bytes after the compiler saw their initial value (`kho-compat embed`):
+        // their value must come from memory, never from the initializer.
+        let b = unsafe { room.add(i).read_volatile() };
+        // Within the capacity reserved above: this does not allocate.
+        bytes.push(b, GFP_KERNEL).ok()?;
+    }
+    match decode_blob(&bytes) {
+        Ok(Found::Manifest(text)) => {
+            let mut out = KVVec::new();
+            out.extend_from_slice(text, GFP_KERNEL).ok()?;
+            Some(out)
+        }
+        Ok(Found::Absent) | Err(Damage::Empty) => None,
+        Err(d) => {
+            pr_err!(
+                "this kernel's own manifest (.kho_manifest) cannot be used: {}\n",
+                format_args!("{d}")
+            );
+            None
+        }
+    }
+}
+
+/// Returns this kernel's manifest as its image carries it, checked against what the kernel
+/// declares (every built-in component, and every loaded module's that it lists, the same), or
+/// `None`: the build embedded none (logged if it is damaged or describes another build).
+fn own_image_manifest() -> Option<KVVec<u8>> {
+    #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
+    {
+        let text = embedded()?;
+        let Ok(m) = kernel::kho::compat::manifest::parse(&text) else {
+            pr_err!("this kernel's own manifest (.kho_manifest) is rejected\n");
+            return None;
+        };
+        let same = |c: &Component, modular: bool| {
+            m.component(c.name()).is_some_and(|l| {
+                (l.reads, l.writes, l.chosen, l.modular)
+                    == (c.reads(), c.writes(), c.chosen(), modular)
+            })
+        };
+        let builtins = compat::builtin();
+        let agrees = builtins.iter().all(|c| same(c, false))
+            && m.components().iter().filter(|l| !l.modular).count() == builtins.len()
+            && compat::with_registered(|regs| {
+                regs.iter()
+                    .filter(|r| r.is_modular() && m.component(r.component().name()).is_some())
+                    .all(|r| same(r.component(), true))
+            });
+        if !agrees {
+            pr_err!(
+                "this kernel's own manifest (.kho_manifest) describes another build: not used\n"
+            );
+            return None;
+        }
+        Some(text)
+    }
+    #[cfg(not(CONFIG_KHO_COMPAT_IMAGE_MANIFEST))]
+    None
+}
+
+/// Writes this kernel's manifest: the one its image carries, which lists the components of
+/// every module of its build, loaded or not, so that a manifest captured from the running
+/// kernel is its image's. Without one (a kernel built without
+/// `CONFIG_KHO_COMPAT_IMAGE_MANIFEST`, or linked but never embedded into), the manifest of
+/// what it declares now ([`write_declared`]).
+pub(crate) fn write(f: &mut dyn fmt::Write) -> fmt::Result {
+    match own_image_manifest() {
+        Some(text) => f.write_str(core::str::from_utf8(&text).map_err(|_| fmt::Error)?),
+        None => write_declared(f),
+    }
+}
+
+/// Writes the manifest of what this kernel declares now, with the shared writer
 /// (`kernel::kho::compat::manifest::write`): the declarations of `vmlinux`, then those of the
 /// modules that registered them (`modular`), sorted by name.
-pub(crate) fn write(f: &mut dyn fmt::Write) -> fmt::Result {
+pub(crate) fn write_declared(f: &mut dyn fmt::Write) -> fmt::Result {
     compat::with_registered(|regs| {
         let mut list: KVec<(&Component, bool)> = KVec::new();
         for c in compat::builtin() {

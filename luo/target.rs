@@ -10,8 +10,11 @@
 //! target of a live update: KHO passes its handover only to a kernel loaded with
 //! `kexec_file_load()`. When both exist and differ (as parsed manifests: the same lines in
 //! another order are the same manifest), the kexec is refused: the agent believes in another
-//! kernel than the one that would boot. An image whose manifest is damaged is refused whatever
-//! user space says.
+//! kernel than the one that would boot. There is one exception: user space may vouch for
+//! modules of the target that its image's manifest does not list (built outside the kernel's
+//! tree, `kho-compat vouch`), with a manifest that says all the image's says and adds only
+//! components marked `modular`; it is then the target. An image whose manifest is damaged is
+//! refused whatever user space says.
 //!
 //! [`Resolved`] is what the check gets: a target and the origin of its manifest, none (then
 //! the policy decides), or a reason the target cannot be used.
@@ -92,6 +95,15 @@ pub(crate) fn text(msg: core::fmt::Arguments<'_>) -> Text {
 }
 
 impl Targets {
+    /// Returns whether user space's manifest is the loaded image's with components of
+    /// modules added (and nothing else changed).
+    fn vouched(&self) -> bool {
+        match (&self.image, &self.user) {
+            (Image::Manifest(m), Some(u)) => u.added_to(m).is_some_and(|n| n > 0),
+            _ => false,
+        }
+    }
+
     /// Decides what the check uses.
     pub(crate) fn resolve(&self) -> Resolved<'_> {
         let user = self.user.as_ref();
@@ -104,6 +116,12 @@ impl Targets {
                 "{}",
                 core::str::from_utf8(&why.0).unwrap_or("?")
             ))),
+            // User space may vouch for modules of the target that its image does not list
+            // (built outside its tree): their components, added to all the image says.
+            (Image::Manifest(_), Some(u)) if self.vouched() => Resolved::Target(
+                u,
+                "from the loaded image, with modules vouched for by user space",
+            ),
             (Image::Manifest(m), Some(u)) if !m.same_as(u) => Resolved::Unusable(text(
                 format_args!(
                     "the target manifest set by user space ({} {}) is not the loaded image's ({} {}{})",

@@ -53,9 +53,19 @@ mod tests {
     fn own_manifest_parses_back() -> Result {
         let text = own()?;
         let t = parse(&text).map_err(|_| EINVAL)?;
+        // What the kernel declares now: vmlinux's components and the loaded modules'.
+        let mut d = Text(KVVec::new());
+        manifest::write_declared(&mut d).map_err(|_| ENOMEM)?;
+        let declared = parse(&d.0).map_err(|_| EINVAL)?;
         let modular =
             compat::with_registered(|regs| regs.iter().filter(|r| r.is_modular()).count());
-        assert_eq!(t.len(), compat::builtin().len() + modular);
+        assert_eq!(declared.len(), compat::builtin().len() + modular);
+        // The manifest the kernel reports is its image's (when the build embedded it): what
+        // it declares, and the components of its modules that are not loaded, nothing else.
+        assert!(t.added_to(&declared).is_some());
+        if t.len() == declared.len() {
+            assert!(t.same_as(&declared));
+        }
         assert_eq!(t.release(), compat::release().to_str().map_err(|_| EINVAL)?);
         assert_eq!(t.arch().as_bytes(), compat::ARCH.to_bytes());
         assert_eq!(t.record, compat::record::VERSIONS);
@@ -291,6 +301,53 @@ mod tests {
             &t,
             "unusable: the loaded image's manifest cannot be used: damaged",
         )?;
+        Ok(())
+    }
+
+    #[test]
+    fn user_space_may_vouch_only_for_more_modules() -> Result {
+        let user = |body: &str| with_components(body).map(Some);
+        let mut t = Targets {
+            image: Image::Manifest(with_components(
+                "component a reads 1-2 writes 1-2 at-reboot\n\
+                component c reads 1-1 writes 1-1 at-preserve modular\n",
+            )?),
+            pending: None,
+            // The image's, with a component of another module (an out-of-tree driver's).
+            user: user(
+                "component a reads 1-2 writes 1-2 at-reboot\n\
+                component b reads 1-1 writes 1-1 at-reboot modular\n\
+                component c reads 1-1 writes 1-1 at-preserve modular\n",
+            )?,
+        };
+        says(
+            &t,
+            "7.3.4-t (from the loaded image, with modules vouched for by user space)",
+        )?;
+        let other = "unusable: the target manifest set by user space (7.3.4-t x86_64) is not \
+            the loaded image's (7.3.4-t x86_64, other contents)";
+        // A built-in component added: the image says what is built in.
+        t.user = user(
+            "component a reads 1-2 writes 1-2 at-reboot\n\
+            component c reads 1-1 writes 1-1 at-preserve modular\n\
+            component d reads 1-1 writes 1-1 at-reboot\n",
+        )?;
+        says(&t, other)?;
+        // What the image states, changed (a module's versions), or left out.
+        t.user = user(
+            "component a reads 1-2 writes 1-2 at-reboot\n\
+            component b reads 1-1 writes 1-1 at-reboot modular\n\
+            component c reads 1-2 writes 1-2 at-preserve modular\n",
+        )?;
+        says(&t, other)?;
+        t.user = user(
+            "component a reads 1-2 writes 1-2 at-reboot\n\
+            component b reads 1-1 writes 1-1 at-reboot modular\n",
+        )?;
+        says(&t, other)?;
+        // Another kernel's header with the same components and one more module.
+        t.user = Some(target("7.3.4-u")?);
+        assert!(!matches!(t.resolve(), Resolved::Target(..)));
         Ok(())
     }
 

@@ -13,11 +13,15 @@
 //! kho-compat compare OWN TARGET    offline: can a kernel hand over to another? Each is a
 //!                                  manifest file or a kernel image (bzImage, Image)
 //! kho-compat extract IMAGE         the manifest a kernel image carries
+//! kho-compat vouch TARGET MODULE.ko...
+//!                                  the target's manifest (a file or its image) with the
+//!                                  components of modules built for it outside its tree
+//!                                  added, to `load`: the agent vouches for them
 //! kho-compat manifest-of VMLINUX RELEASE [MODULE.ko...]
 //!                                  the build's manifest, read out of vmlinux and modules
 //! kho-compat blob MANIFEST OUT     the manifest blob an x86_64 image embeds
 //! kho-compat embed VMLINUX MANIFEST
-//!                                  write the manifest into an arm64 vmlinux's section
+//!                                  write the manifest into vmlinux's .kho_manifest section
 //! kho-compat differential BLOCKS   digests of the differential corpus
 //! ```
 //!
@@ -437,6 +441,12 @@ fn build_manifest(vmlinux: &[u8], release: &[u8], modules: &[&[u8]], out: &mut T
     let record = Versions::new(le32(section, 12), le32(section, 16));
     let page_size = le32(section, 20) as usize;
     let size = le32(section, 24) as usize;
+    if size != COMPONENT_SIZE {
+        return fail(format_args!(
+            "{}: declarations of {size} bytes, this tool reads {COMPONENT_SIZE}",
+            show(vmlinux)
+        ));
+    }
     let arch = &section[32..48];
     let arch = show(&arch[..arch.iter().position(|b| *b == 0).unwrap_or(16)]);
     let mut decls = KVec::new();
@@ -482,6 +492,120 @@ fn build_manifest(vmlinux: &[u8], release: &[u8], modules: &[&[u8]], out: &mut T
         return fail(format_args!("the manifest written is rejected: {r}"));
     }
     0
+}
+
+/// The size of a declaration in a module's `.kho_compat` section: `kernel::kho::compat::
+/// Component` of a 64-bit kernel (the only ones with KHO), which `vmlinux`'s section header
+/// states too ([`build_manifest`] checks that the two agree).
+const COMPONENT_SIZE: usize = 72;
+
+/// Writes into `out` the manifest of the target kernel `target` (a manifest file or its
+/// image) with the components of `modules` (`.ko` files built for that kernel, outside its
+/// tree) added, marked `modular`: what an agent hands over (`load`) to vouch for them. What
+/// the target states is never changed: a module's component that the target lists must be the
+/// same as listed.
+fn vouch(target: &[u8], modules: &[&[u8]], out: &mut Text) -> i32 {
+    let text = match manifest_of_file(target) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let image = match manifest::parse(&text) {
+        Ok(m) => m,
+        Err(r) => return fail(format_args!("{}: rejected: {r}", show(target))),
+    };
+    let mut decls = KVec::new();
+    for m in modules {
+        let ko = match slurp(m) {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
+        let first = decls.len();
+        match elf::find(&ko, b".kho_compat") {
+            Ok(Some(s)) if s.progbits => {
+                if let Err(e) = declarations(
+                    &ko[s.offset..s.offset + s.size],
+                    COMPONENT_SIZE,
+                    true,
+                    &mut decls,
+                ) {
+                    return fail(format_args!("{}: {e}", show(m)));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return fail(format_args!("{}: {e}", show(m))),
+        }
+        if decls.len() == first {
+            return fail(format_args!("{}: declares no KHO component", show(m)));
+        }
+        for d in &decls[first..] {
+            if let Some(c) = image.component(d.name()) {
+                if (c.reads, c.writes, c.chosen, c.modular) != (d.reads, d.writes, d.chosen, true) {
+                    return fail(format_args!(
+                        "{}: component \"{}\" is not the one {} states (reads {} writes {}{}): \
+                        a module may only add components",
+                        show(m),
+                        d.name(),
+                        show(target),
+                        c.reads,
+                        c.writes,
+                        if c.modular { "" } else { ", built in" }
+                    ));
+                }
+            }
+        }
+    }
+    decls.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+    if let Some(w) = decls.windows(2).find(|w| w[0].name() == w[1].name()) {
+        return fail(format_args!(
+            "component \"{}\" is declared by two modules",
+            w[0].name()
+        ));
+    }
+    let mut lines = KVec::new();
+    for c in image.components() {
+        let line = Line {
+            name: c.name(),
+            reads: c.reads,
+            writes: c.writes,
+            chosen: c.chosen,
+            modular: c.modular,
+        };
+        if lines.push(line, GFP_KERNEL).is_err() {
+            return fail(format_args!("out of memory"));
+        }
+    }
+    for d in decls.iter().filter(|d| image.component(d.name()).is_none()) {
+        let line = Line {
+            name: d.name(),
+            reads: d.reads,
+            writes: d.writes,
+            chosen: d.chosen,
+            modular: true,
+        };
+        if lines.push(line, GFP_KERNEL).is_err() {
+            return fail(format_args!("out of memory"));
+        }
+    }
+    lines.sort_unstable_by(|a, b| a.name.cmp(b.name));
+    if manifest::write(
+        out,
+        image.release(),
+        image.arch(),
+        image.page_size as usize,
+        image.record,
+        lines.iter().copied(),
+    )
+    .is_err()
+    {
+        return fail(format_args!("out of memory"));
+    }
+    // What the kernel will take: all the target says, and modules' components added.
+    match manifest::parse(&out.0).map(|v| v.added_to(&image)) {
+        Ok(Some(_)) => 0,
+        _ => fail(format_args!(
+            "the manifest written is not the target's with modules added"
+        )),
+    }
 }
 
 fn write_file(path: &[u8], data: &[u8]) -> i32 {
@@ -595,6 +719,7 @@ fn differential(blocks: &[u8]) -> i32 {
 
 const USAGE: &str = "usage: kho-compat manifest | load FILE | clear | verdict | incoming | policy |
        kho-compat compare OWN TARGET | extract IMAGE |
+       kho-compat vouch TARGET MODULE.ko... |
        kho-compat manifest-of VMLINUX RELEASE [MODULE.ko...] | blob MANIFEST OUT |
        kho-compat embed VMLINUX MANIFEST | differential BLOCKS
 (OWN, TARGET, FILE: a manifest file or a kernel image)";
@@ -658,6 +783,14 @@ pub(crate) fn main(args: &[&[u8]]) -> i32 {
         [b"manifest-of", vmlinux, release, modules @ ..] => {
             let mut text = Text(KVec::new());
             let code = build_manifest(vmlinux, release, modules, &mut text);
+            if code == 0 {
+                print(&mut Out::new(1), &text.0);
+            }
+            code
+        }
+        [b"vouch", target, modules @ ..] if !modules.is_empty() => {
+            let mut text = Text(KVec::new());
+            let code = vouch(target, modules, &mut text);
             if code == 0 {
                 print(&mut Out::new(1), &text.0);
             }

@@ -84,23 +84,40 @@ impl Manifest {
     /// Returns whether `other` says the same as this manifest: the same header and the same
     /// components with the same versions (wherever their lines were).
     pub fn same_as(&self, other: &Manifest) -> bool {
-        let same = |a: &Component, b: &Component| {
-            a.name == b.name
-                && a.reads == b.reads
-                && a.writes == b.writes
-                && a.chosen == b.chosen
-                && a.modular == b.modular
-        };
-        self.release() == other.release()
-            && self.arch() == other.arch()
-            && self.page_size == other.page_size
-            && self.record == other.record
-            && self.components.len() == other.components.len()
-            && self
-                .components
-                .iter()
-                .zip(other.components.iter())
-                .all(|(a, b)| same(a, b))
+        other.added_to(self) == Some(0)
+    }
+
+    /// Returns how many components this manifest adds to `image`, if it says all that `image`
+    /// says (the same header, every component of `image` with the same versions) and what it
+    /// adds are components of loadable modules (`modular`): the modules of the target kernel
+    /// that an agent vouches for, which the target image's own manifest does not list.
+    /// `None` if it changes or leaves out anything `image` says, or adds a built-in component.
+    pub fn added_to(&self, image: &Manifest) -> Option<usize> {
+        if self.release() != image.release()
+            || self.arch() != image.arch()
+            || self.page_size != image.page_size
+            || self.record != image.record
+        {
+            return None;
+        }
+        let mut stated = image.components.iter().peekable();
+        let mut added = 0;
+        for c in self.components.iter() {
+            match stated.peek() {
+                Some(s) if s.name == c.name => {
+                    if (s.reads, s.writes, s.chosen, s.modular)
+                        != (c.reads, c.writes, c.chosen, c.modular)
+                    {
+                        return None;
+                    }
+                    stated.next();
+                }
+                _ if c.modular => added += 1,
+                _ => return None,
+            }
+        }
+        // Both lists are sorted by name: one of `image`'s left over is one this one lacks.
+        stated.next().is_none().then_some(added)
     }
 
     /// Returns the kernel's release.
