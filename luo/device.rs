@@ -37,18 +37,21 @@ use kernel::{
         _IOW,
         _IOWR, //
     },
-    kho::compat::{
+    kho::{
         self,
-        ioctl::{
-            decode,
-            tail_is_zero,
-            Header,
-            SIZE_MAX,
-            TEXT_SIZE, //
-        },
-        manifest::{
-            Text,
-            MANIFEST_MAX, //
+        compat::{
+            self,
+            ioctl::{
+                decode,
+                tail_is_zero,
+                Header,
+                SIZE_MAX,
+                TEXT_SIZE, //
+            },
+            manifest::{
+                Text,
+                MANIFEST_MAX, //
+            },
         },
     },
     miscdevice::{
@@ -159,6 +162,14 @@ impl MiscDevice for Control {
                 target::clear_user();
                 Ok(0)
             }
+            GET_VERDICT if !kho::is_enabled() => get_text(arg, |w| {
+                // Booted with kho=off: a kexec hands nothing over, and is not checked.
+                w.write_str(
+                    "target none (KHO is disabled, kho=off)\n\
+                    verdict allowed: KHO is disabled (kho=off): nothing is handed over, \
+                    nothing is checked\n",
+                )
+            }),
             GET_VERDICT => {
                 let mut text = Text(KVVec::new());
                 compat::with_registered(|regs| {

@@ -10,7 +10,7 @@
 #            [--refused ENOEXEC|ENODATA] [--refused-names NAME,...]
 #            [--verdict allowed|refused] [--warn-no-target] [--bad-input]
 #            [--dry-run allowed|refused] [--origin TEXT] [--refused-text TEXT]
-#            [--offline-verdict FILE] [--fault KIND[:ARG...]] [--race]
+#            [--offline-verdict FILE] [--fault KIND[:ARG...]] [--race] [--oot]
 #            [--sessions N] [--load-refused ECANCELED|ENODATA]
 #            [--kexec-tools-says TEXT] [--systemd] [--cold-reboot]
 #
@@ -100,6 +100,7 @@ def main():
     ap.add_argument('--bad-input', action='store_true')
     ap.add_argument('--dry-run')
     ap.add_argument('--origin')
+    ap.add_argument('--oot', action='store_true')
     ap.add_argument('--refused-text', action='append', default=[])
     ap.add_argument('--offline-verdict')
     ap.add_argument('--fault')
@@ -109,6 +110,7 @@ def main():
     ap.add_argument('--kexec-tools-says')
     ap.add_argument('--systemd', action='store_true')
     ap.add_argument('--cold-reboot', action='store_true')
+    ap.add_argument('--kho-off', action='store_true')
     ap.add_argument('--kept', action='store_true')
     ap.add_argument('--load-flags')
     a = ap.parse_args()
@@ -122,6 +124,8 @@ def main():
 
     if a.cold_reboot:
         return cold_reboot(a, lines, why)
+    if a.kho_off:
+        return kho_off(a, lines, why)
 
     kexec_at = next((i for i, l in enumerate(lines)
                      if 'kexec_core: Starting new kernel' in l), None)
@@ -180,6 +184,9 @@ def main():
     if a.test_modular:
         need1 += ['module-load']
         need2 += ['module-load-late']
+    if a.oot:
+        need1 += ['oot-load', 'oot-unvouched', 'oot-vouch', 'oot-vouched-load']
+        need2 += ['oot-load-late']
     if a.sessions:
         need2 += ['sessions-verify']
     for stage, got, names in ((1, c1, need1), (2, c2, need2)):
@@ -262,6 +269,20 @@ def main():
     if a.origin and (not targets or f'({a.origin}' not in targets[0]):
         why.append(f'verdict of the loaded image: target not "({a.origin}...)": {targets[:1]}')
 
+    if a.oot:
+        # The out-of-tree module's component: the load refused for it until vouched for,
+        # then its page handed over and verified by its build for the second kernel.
+        if not any('oot: the target does not have it' in l
+                   for l in kernel(first, 'kexec load refused (ECANCELED): ')):
+            why.append('first kernel: the load before vouching was not refused for "oot"')
+        if not kernel(first, 'oot component: 1024 bytes preserved (format v1)'):
+            why.append('first kernel: the out-of-tree component did not serialize')
+        if not kernel(second, 'oot component: restored 1024 bytes (format v1), seed 0x6f6f7400: verified'):
+            why.append('second kernel: the out-of-tree component\'s data was not verified')
+        if not any(re.search(r'E2E-VOUCHED component oot reads 1-1 writes 1-1 at-reboot modular', l)
+                   for l in first):
+            why.append('the vouched manifest does not add "oot" as a module\'s component')
+
     if a.refused:
         refusals = kernel(first, 'kexec refused (' + a.refused + ')')
         if not refusals:
@@ -282,8 +303,10 @@ def main():
         for text in a.refused_text if mine else []:
             if not any(text in l for l in mine):
                 why.append(f'first kernel: no load refusal says "{text}": {mine[:1]}')
-    elif load_refusals:
+    elif load_refusals and not a.oot:
         why.append('first kernel refused a load: ' + load_refusals[0])
+    elif a.oot and [l for l in load_refusals if 'oot: the target does not have it' not in l]:
+        why.append('first kernel refused a load for another reason: ' + load_refusals[0])
     if a.load_flags and f'flags {a.load_flags}' not in c1.get('load-refused', ('', ''))[1]:
         why.append(f'the refused load was not made with flags {a.load_flags}: '
                    f'{c1.get("load-refused", ("", ""))[1]}')
@@ -457,6 +480,12 @@ def main():
                    if kernel(first, 'kexec allowed: ') else 'race') + '; ' + summary
     if a.sessions:
         summary += '; ' + c2.get('sessions-verify', ('', ''))[1]
+    if a.oot:
+        summary = ('out-of-tree module: the load refused until vouched for ('
+                   + next(iter(kernel(first, 'kexec load refused (ECANCELED): ')), '?')
+                   .split(': ', 1)[-1] + '); vouched over the image and over the running '
+                   'kernel\'s manifest, the same bytes; '
+                   + next(iter(kernel(second, 'oot component: restored')), '?') + '; ' + summary)
     if a.fault:
         bad = [st for st in statuses if st.split()[1:2] != ['accepted']]
         summary += (f'; fault {a.fault}: {len(bad)} of {len(statuses)} components isolated'
@@ -510,6 +539,51 @@ def cold_reboot(a, lines, why):
     print('PASS systemd order without the check at the load: loaded, the workload stopped, '
           f'{refused[0]}; kexec-tools: "{a.kexec_tools_says}"; then a cold reboot: the LUO '
           'session and its memfd are lost (what kho_compat.check_at_load=1 prevents)')
+    return 0
+
+
+def kho_off(a, lines, why):
+    """Booted with kho=off: a kexec into a kernel a live update could not go to, allowed."""
+    kexec_at = next((i for i, l in enumerate(lines)
+                     if 'kexec_core: Starting new kernel' in l), None)
+    if kexec_at is None:
+        why.append('no kexec happened')
+        kexec_at = len(lines)
+    first, second = lines[:kexec_at], lines[kexec_at:]
+    load = ''
+    for stage, part, names in ((1, first, ('kho-off', 'kexec-load', 'verdict')),
+                               (2, second, ('kho-off-booted',))):
+        got = {}
+        for l in part:
+            m = re.search(r'E2E-CHECK (\S+) (PASS|FAIL) (.*)', l)
+            if m:
+                got[m.group(1)] = (m.group(2), m.group(3))
+        for n in names:
+            if n not in got:
+                why.append(f'stage {stage}: no {n} check')
+        for n, (st, detail) in got.items():
+            if st != 'PASS':
+                why.append(f'stage {stage}: {n} failed: {detail}')
+        load = load or got.get('kexec-load', ('', ''))[1]
+    said = [l for l in first
+            if re.search(r'kho_compat: kexec without KHO \(kho=off\): no handover, nothing to check', l)]
+    if not said:
+        why.append('first kernel: no "kexec without KHO (kho=off)" line at the kexec')
+    if any(re.search(r'kho_compat\w*: kexec (load )?refused', l) for l in first):
+        why.append('first kernel: a refusal under kho=off')
+    verdict = [l.split('E2E-VERDICT ', 1)[1] for l in first if 'E2E-VERDICT verdict ' in l]
+    if not verdict or not verdict[0].startswith('verdict allowed: KHO is disabled (kho=off)'):
+        why.append(f'verdict under kho=off: {verdict[:1]}')
+    want = next((l.split()[1] for l in open(a.final_manifest) if l.startswith('release ')), '?')
+    if release(second) != want:
+        why.append(f'the second kernel is {release(second)}, not {want}')
+    if not any('E2E-DONE stage 2: 0 failed' in l for l in second):
+        why.append('stage 2 did not complete')
+    if why:
+        print('FAIL ' + '; '.join(why))
+        return 1
+    print(f'PASS kho=off: {load}; {verdict[0].strip()}; the kexec logged "kexec '
+          f'without KHO (kho=off): no handover, nothing to check" and booted {want}')
     return 0
 
 

@@ -43,6 +43,12 @@
  *   e2e_module=1     load the test component's module (/kho_compat_test.ko)
  *                    in both kernels: before the kexec, and late after it
  *   e2e_module=2     the same, but unload it again before the kexec
+ *   e2e_oot=1        load a module built outside the tree (/kho_compat_oot.ko,
+ *                    make M=) in both kernels; the load of /kernel must fail
+ *                    (ECANCELED: its image's manifest does not list it) until
+ *                    the agent vouches for the target's build of it
+ *                    (kho-compat vouch /kernel /kho_compat_oot-target.ko,
+ *                    then kho-compat load of the result)
  *   e2e_malformed=N  have the record carry component N's entry malformed
  *                    (debugfs kho_compat/fault: "entry N")
  *   e2e_fault=K:A    have the record damaged in transit: "K A" written to
@@ -55,6 +61,8 @@
  *                    /kernel-retry (B: allowed)
  *   e2e_sessions=N   also preserve N more sessions of 4 memfds each, and
  *                    verify them all after the kexec
+ *   e2e_kho_off=1    booted with kho=off: load /kernel (kexec_file_load, or
+ *                    kexec -c with e2e_kexec_tools=2) and kexec, no LUO
  *   e2e_kunit=1      only kexec into /kernel with KUnit's handover suite
  *                    (tests/kunit/run: the suites on a KHO boot)
  *
@@ -105,6 +113,8 @@
 #define FAULT		"/debugfs/kho_compat/fault"
 #define TEST_MODULE	"/kho_compat_test.ko"
 #define TEST_MODULE_NAME "kho_compat_test"
+#define OOT_MODULE	"/kho_compat_oot.ko"
+#define OOT_TARGET	"/kho_compat_oot-target.ko"
 #define INCOMING	"/debugfs/kho_compat/incoming"
 #define RECORD_OUT	"/debugfs/kho/out/sub_fdts/kho-compat"
 #define TOOL		"/bin/kho-compat"
@@ -348,10 +358,10 @@ static int cmdline_string(const char *key, char *buf, size_t size)
 	return 0;
 }
 
-/* Loads the test component's module; returns 0 or -errno. */
-static int load_test_module(void)
+/* Loads the module @path; returns 0 or -errno. */
+static int load_module(const char *path)
 {
-	int fd = open(TEST_MODULE, O_RDONLY);
+	int fd = open(path, O_RDONLY);
 	long err;
 
 	if (fd < 0)
@@ -371,9 +381,10 @@ static int unload_test_module(void)
  * Runs the kho-compat tool with @arg1 @arg2; its output goes to @out (a file,
  * then printed with @prefix) or to the console. Returns its exit status.
  */
-static int tool(const char *arg1, const char *arg2, const char *out, const char *prefix)
+static int tool3(const char *arg1, const char *arg2, const char *arg3, const char *out,
+		 const char *prefix)
 {
-	char *const argv[] = { TOOL, (char *)arg1, (char *)arg2, NULL };
+	char *const argv[] = { TOOL, (char *)arg1, (char *)arg2, (char *)arg3, NULL };
 	int status = -1;
 	pid_t pid = fork();
 
@@ -394,6 +405,11 @@ static int tool(const char *arg1, const char *arg2, const char *out, const char 
 	if (out && prefix)
 		dump_file(out, prefix);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int tool(const char *arg1, const char *arg2, const char *out, const char *prefix)
+{
+	return tool3(arg1, arg2, NULL, out, prefix);
 }
 
 /*
@@ -505,6 +521,46 @@ static int kexec_tools_exec(void)
 
 	outf("E2E: kexec at %s\n", secs(uptime_ms()));
 	return run_program(argv, "E2E-KEXEC ");
+}
+
+/*
+ * e2e_kho_off=1, the first kernel booted with kho=off: a kexec hands nothing
+ * over, so nothing is checked, whatever the policy: a kernel a live update
+ * could not go to (C, from A) is loaded, with kexec_file_load() or with
+ * kexec-tools (e2e_kexec_tools=2: kexec -c, kexec_load()), and boots. There is
+ * no LUO session to keep: LUO needs KHO.
+ */
+static void stage1_kho_off(void)
+{
+	int tools = cmdline_value("e2e_kexec_tools", 0), fd = luo_open_device(), rc, err;
+
+	check("kho-off", fd < 0, "%s: %s", LUO_DEVICE,
+	      fd < 0 ? "absent, as LUO is without KHO" : "opened: LUO runs without KHO?");
+	if (fd >= 0)
+		close(fd);
+	if (tools) {
+		rc = kexec_tools_load(KERNEL_IMAGE);
+		err = rc ? -EINVAL : 0;
+	} else {
+		err = kexec_load(KERNEL_IMAGE);
+	}
+	check("kexec-load", !err && kexec_image_loaded() == 1, "%s %s: %d; kexec_loaded %d",
+	      tools == 2 ? "kexec -c -l" : tools ? "kexec -l" : "kexec_file_load", KERNEL_IMAGE,
+	      tools ? rc : err,
+	      kexec_image_loaded());
+	if (failures)
+		return;
+	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
+	check("verdict", rc == 0, "kho-compat verdict after the load: exit %d (%s)", rc,
+	      rc == 0 ? "allowed" : rc == 1 ? "refused" : "error");
+	if (tools) {
+		rc = kexec_tools_exec();
+		check("kexec-exec", 0, "kexec -e returned: exit %d", rc);
+		return;
+	}
+	outf("E2E: kexec at %s\n", secs(uptime_ms()));
+	reboot(RB_KEXEC);
+	check("kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
 }
 
 /*
@@ -1126,6 +1182,41 @@ static void stage1_kexec_tools(long refuse, long load_refuse)
 	load_retry_kernel();
 }
 
+/*
+ * e2e_oot=1: the image's manifest does not list the out-of-tree module's
+ * component, which holds state: the load is refused. The agent vouches for
+ * the target's build of the module, as an operator would, and hands the
+ * result over; returns whether that worked (the load then goes on). It
+ * vouches over the target's image, and over the manifest captured from this
+ * running kernel (the same build): one manifest per kernel, the two agree.
+ */
+static int vouch_for_oot(void)
+{
+	static char a[64 * 1024], b[64 * 1024];
+	int err = kexec_load(KERNEL_IMAGE), rc, rc2;
+	long na, nb;
+
+	check("oot-unvouched", err == -ECANCELED && kexec_image_loaded() == 0,
+	      "kexec_file_load(%s) before the module is vouched for: errno %d (expected ECANCELED), kexec_loaded %d",
+	      KERNEL_IMAGE, -err, kexec_image_loaded());
+	rc = tool("manifest", NULL, "/captured.manifest", NULL);
+	rc = rc ? rc : tool3("vouch", "/captured.manifest", OOT_TARGET, "/vouched-own.manifest",
+			     NULL);
+	rc2 = tool3("vouch", KERNEL_IMAGE, OOT_TARGET, "/vouched.manifest", NULL);
+	na = read_file("/vouched.manifest", a, sizeof(a));
+	nb = read_file("/vouched-own.manifest", b, sizeof(b));
+	check("oot-vouch", !rc && !rc2 && na > 0 && na == nb && !memcmp(a, b, na),
+	      "kho-compat vouch %s %s: exit %d, %ld bytes; over the running kernel's own manifest: exit %d, %ld bytes, %s",
+	      KERNEL_IMAGE, OOT_TARGET, rc2, na, rc, nb,
+	      na == nb && !memcmp(a, b, na) ? "the same" : "different");
+	if (rc || rc2)
+		return 0;
+	dump_file("/vouched.manifest", "E2E-VOUCHED ");
+	rc = tool("load", "/vouched.manifest", "/tool.out", "E2E-TOOL ");
+	check("oot-vouched-load", rc == 0, "kho-compat load /vouched.manifest: exit %d", rc);
+	return rc == 0 && !failures;
+}
+
 static void stage1(int luo_fd)
 {
 	long refuse = cmdline_value("e2e_refuse", 0);
@@ -1162,8 +1253,12 @@ static void stage1(int luo_fd)
 	}
 
 	if (cmdline_value("e2e_module", 0)) {
-		err = load_test_module();
+		err = load_module(TEST_MODULE);
 		check("module-load", !err, "finit_module(%s): %d", TEST_MODULE, err);
+	}
+	if (cmdline_value("e2e_oot", 0)) {
+		err = load_module(OOT_MODULE);
+		check("oot-load", !err, "finit_module(%s): %d", OOT_MODULE, err);
 	}
 	{
 		unsigned long long h = dump_file(MANIFEST, "E2E-MANIFEST ");
@@ -1215,6 +1310,8 @@ static void stage1(int luo_fd)
 	check("dry-run", rc == 0 || rc == 1, "kho-compat verdict before the load: exit %d (%s)",
 	      rc, rc == 0 ? "allowed" : rc == 1 ? "refused" : "error");
 
+	if (cmdline_value("e2e_oot", 0) && !vouch_for_oot())
+		return;
 	if (tools) {
 		stage1_kexec_tools(refuse, load_refuse);
 		return;
@@ -1285,9 +1382,15 @@ static void stage2(int luo_fd)
 	long first_bad = -1;
 	int sfd, fd;
 
+	if (cmdline_value("e2e_oot", 0)) {
+		int err = load_module(OOT_MODULE);
+
+		check("oot-load-late", !err, "finit_module(%s) at %s: %d", OOT_MODULE,
+		      secs(uptime_ms()), err);
+	}
 	if (cmdline_value("e2e_module", 0)) {
 		/* Late: long after the core read the record, at boot. */
-		int err = load_test_module();
+		int err = load_module(TEST_MODULE);
 
 		check("module-load-late", !err, "finit_module(%s) at %s: %d", TEST_MODULE,
 		      secs(uptime_ms()), err);
@@ -1352,6 +1455,14 @@ int main(int argc, char *argv[])
 
 	if (stage == 1 && cmdline_value("e2e_kunit", 0)) {
 		stage1_kunit();
+		goto done;
+	}
+	if (cmdline_value("e2e_kho_off", 0)) {
+		if (stage == 1)
+			stage1_kho_off();
+		else
+			check("kho-off-booted", 1, "the second kernel booted, kho=off: %s",
+			      strstr(cmdline, "kho=off") ? "yes" : "no");
 		goto done;
 	}
 	luo_fd = luo_open_device();
