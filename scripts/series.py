@@ -6,7 +6,10 @@
     series.py export REPO PRISTINE OUT   the full series, as mails, into OUT
 
 scripts/build links the files `files` lists into its work tree; `export`
-writes the series that makes the same tree out of the pristine one.
+writes the series that makes the same tree out of the pristine one. The
+mails are from, and signed off by, the author of patches/ (the project's
+address), or by KHO_COMPAT_AUTHOR="Name <address>" when it is set: the
+person who sends the series signs it off as themself.
 """
 
 import fnmatch
@@ -209,6 +212,18 @@ def export(repo, pristine, out):
     if len(written) != len(plan) + 1:
         raise PlanError(f'git format-patch wrote {len(written)} files for {len(plan)} commits')
     cover(written[0])
+    author = os.environ.get('KHO_COMPAT_AUTHOR', '').strip()
+    if author:
+        if not re.fullmatch(r'[^<>\n]+ <[^<>@\s]+@[^<>\s]+>', author):
+            raise PlanError(f'KHO_COMPAT_AUTHOR is not "Name <address>": {author!r}')
+        ours = f'{m.group(1).strip()} <{m.group(2)}>'
+        for p in written:
+            text = open(p, errors='surrogateescape').read()
+            # The From: header (git folds it), and the sign-off lines.
+            text = re.sub(r'^From: [^\n]*(\n [^\n]*)*', 'From: ' + author, text, count=1,
+                          flags=re.M)
+            text = text.replace('Signed-off-by: ' + ours, 'Signed-off-by: ' + author)
+            open(p, 'w', errors='surrogateescape').write(text)
     # The Date: lines change on every export: keep the series byte-stable.
     for p in written:
         text = open(p, errors='surrogateescape').read()
