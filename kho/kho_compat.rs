@@ -129,6 +129,7 @@ impl kernel::InPlaceModule for KhoCompat {
         // SAFETY: This is the first use of the lock, and the only call to its `init()`.
         unsafe { target::TARGETS.init() };
         fault::init();
+        manifest::init();
         // The built-in components registered before this module (link order): report what
         // they got, early in the log.
         incoming::report();

@@ -29,13 +29,15 @@ use kernel::{
         self,
         manifest::{
             Line,
+            Manifest,
             Text,
             MANIFEST_VERSION, //
         },
         record, Component,
     },
     page::PAGE_SIZE,
-    prelude::*, //
+    prelude::*,
+    sync::SetOnce, //
 };
 
 /// The header of the `.kho_compat` section, in front of the component table, for tools that
@@ -103,7 +105,7 @@ const fn parse(s: &str) -> usize {
     v
 }
 
-/// Returns an empty arm64 manifest section of `N` bytes: zeros where the blob goes, and the
+/// Returns an empty manifest section of `N` bytes: zeros where the blob goes, and the
 /// footer (`kernel::kho::compat::image::encode_section`'s), so that an `Image` whose room was
 /// never filled reads as damaged ("none was embedded"), never as one without a manifest.
 #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
@@ -140,18 +142,19 @@ const ROOM: usize = parse(env!("KHO_COMPAT_IMAGE_MANIFEST_SIZE"));
 static IMAGE_MANIFEST: [u8; ROOM] = empty_room();
 
 /// Returns the manifest the build embedded in this kernel's `vmlinux` ([`IMAGE_MANIFEST`]):
-/// `None` when the room is empty (the kernel was linked but never embedded into), or, logged,
-/// when it cannot be read.
+/// `Ok(None)` when the room is empty (the kernel was linked but never embedded into), `Err`
+/// with the reason when it cannot be read.
 #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
-fn embedded() -> Option<KVVec<u8>> {
+fn embedded() -> Result<Option<KVVec<u8>>, &'static str> {
     use kernel::kho::compat::image::{
         decode_blob,
         Damage,
         Found,
         FOOTER, //
     };
+    const NO_MEMORY: &str = "out of memory";
     let room = core::ptr::addr_of!(IMAGE_MANIFEST).cast::<u8>();
-    let mut bytes = KVVec::with_capacity(ROOM - FOOTER, GFP_KERNEL).ok()?;
+    let mut bytes = KVVec::with_capacity(ROOM - FOOTER, GFP_KERNEL).map_err(|_| NO_MEMORY)?;
     for i in 0..ROOM - FOOTER {
         // SAFETY: `room` points to the `ROOM` bytes of the static `IMAGE_MANIFEST`, so
         // `room.add(i)` (`i < ROOM`) is in bounds, aligned for `u8` and valid for reads for as
@@ -160,72 +163,124 @@ fn embedded() -> Option<KVVec<u8>> {
         // their value must come from memory, never from the initializer.
         let b = unsafe { room.add(i).read_volatile() };
         // Within the capacity reserved above: this does not allocate.
-        bytes.push(b, GFP_KERNEL).ok()?;
+        bytes.push(b, GFP_KERNEL).map_err(|_| NO_MEMORY)?;
     }
     match decode_blob(&bytes) {
         Ok(Found::Manifest(text)) => {
             let mut out = KVVec::new();
-            out.extend_from_slice(text, GFP_KERNEL).ok()?;
-            Some(out)
+            out.extend_from_slice(text, GFP_KERNEL)
+                .map_err(|_| NO_MEMORY)?;
+            Ok(Some(out))
         }
-        Ok(Found::Absent) | Err(Damage::Empty) => None,
-        Err(d) => {
-            pr_err!(
-                "this kernel's own manifest (.kho_manifest) cannot be used: {}\n",
-                format_args!("{d}")
-            );
-            None
-        }
+        Ok(Found::Absent) | Err(Damage::Empty) => Ok(None),
+        Err(Damage::Magic) => Err("its blob has no magic"),
+        Err(Damage::Checksum { .. }) => Err("its blob is damaged (its hash does not match)"),
+        Err(_) => Err("its blob is damaged"),
     }
 }
 
-/// Returns this kernel's manifest as its image carries it, checked against what the kernel
-/// declares (every built-in component, and every loaded module's that it lists, the same), or
-/// `None`: the build embedded none (logged if it is damaged or describes another build).
-fn own_image_manifest() -> Option<KVVec<u8>> {
+/// This kernel's manifest as its image carries it: its text, and parsed.
+struct Own {
+    text: KVVec<u8>,
+    parsed: Manifest,
+}
+
+/// This kernel's manifest as its image carries it, read once by [`init`].
+static OWN: SetOnce<Own> = SetOnce::new();
+
+/// Reads the manifest the build embedded in this kernel (`.kho_manifest`), once, checks that it
+/// describes this kernel (its header, and every built-in component the same), keeps it for
+/// [`write`], and logs what the kernel reports as its own manifest.
+pub(crate) fn init() {
     #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
     {
-        let text = embedded()?;
-        let Ok(m) = kernel::kho::compat::manifest::parse(&text) else {
-            pr_err!("this kernel's own manifest (.kho_manifest) is rejected\n");
-            return None;
+        let why = match embedded() {
+            Ok(Some(text)) => match kernel::kho::compat::manifest::parse(&text) {
+                Ok(parsed) if describes_this_kernel(&parsed) => {
+                    let n = parsed.len();
+                    if OWN.populate(Own { text, parsed }) {
+                        pr_info!(
+                            "this kernel's manifest is its image's ({} components, modules not loaded included)\n",
+                            n
+                        );
+                    }
+                    return;
+                }
+                Ok(_) => "it describes another build",
+                Err(_) => "it is rejected",
+            },
+            Ok(None) => {
+                pr_warn!(
+                    "vmlinux carries no manifest (the build did not embed one): this kernel reports the components it declares, with the modules loaded only\n"
+                );
+                return;
+            }
+            Err(why) => why,
         };
-        let same = |c: &Component, modular: bool| {
-            m.component(c.name()).is_some_and(|l| {
-                (l.reads, l.writes, l.chosen, l.modular)
-                    == (c.reads(), c.writes(), c.chosen(), modular)
-            })
-        };
-        let builtins = compat::builtin();
-        let agrees = builtins.iter().all(|c| same(c, false))
-            && m.components().iter().filter(|l| !l.modular).count() == builtins.len()
-            && compat::with_registered(|regs| {
-                regs.iter()
-                    .filter(|r| r.is_modular() && m.component(r.component().name()).is_some())
-                    .all(|r| same(r.component(), true))
-            });
-        if !agrees {
-            pr_err!(
-                "this kernel's own manifest (.kho_manifest) describes another build: not used\n"
-            );
-            return None;
-        }
-        Some(text)
+        pr_err!(
+            "this kernel's own manifest (.kho_manifest) cannot be used: {}; it reports the components it declares, with the modules loaded only\n",
+            why
+        );
     }
+}
+
+/// Returns whether `m` has this kernel's header and lists its built-in components as built in,
+/// the same, and no others built in.
+#[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
+fn describes_this_kernel(m: &Manifest) -> bool {
+    let builtins = compat::builtin();
+    Some(m.release()) == compat::release().to_str().ok()
+        && Some(m.arch()) == compat::ARCH.to_str().ok()
+        && m.page_size as usize == PAGE_SIZE
+        && m.record == record::VERSIONS
+        && builtins.iter().all(|c| same(m, c, false))
+        && m.components().iter().filter(|l| !l.modular).count() == builtins.len()
+}
+
+/// Returns whether `m` lists the component `c` with the same versions, as a module's if
+/// `modular`.
+fn same(m: &Manifest, c: &Component, modular: bool) -> bool {
+    m.component(c.name()).is_some_and(|l| {
+        (l.reads, l.writes, l.chosen, l.modular) == (c.reads(), c.writes(), c.chosen(), modular)
+    })
+}
+
+/// Returns whether this kernel reports its image's manifest (read by [`init`]).
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+pub(crate) fn is_image_manifest() -> bool {
+    OWN.as_ref().is_some()
+}
+
+/// Returns whether the build embedded a manifest in this kernel (its room is not empty).
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+pub(crate) fn is_embedded() -> bool {
+    #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
+    return !matches!(embedded(), Ok(None));
     #[cfg(not(CONFIG_KHO_COMPAT_IMAGE_MANIFEST))]
-    None
+    false
 }
 
 /// Writes this kernel's manifest: the one its image carries, which lists the components of
 /// every module of its build, loaded or not, so that a manifest captured from the running
 /// kernel is its image's. Without one (a kernel built without
-/// `CONFIG_KHO_COMPAT_IMAGE_MANIFEST`, or linked but never embedded into), the manifest of
-/// what it declares now ([`write_declared`]).
+/// `CONFIG_KHO_COMPAT_IMAGE_MANIFEST`, or linked but never embedded into: logged at boot), or
+/// if a loaded module declares a component it lists otherwise (a module of another build), the
+/// manifest of what it declares now ([`write_declared`]).
 pub(crate) fn write(f: &mut dyn fmt::Write) -> fmt::Result {
-    match own_image_manifest() {
-        Some(text) => f.write_str(core::str::from_utf8(&text).map_err(|_| fmt::Error)?),
-        None => write_declared(f),
+    if let Some(own) = OWN.as_ref() {
+        let modules_agree = compat::with_registered(|regs| {
+            regs.iter()
+                .filter(|r| r.is_modular() && own.parsed.component(r.component().name()).is_some())
+                .all(|r| same(&own.parsed, r.component(), true))
+        });
+        if modules_agree {
+            return f.write_str(core::str::from_utf8(&own.text).map_err(|_| fmt::Error)?);
+        }
+        pr_err!(
+            "a loaded module declares a component otherwise than this kernel's manifest lists it: reporting what is declared\n"
+        );
     }
+    write_declared(f)
 }
 
 /// Writes the manifest of what this kernel declares now, with the shared writer

@@ -87,6 +87,13 @@ pub(crate) enum Resolved<'a> {
     Unusable(Text),
 }
 
+/// Returns whether this kernel has the component `name` built in.
+fn is_builtin(name: &str) -> bool {
+    kernel::kho::compat::builtin()
+        .iter()
+        .any(|c| c.name() == name)
+}
+
 /// Returns `msg` as a text (cut, if memory runs out).
 pub(crate) fn text(msg: core::fmt::Arguments<'_>) -> Text {
     let mut t = Text(KVVec::new());
@@ -104,6 +111,14 @@ impl Targets {
         }
     }
 
+    /// Returns whether user space's manifest adds the component `name` to the image's.
+    fn added(&self, name: &str) -> bool {
+        match &self.image {
+            Image::Manifest(m) => m.component(name).is_none(),
+            _ => false,
+        }
+    }
+
     /// Decides what the check uses.
     pub(crate) fn resolve(&self) -> Resolved<'_> {
         let user = self.user.as_ref();
@@ -117,11 +132,23 @@ impl Targets {
                 core::str::from_utf8(&why.0).unwrap_or("?")
             ))),
             // User space may vouch for modules of the target that its image does not list
-            // (built outside its tree): their components, added to all the image says.
-            (Image::Manifest(_), Some(u)) if self.vouched() => Resolved::Target(
-                u,
-                "from the loaded image, with modules vouched for by user space",
-            ),
+            // (built outside its tree): their components, added to all the image says. Not
+            // for a component this kernel has built in: no module of the target can be it.
+            (Image::Manifest(_), Some(u)) if self.vouched() => match u
+                .components()
+                .iter()
+                .find(|c| self.added(c.name()) && is_builtin(c.name()))
+            {
+                Some(c) => Resolved::Unusable(text(format_args!(
+                    "the target manifest set by user space vouches for \"{}\" as a module's, \
+                    which this kernel has built in: only components of modules can be vouched for",
+                    c.name()
+                ))),
+                None => Resolved::Target(
+                    u,
+                    "from the loaded image, with modules vouched for by user space",
+                ),
+            },
             (Image::Manifest(m), Some(u)) if !m.same_as(u) => Resolved::Unusable(text(
                 format_args!(
                     "the target manifest set by user space ({} {}) is not the loaded image's ({} {}{})",

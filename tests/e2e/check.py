@@ -306,7 +306,8 @@ def main():
     elif load_refusals and not a.oot:
         why.append('first kernel refused a load: ' + load_refusals[0])
     elif a.oot and [l for l in load_refusals if 'oot: the target does not have it' not in l]:
-        why.append('first kernel refused a load for another reason: ' + load_refusals[0])
+        why.append('first kernel refused a load for another reason: '
+                   + [l for l in load_refusals if 'oot: the target does not have it' not in l][0])
     if a.load_flags and f'flags {a.load_flags}' not in c1.get('load-refused', ('', ''))[1]:
         why.append(f'the refused load was not made with flags {a.load_flags}: '
                    f'{c1.get("load-refused", ("", ""))[1]}')

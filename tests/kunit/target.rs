@@ -66,6 +66,8 @@ mod tests {
         if t.len() == declared.len() {
             assert!(t.same_as(&declared));
         }
+        // The kernel falls back to what it declares only when the build embedded nothing.
+        assert_eq!(manifest::is_embedded(), manifest::is_image_manifest());
         assert_eq!(t.release(), compat::release().to_str().map_err(|_| EINVAL)?);
         assert_eq!(t.arch().as_bytes(), compat::ARCH.to_bytes());
         assert_eq!(t.record, compat::record::VERSIONS);
@@ -345,9 +347,53 @@ mod tests {
             component b reads 1-1 writes 1-1 at-reboot modular\n",
         )?;
         says(&t, other)?;
-        // Another kernel's header with the same components and one more module.
-        t.user = Some(target("7.3.4-u")?);
-        assert!(!matches!(t.resolve(), Resolved::Target(..)));
+        // Another kernel's header, each field in turn, with all the image says and one more
+        // module: not the image's.
+        for header in [
+            "release 7.3.4-u\narch x86_64\npage-size 4096\nrecord 1-1\n",
+            "release 7.3.4-t\narch arm64\npage-size 4096\nrecord 1-1\n",
+            "release 7.3.4-t\narch x86_64\npage-size 16384\nrecord 1-1\n",
+            "release 7.3.4-t\narch x86_64\npage-size 4096\nrecord 1-2\n",
+        ] {
+            let mut text = Text(KVVec::new());
+            write!(
+                text,
+                "kho-compat-manifest 1\n{header}\
+                component a reads 1-2 writes 1-2 at-reboot\n\
+                component b reads 1-1 writes 1-1 at-reboot modular\n\
+                component c reads 1-1 writes 1-1 at-preserve modular\nend\n"
+            )
+            .map_err(|_| ENOMEM)?;
+            t.user = Some(KBox::new(parse(&text.0).map_err(|_| EINVAL)?, GFP_KERNEL)?);
+            assert!(matches!(t.resolve(), Resolved::Unusable(..)));
+        }
+        // A module flag flipped on what the image says is a change, not an addition.
+        t.user = user(
+            "component a reads 1-2 writes 1-2 at-reboot modular\n\
+            component b reads 1-1 writes 1-1 at-reboot modular\n\
+            component c reads 1-1 writes 1-1 at-preserve modular\n",
+        )?;
+        says(&t, other)?;
+        // A component this kernel has built in cannot be a module of the target.
+        let builtin = compat::builtin().first().map_or("kho", |c| c.name());
+        let mut body = Text(KVVec::new());
+        write!(
+            body,
+            "component a reads 1-2 writes 1-2 at-reboot\n\
+            component c reads 1-1 writes 1-1 at-preserve modular\n\
+            component {builtin} reads 1-1 writes 1-1 at-reboot modular\n"
+        )
+        .map_err(|_| ENOMEM)?;
+        t.user = user(core::str::from_utf8(&body.0).map_err(|_| EINVAL)?)?;
+        let mut want = Text(KVVec::new());
+        write!(
+            want,
+            "unusable: the target manifest set by user space vouches for \"{builtin}\" as a \
+            module's, which this kernel has built in: only components of modules can be \
+            vouched for"
+        )
+        .map_err(|_| ENOMEM)?;
+        says(&t, core::str::from_utf8(&want.0).map_err(|_| EINVAL)?)?;
         Ok(())
     }
 

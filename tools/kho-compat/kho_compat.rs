@@ -519,6 +519,23 @@ fn vouch(target: &[u8], modules: &[&[u8]], out: &mut Text) -> i32 {
             Ok(d) => d,
             Err(code) => return code,
         };
+        // Built for the target: its vermagic starts with the target's release.
+        let vermagic = match elf::find(&ko, b".modinfo") {
+            Ok(Some(s)) if s.progbits => ko[s.offset..s.offset + s.size]
+                .split(|b| *b == 0)
+                .find_map(|i| i.strip_prefix(b"vermagic=")),
+            Ok(_) => None,
+            Err(e) => return fail(format_args!("{}: {e}", show(m))),
+        };
+        let built_for = vermagic.and_then(|v| v.split(|b| *b == b' ').next());
+        if built_for != Some(image.release().as_bytes()) {
+            return fail(format_args!(
+                "{}: built for {}, not for {} (the target's release)",
+                show(m),
+                built_for.map_or("an unknown kernel", show),
+                image.release()
+            ));
+        }
         let first = decls.len();
         match elf::find(&ko, b".kho_compat") {
             Ok(Some(s)) if s.progbits => {
@@ -680,7 +697,7 @@ fn embed(vmlinux: &[u8], manifest_path: &[u8]) -> i32 {
     };
     if image::encode_section(&text, &mut section).is_err() {
         return fail(format_args!(
-            "the manifest ({} bytes) does not fit the image's {} bytes \
+            "the manifest ({} bytes) does not fit vmlinux's {} bytes of .kho_manifest \
             (CONFIG_KHO_COMPAT_IMAGE_MANIFEST_SIZE)",
             text.len(),
             s.size

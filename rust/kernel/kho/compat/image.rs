@@ -39,7 +39,7 @@ use core::fmt;
 pub const MAGIC: &[u8; 8] = b"KHOCMAN1";
 /// Size of a blob's header.
 pub const HEADER: usize = 24;
-/// Magic of the footer that ends an arm64 manifest section.
+/// Magic of the footer that ends a manifest section (vmlinux's `.kho_manifest`).
 pub const FOOTER_MAGIC: &[u8; 8] = b"KHOCMEND";
 /// Size of that footer.
 pub const FOOTER: usize = 16;
@@ -194,8 +194,8 @@ pub fn encode_blob(text: &[u8], out: &mut [u8]) -> Result<usize> {
     Ok(len)
 }
 
-/// Writes an arm64 manifest section of `out.len()` bytes: the blob of `text`, zeros, then the
-/// footer.
+/// Writes a manifest section (`.kho_manifest`) of `out.len()` bytes: the blob of `text`,
+/// zeros, then the footer.
 pub fn encode_section(text: &[u8], out: &mut [u8]) -> Result<usize> {
     let size = out.len();
     if size < FOOTER {
