@@ -29,15 +29,13 @@ use kernel::{
         self,
         manifest::{
             Line,
-            Manifest,
             Text,
             MANIFEST_VERSION, //
         },
         record, Component,
     },
     page::PAGE_SIZE,
-    prelude::*,
-    sync::SetOnce, //
+    prelude::*, //
 };
 
 /// The header of the `.kho_compat` section, in front of the component table, for tools that
@@ -180,13 +178,15 @@ fn embedded() -> Result<Option<KVVec<u8>>, &'static str> {
 }
 
 /// This kernel's manifest as its image carries it: its text, and parsed.
+#[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
 struct Own {
     text: KVVec<u8>,
-    parsed: Manifest,
+    parsed: kernel::kho::compat::manifest::Manifest,
 }
 
 /// This kernel's manifest as its image carries it, read once by [`init`].
-static OWN: SetOnce<Own> = SetOnce::new();
+#[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
+static OWN: kernel::sync::SetOnce<Own> = kernel::sync::SetOnce::new();
 
 /// Reads the manifest the build embedded in this kernel (`.kho_manifest`), once, checks that it
 /// describes this kernel (its header, and every built-in component the same), keeps it for
@@ -227,7 +227,7 @@ pub(crate) fn init() {
 /// Returns whether `m` has this kernel's header and lists its built-in components as built in,
 /// the same, and no others built in.
 #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
-fn describes_this_kernel(m: &Manifest) -> bool {
+fn describes_this_kernel(m: &kernel::kho::compat::manifest::Manifest) -> bool {
     let builtins = compat::builtin();
     Some(m.release()) == compat::release().to_str().ok()
         && Some(m.arch()) == compat::ARCH.to_str().ok()
@@ -239,7 +239,8 @@ fn describes_this_kernel(m: &Manifest) -> bool {
 
 /// Returns whether `m` lists the component `c` with the same versions, as a module's if
 /// `modular`.
-fn same(m: &Manifest, c: &Component, modular: bool) -> bool {
+#[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
+fn same(m: &kernel::kho::compat::manifest::Manifest, c: &Component, modular: bool) -> bool {
     m.component(c.name()).is_some_and(|l| {
         (l.reads, l.writes, l.chosen, l.modular) == (c.reads(), c.writes(), c.chosen(), modular)
     })
@@ -248,7 +249,10 @@ fn same(m: &Manifest, c: &Component, modular: bool) -> bool {
 /// Returns whether this kernel reports its image's manifest (read by [`init`]).
 #[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
 pub(crate) fn is_image_manifest() -> bool {
-    OWN.as_ref().is_some()
+    #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
+    return OWN.as_ref().is_some();
+    #[cfg(not(CONFIG_KHO_COMPAT_IMAGE_MANIFEST))]
+    false
 }
 
 /// Returns whether the build embedded a manifest in this kernel (its room is not empty).
@@ -267,6 +271,7 @@ pub(crate) fn is_embedded() -> bool {
 /// if a loaded module declares a component it lists otherwise (a module of another build), the
 /// manifest of what it declares now ([`write_declared`]).
 pub(crate) fn write(f: &mut dyn fmt::Write) -> fmt::Result {
+    #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
     if let Some(own) = OWN.as_ref() {
         let modules_agree = compat::with_registered(|regs| {
             regs.iter()
