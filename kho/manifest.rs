@@ -141,18 +141,17 @@ static IMAGE_MANIFEST: [u8; ROOM] = empty_room();
 
 /// Returns the manifest the build embedded in this kernel's `vmlinux` ([`IMAGE_MANIFEST`]):
 /// `Ok(None)` when the room is empty (the kernel was linked but never embedded into), `Err`
-/// with the reason when it cannot be read.
+/// with the damage when it cannot be used (`Err(None)`: out of memory).
 #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
-fn embedded() -> Result<Option<KVVec<u8>>, &'static str> {
+fn embedded() -> Result<Option<KVVec<u8>>, Option<kernel::kho::compat::image::Damage>> {
     use kernel::kho::compat::image::{
         decode_blob,
         Damage,
         Found,
         FOOTER, //
     };
-    const NO_MEMORY: &str = "out of memory";
     let room = core::ptr::addr_of!(IMAGE_MANIFEST).cast::<u8>();
-    let mut bytes = KVVec::with_capacity(ROOM - FOOTER, GFP_KERNEL).map_err(|_| NO_MEMORY)?;
+    let mut bytes = KVVec::with_capacity(ROOM - FOOTER, GFP_KERNEL).map_err(|_| None)?;
     for i in 0..ROOM - FOOTER {
         // SAFETY: `room` points to the `ROOM` bytes of the static `IMAGE_MANIFEST`, so
         // `room.add(i)` (`i < ROOM`) is in bounds, aligned for `u8` and valid for reads for as
@@ -161,19 +160,16 @@ fn embedded() -> Result<Option<KVVec<u8>>, &'static str> {
         // their value must come from memory, never from the initializer.
         let b = unsafe { room.add(i).read_volatile() };
         // Within the capacity reserved above: this does not allocate.
-        bytes.push(b, GFP_KERNEL).map_err(|_| NO_MEMORY)?;
+        bytes.push(b, GFP_KERNEL).map_err(|_| None)?;
     }
     match decode_blob(&bytes) {
         Ok(Found::Manifest(text)) => {
             let mut out = KVVec::new();
-            out.extend_from_slice(text, GFP_KERNEL)
-                .map_err(|_| NO_MEMORY)?;
+            out.extend_from_slice(text, GFP_KERNEL).map_err(|_| None)?;
             Ok(Some(out))
         }
         Ok(Found::Absent) | Err(Damage::Empty) => Ok(None),
-        Err(Damage::Magic) => Err("its blob has no magic"),
-        Err(Damage::Checksum { .. }) => Err("its blob is damaged (its hash does not match)"),
-        Err(_) => Err("its blob is damaged"),
+        Err(d) => Err(Some(d)),
     }
 }
 
@@ -194,7 +190,9 @@ static OWN: kernel::sync::SetOnce<Own> = kernel::sync::SetOnce::new();
 pub(crate) fn init() {
     #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
     {
-        let why = match embedded() {
+        const OWN_ROOM: &str = "this kernel's own manifest (.kho_manifest)";
+        const FALLBACK: &str = "it reports the components it declares, with the modules loaded";
+        match embedded() {
             Ok(Some(text)) => match kernel::kho::compat::manifest::parse(&text) {
                 Ok(parsed) if describes_this_kernel(&parsed) => {
                     let n = parsed.len();
@@ -204,23 +202,27 @@ pub(crate) fn init() {
                             n
                         );
                     }
-                    return;
                 }
-                Ok(_) => "it describes another build",
-                Err(_) => "it is rejected",
+                Ok(_) => pr_err!("{} describes another build; {}\n", OWN_ROOM, FALLBACK),
+                Err(r) => pr_err!(
+                    "{} is rejected: {}; {}\n",
+                    OWN_ROOM,
+                    format_args!("{r}"),
+                    FALLBACK
+                ),
             },
-            Ok(None) => {
-                pr_warn!(
-                    "vmlinux carries no manifest (the build did not embed one): this kernel reports the components it declares, with the modules loaded only\n"
-                );
-                return;
-            }
-            Err(why) => why,
-        };
-        pr_err!(
-            "this kernel's own manifest (.kho_manifest) cannot be used: {}; it reports the components it declares, with the modules loaded only\n",
-            why
-        );
+            Ok(None) => pr_warn!(
+                "vmlinux carries no manifest (the build did not embed one): {}\n",
+                FALLBACK
+            ),
+            Err(Some(d)) => pr_err!(
+                "{} cannot be used: {}; {}\n",
+                OWN_ROOM,
+                format_args!("{d}"),
+                FALLBACK
+            ),
+            Err(None) => pr_err!("{} cannot be read: out of memory; {}\n", OWN_ROOM, FALLBACK),
+        }
     }
 }
 
@@ -273,6 +275,12 @@ pub(crate) fn is_embedded() -> bool {
 pub(crate) fn write(f: &mut dyn fmt::Write) -> fmt::Result {
     #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
     if let Some(own) = OWN.as_ref() {
+        use kernel::sync::atomic::{
+            Atomic,
+            Relaxed, //
+        };
+        // Said once: the manifest is read again and again.
+        static SAID: Atomic<bool> = Atomic::new(false);
         let modules_agree = compat::with_registered(|regs| {
             regs.iter()
                 .filter(|r| r.is_modular() && own.parsed.component(r.component().name()).is_some())
@@ -281,9 +289,11 @@ pub(crate) fn write(f: &mut dyn fmt::Write) -> fmt::Result {
         if modules_agree {
             return f.write_str(core::str::from_utf8(&own.text).map_err(|_| fmt::Error)?);
         }
-        pr_err!(
-            "a loaded module declares a component otherwise than this kernel's manifest lists it: reporting what is declared\n"
-        );
+        if !SAID.xchg(true, Relaxed) {
+            pr_err!(
+                "a loaded module declares a component otherwise than this kernel's manifest lists it: reporting what is declared\n"
+            );
+        }
     }
     write_declared(f)
 }

@@ -178,10 +178,11 @@ def export(repo, pristine, out):
                 shutil.copy2(src, os.path.join(work, f))
         # The cover letter is from the series' author: the first patch's.
         first = open(os.path.join(repo, 'patches', plan[0][0]), errors='replace').read()
-        m = re.search(r'^From: (.*?)\s*<([^>]+)>', first.replace('\n ', ' '), re.M)
-        if not m:
+        project = re.search(r'^From: (.*?)\s*<([^>]+)>', first.replace('\n ', ' '), re.M)
+        if not project:
             raise PlanError(f'{plan[0][0]} has no From: line')
-        env = ['-c', f'user.name={m.group(1).strip()}', '-c', f'user.email={m.group(2)}']
+        env = ['-c', f'user.name={project.group(1).strip()}', '-c',
+               f'user.email={project.group(2)}']
         git(work, 'init', '-q')
         git(work, 'add', '-A')
         git(work, *env, 'commit', '-q', '--allow-empty', '-m', 'pristine')
@@ -214,14 +215,19 @@ def export(repo, pristine, out):
     cover(written[0])
     author = os.environ.get('KHO_COMPAT_AUTHOR', '').strip()
     if author:
-        if not re.fullmatch(r'[^<>\n]+ <[^<>@\s]+@[^<>\s]+>', author):
-            raise PlanError(f'KHO_COMPAT_AUTHOR is not "Name <address>": {author!r}')
-        ours = f'{m.group(1).strip()} <{m.group(2)}>'
+        # Plain ASCII, no quoting needed in a mail header: "Name <address>".
+        if not re.fullmatch(r'[A-Za-z0-9 .\'-]+ <[^<>@\s"]+@[^<>\s"]+>', author):
+            raise PlanError('KHO_COMPAT_AUTHOR is not "Name <address>" (ASCII letters, '
+                            f'digits, spaces, dots, hyphens and apostrophes in the name): {author!r}')
+        ours = f'{project.group(1).strip()} <{project.group(2)}>'
         for p in written:
             text = open(p, errors='surrogateescape').read()
-            # The From: header (git folds it), and the sign-off lines.
-            text = re.sub(r'^From: [^\n]*(\n [^\n]*)*', 'From: ' + author, text, count=1,
-                          flags=re.M)
+            # The From: header (git folds it) of the project's mails only, and their
+            # sign-off lines.
+            head = re.search(r'^From: ([^\n]*(?:\n [^\n]*)*)', text, re.M)
+            if not head or re.sub(r'\s+', ' ', head.group(1)).strip() != ours:
+                continue
+            text = text[:head.start()] + 'From: ' + author + text[head.end():]
             text = text.replace('Signed-off-by: ' + ours, 'Signed-off-by: ' + author)
             open(p, 'w', errors='surrogateescape').write(text)
     # The Date: lines change on every export: keep the series byte-stable.

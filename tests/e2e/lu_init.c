@@ -1461,7 +1461,7 @@ int main(int argc, char *argv[])
 		if (stage == 1)
 			stage1_kho_off();
 		else
-			check("kho-off-booted", strstr(cmdline, "kho=off") != NULL,
+			check("kho-off-booted", !!strstr(cmdline, "kho=off"),
 			      "the second kernel booted, kho=off: %s",
 			      strstr(cmdline, "kho=off") ? "yes" : "no");
 		goto done;
