@@ -135,21 +135,6 @@ def main():
     else:
         first, second = lines[:kexec_at], lines[kexec_at:]
 
-    def checks(part):
-        # A kernel message on the console may still split a line of the
-        # guest: "E2E-CHECK name<kernel message>" then " PASS detail".
-        out = {}
-        for i, l in enumerate(part):
-            m = re.search(r'E2E-CHECK (\S+) (PASS|FAIL) (.*)', l)
-            if m:
-                out[m.group(1)] = (m.group(2), m.group(3))
-                continue
-            m = re.search(r'E2E-CHECK ([a-z0-9-]+?)(kho_compat:|\[|$)', l)
-            n = re.match(r'\s*(PASS|FAIL) (.*)', part[i + 1]) if i + 1 < len(part) else None
-            if m and n:
-                out[m.group(1)] = (n.group(1), n.group(2))
-        return out
-
     def kernel(part, text):
         # A line of the project's kernel code (kho_compat, its component modules, the
         # registry in the kernel crate), from `text` on.
@@ -190,12 +175,7 @@ def main():
     if a.sessions:
         need2 += ['sessions-verify']
     for stage, got, names in ((1, c1, need1), (2, c2, need2)):
-        for n in names:
-            if n not in got:
-                why.append(f'stage {stage}: no {n} check')
-        for n, (st, detail) in got.items():
-            if st != 'PASS':
-                why.append(f'stage {stage}: {n} failed: {detail}')
+        require(why, stage, got, names)
     if not any('E2E-DONE stage 2: 0 failed' in l for l in second):
         why.append('stage 2 did not complete')
 
@@ -503,6 +483,33 @@ def main():
     return 0
 
 
+def checks(part):
+    """The guest's E2E-CHECK lines of `part`: name -> (PASS|FAIL, detail)."""
+    # A kernel message on the console may still split a line of the
+    # guest: "E2E-CHECK name<kernel message>" then " PASS detail".
+    out = {}
+    for i, l in enumerate(part):
+        m = re.search(r'E2E-CHECK (\S+) (PASS|FAIL) (.*)', l)
+        if m:
+            out[m.group(1)] = (m.group(2), m.group(3))
+            continue
+        m = re.search(r'E2E-CHECK ([a-z0-9-]+?)(kho_compat:|\[|$)', l)
+        n = re.match(r'\s*(PASS|FAIL) (.*)', part[i + 1]) if i + 1 < len(part) else None
+        if m and n:
+            out[m.group(1)] = (n.group(1), n.group(2))
+    return out
+
+
+def require(why, stage, got, names):
+    """Each of `names` was checked in `stage`, and every check there passed."""
+    for n in names:
+        if n not in got:
+            why.append(f'stage {stage}: no {n} check')
+    for n, (st, detail) in got.items():
+        if st != 'PASS':
+            why.append(f'stage {stage}: {n} failed: {detail}')
+
+
 def cold_reboot(a, lines, why):
     """systemd's order without the check at the load: refused at kexec -e, rebooted cold."""
     if any('kexec_core: Starting new kernel' in l for l in lines):
@@ -551,21 +558,10 @@ def kho_off(a, lines, why):
         why.append('no kexec happened')
         kexec_at = len(lines)
     first, second = lines[:kexec_at], lines[kexec_at:]
-    load = ''
-    for stage, part, names in ((1, first, ('kho-off', 'kexec-load', 'verdict')),
-                               (2, second, ('kho-off-booted',))):
-        got = {}
-        for l in part:
-            m = re.search(r'E2E-CHECK (\S+) (PASS|FAIL) (.*)', l)
-            if m:
-                got[m.group(1)] = (m.group(2), m.group(3))
-        for n in names:
-            if n not in got:
-                why.append(f'stage {stage}: no {n} check')
-        for n, (st, detail) in got.items():
-            if st != 'PASS':
-                why.append(f'stage {stage}: {n} failed: {detail}')
-        load = load or got.get('kexec-load', ('', ''))[1]
+    c1, c2 = checks(first), checks(second)
+    require(why, 1, c1, ('kho-off', 'kexec-load', 'verdict'))
+    require(why, 2, c2, ('kho-off-booted',))
+    load = c1.get('kexec-load', ('', ''))[1]
     said = [l for l in first
             if re.search(r'kho_compat: kexec without KHO \(kho=off\): no handover, nothing to check', l)]
     if not said:
