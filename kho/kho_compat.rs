@@ -144,7 +144,6 @@ impl kernel::InPlaceModule for KhoCompat {
                 Err(e) => pr_err!("cannot publish the handover record: {:?}\n", e),
             }
         }
-        READY.store(true, Release);
         let dir = debugfs::Dir::new(c"kho_compat");
         try_pin_init!(Self {
             _control <- MiscDeviceRegistration::register(MiscDeviceOptions {
@@ -163,7 +162,35 @@ impl kernel::InPlaceModule for KhoCompat {
             },
             _dir: dir,
         })
+        // The hooks act only once everything they and user space reach exists.
+        .pin_chain(|_| {
+            READY.store(true, Release);
+            Ok(())
+        })
     }
+}
+
+/// What a hook does when the module did not initialise (its initcall failed or was
+/// blacklisted): under `kho_compat.enforce` with KHO enabled, nothing can be checked, so the
+/// kexec (or the load) is refused with `ENODATA`, as one without a target manifest is;
+/// otherwise it goes on unchecked. Logged either way.
+fn not_ready(what: &str) -> c_int {
+    if !kho::is_enabled() {
+        return 0;
+    }
+    if enforce() {
+        pr_err!(
+            "{} refused (ENODATA): kho_compat is not initialised, nothing can be checked \
+            (kho_compat.enforce)\n",
+            what
+        );
+        return ENODATA.to_errno();
+    }
+    pr_warn!(
+        "{} without a handover record or check: kho_compat is not initialised\n",
+        what
+    );
+    0
 }
 
 /// Prepares the handover before a kexec; called by `liveupdate_reboot()`.
@@ -172,10 +199,7 @@ impl kernel::InPlaceModule for KhoCompat {
 #[no_mangle]
 pub extern "C" fn kho_compat_prepare_handover() -> c_int {
     if !READY.load(Acquire) {
-        // The module did not initialise (e.g. its initcall was blacklisted): nothing to
-        // record, and nothing to check against.
-        pr_warn!("kexec without a handover record: kho_compat is not initialised\n");
-        return 0;
+        return not_ready("kexec");
     }
     match check::prepare() {
         Ok(()) => 0,
@@ -208,7 +232,11 @@ pub unsafe extern "C" fn kho_compat_kexec_check(
     len: usize,
 ) -> c_int {
     if !READY.load(Acquire) {
-        return 0;
+        return if check_at_load() {
+            not_ready("kexec load")
+        } else {
+            0
+        };
     }
     let kind = match kind {
         IMAGE_FILE if !image.is_null() => {

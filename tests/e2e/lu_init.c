@@ -63,6 +63,10 @@
  *                    verify them all after the kexec
  *   e2e_kho_off=1    booted with kho=off: load /kernel (kexec_file_load, or
  *                    kexec -c with e2e_kexec_tools=2) and kexec, no LUO
+ *   e2e_not_ready=1  kho_compat did not initialise (initcall_blacklist) under
+ *                    kho_compat.enforce: the load of /kernel must fail with
+ *                    ENODATA, or, with kho_compat.check_at_load=0, the load
+ *                    succeed and the kexec fail with ENODATA
  *   e2e_kunit=1      only kexec into /kernel with KUnit's handover suite
  *                    (tests/kunit/run: the suites on a KHO boot)
  *
@@ -562,6 +566,41 @@ static void stage1_kho_off(void)
 	outf("E2E: kexec at %s\n", secs(uptime_ms()));
 	reboot(RB_KEXEC);
 	check("kexec-exec", 0, "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d", errno);
+}
+
+/*
+ * e2e_not_ready=1: kho_compat's initcall was blacklisted, under
+ * kho_compat.enforce. Nothing can be checked, so nothing may cross unchecked:
+ * the load of a kernel fails (ENODATA) with the check at the load, and the
+ * kexec fails (ENODATA) without it. Nothing boots: the guest ends here.
+ */
+static void stage1_not_ready(void)
+{
+	int at_load = cmdline_value("kho_compat.check_at_load", 1), err;
+	struct stat st;
+	int dev = stat("/dev/kho_compat", &st) == 0;
+
+	check("not-ready", !dev, "/dev/kho_compat %s", dev ?
+	      "exists: kho_compat initialised after all" :
+	      "does not exist: kho_compat did not initialise");
+	err = kexec_load(KERNEL_IMAGE);
+	if (at_load) {
+		check("load-refused", err == -ENODATA,
+		      "kexec_file_load(%s): %d (%d, ENODATA, expected); kexec_loaded %d",
+		      KERNEL_IMAGE, err, -ENODATA, kexec_image_loaded());
+		return;
+	}
+	check("kexec-load", !err && kexec_image_loaded() == 1,
+	      "kexec_file_load(%s): %d; kexec_loaded %d", KERNEL_IMAGE, err,
+	      kexec_image_loaded());
+	if (failures)
+		return;
+	outf("E2E: kexec at %s\n", secs(uptime_ms()));
+	reboot(RB_KEXEC);
+	err = errno;
+	check("kexec-refused", err == ENODATA,
+	      "reboot(LINUX_REBOOT_CMD_KEXEC) returned: errno %d (%d, ENODATA, expected)",
+	      err, ENODATA);
 }
 
 /*
@@ -1455,6 +1494,10 @@ int main(int argc, char *argv[])
 
 	if (stage == 1 && cmdline_value("e2e_kunit", 0)) {
 		stage1_kunit();
+		goto done;
+	}
+	if (stage == 1 && cmdline_value("e2e_not_ready", 0)) {
+		stage1_not_ready();
 		goto done;
 	}
 	if (cmdline_value("e2e_kho_off", 0)) {
