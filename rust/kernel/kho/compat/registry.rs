@@ -178,11 +178,12 @@ fn registry() -> GlobalGuard<REGISTRY> {
     REGISTRY.lock()
 }
 
-/// The module notifier of the registry (static: registered once, never unregistered).
+/// The module notifier of the registry: registered while a loadable module has a component
+/// registered (`NOTIFIER` says whether it is).
 struct ModuleNotifier(UnsafeCell<bindings::notifier_block>);
 
-// SAFETY: The notifier block is handed to the module notifier chain once (under `NOTIFIER`)
-// and only the chain touches it afterwards, under its own lock.
+// SAFETY: The notifier block is only handed to (and taken back from) the module notifier chain
+// under `NOTIFIER`; while it is on the chain only the chain touches it, under its own lock.
 unsafe impl Sync for ModuleNotifier {}
 
 static MODULE_NOTIFIER: ModuleNotifier =
@@ -224,21 +225,51 @@ unsafe extern "C" fn module_going(
         crate::warn_on!(true);
         false
     });
+    // The notifier stays on the chain (it cannot take itself off from its own call): the next
+    // registration or unregistration of a module's component takes it off if it is idle.
     0
 }
 
-/// Registers the module notifier, once, so that a module cannot leave entries behind.
-fn watch_modules() -> Result {
+/// Locks `NOTIFIER`, initialising it on first use.
+///
+/// The lock order is `NOTIFIER`, then the module notifier chain's lock (taken by
+/// `register_module_notifier()` and `unregister_module_notifier()`), then `REGISTRY`, which
+/// [`module_going`] takes from inside the chain: `REGISTRY` is never held while the chain's
+/// lock is taken.
+fn notifier() -> GlobalGuard<NOTIFIER> {
     // SAFETY: `once()` runs this exactly once, before any `lock()`.
     once(&NOTIFIER_READY, || unsafe { NOTIFIER.init() });
-    let mut done = NOTIFIER.lock();
-    if !*done {
-        // SAFETY: The notifier block is static and registered once (`done` is set under the
-        // lock); its callback takes the registry lock, which is not held here.
+    NOTIFIER.lock()
+}
+
+/// Puts the module notifier on the chain, if it is not there yet, so that a module cannot
+/// leave entries behind. The caller keeps the returned guard while it adds a module's entry.
+fn watch_modules() -> Result<GlobalGuard<NOTIFIER>> {
+    let mut on = notifier();
+    if !*on {
+        // SAFETY: The notifier block is static and on the chain at most once (`on` says
+        // whether it is, under the lock); its callback takes the registry lock, which is not
+        // held here.
         to_result(unsafe { bindings::register_module_notifier(MODULE_NOTIFIER.0.get()) })?;
-        *done = true;
+        *on = true;
     }
-    Ok(())
+    Ok(on)
+}
+
+/// Takes the module notifier off the chain if no module's component is registered.
+fn unwatch_if_idle(on: &mut GlobalGuard<NOTIFIER>) {
+    if !**on
+        || registry().entries.iter().any(|e| {
+            // SAFETY: By the type invariant of `State` every entry is alive; the lock is held.
+            !unsafe { e.as_ref() }.module.is_null()
+        })
+    {
+        return;
+    }
+    // SAFETY: The notifier block is on the chain (`on`, under the lock); the registry lock is
+    // not held.
+    unsafe { bindings::unregister_module_notifier(MODULE_NOTIFIER.0.get()) };
+    **on = false;
 }
 
 impl State {
@@ -332,9 +363,28 @@ unsafe fn register(entry: NonNull<Entry>) -> Result {
         );
         return Err(EINVAL);
     }
-    if !e.module.is_null() {
-        watch_modules()?;
+    if e.module.is_null() {
+        // SAFETY: As required of this function; `e` is `entry`.
+        return unsafe { insert(e, entry, owner) };
     }
+    // A module's entry goes in with the notifier on the chain, and the notifier stays on it
+    // until the entry is out (`NOTIFIER` held throughout).
+    let mut on = watch_modules()?;
+    // SAFETY: As required of this function; `e` is `entry`.
+    let added = unsafe { insert(e, entry, owner) };
+    if added.is_err() {
+        unwatch_if_idle(&mut on);
+    }
+    added
+}
+
+/// Inserts `entry` (`e`, registered by `owner`) into the registry, sorted by name.
+///
+/// # Safety
+///
+/// As for [`register`], and `e` is `entry`.
+unsafe fn insert(e: &Entry, entry: NonNull<Entry>, owner: &str) -> Result {
+    let name = e.component.name();
     let mut state = registry();
     let at = match state.search(name) {
         Ok(_) => {
@@ -377,12 +427,27 @@ unsafe fn register(entry: NonNull<Entry>) -> Result {
     Ok(())
 }
 
-/// Removes `entry` from the registry (a no-op if the module notifier already did).
-fn unregister(entry: NonNull<Entry>) {
-    let mut state = registry();
-    if let Some(at) = state.entries.iter().position(|e| *e == entry) {
-        let _ = state.entries.remove(at);
+/// Removes `entry` from the registry (a no-op if the module notifier already did), and the
+/// module notifier from its chain if no module's component is left.
+///
+/// # Safety
+///
+/// `entry` is initialised and alive.
+unsafe fn unregister(entry: NonNull<Entry>) {
+    let remove = || {
+        let mut state = registry();
+        if let Some(at) = state.entries.iter().position(|e| *e == entry) {
+            let _ = state.entries.remove(at);
+        }
+    };
+    // SAFETY: By the safety requirements `entry` is initialised and alive.
+    if unsafe { entry.as_ref() }.module.is_null() {
+        remove();
+        return;
     }
+    let mut on = notifier();
+    remove();
+    unwatch_if_idle(&mut on);
 }
 
 /// A registered component: its declaration tied to the module that registered it.
@@ -497,8 +562,8 @@ impl<T: Handler + 'static> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
         let entry = self.entry.get();
         // By the type invariant the entry is registered; remove it before the handler goes.
-        // SAFETY: `entry` points to the initialised entry of `self`.
-        unregister(unsafe { NonNull::new_unchecked(entry) });
+        // SAFETY: `entry` points to the initialised entry of `self`, alive.
+        unsafe { unregister(NonNull::new_unchecked(entry)) };
         // SAFETY: As above; the entry is no longer in the registry.
         let e = unsafe { &*entry };
         if !e.module.is_null() {
