@@ -338,6 +338,53 @@ fn restore_from(reg: &Registration<Test>, blob: &[u8], version: u32) -> Result<R
         return Err(EINVAL);
     }
 
+    // Each part is restored and verified on its own: damage to one (a block chain that names
+    // another format's page, say) must not cost the others.
+    let items = restore_items(reg, version, head, count, seed);
+    let keys = restore_keys(reg, keys_root, seed);
+    let data = restore_data(reg, desc, bytes, seed);
+    match (items, keys, data) {
+        (Ok(items), Ok(keys), Ok(())) => Ok(Restored {
+            version,
+            items,
+            bytes,
+            keys,
+            seed,
+        }),
+        (items, keys, data) => {
+            pr_err!(
+                "test component: restoring v{}: items {}, radix keys {}, data {}\n",
+                version,
+                Part(items),
+                Part(keys.map(u64::from)),
+                Part(data.map(|()| bytes)),
+            );
+            Err(EINVAL)
+        }
+    }
+}
+
+/// How one part of the handover fared, for the log: `verified (N)` or `failed (ERROR)`.
+struct Part(Result<u64>);
+
+impl kernel::fmt::Display for Part {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match &self.0 {
+            Ok(n) => write!(f, "verified ({n})"),
+            Err(e) => write!(f, "failed ({e:?})"),
+        }
+    }
+}
+
+/// Restores the `count` items of the block set at `head` in `version` and checks each against
+/// what `seed` generates; returns how many there were.
+fn restore_items(
+    reg: &Registration<Test>,
+    version: u32,
+    head: u64,
+    count: u64,
+    seed: u64,
+) -> Result<u64> {
     let mut seen: u64 = 0;
     let mut bad: Option<u64> = None;
     let mut check = |item: Result<Item>| {
@@ -348,22 +395,13 @@ fn restore_from(reg: &Registration<Test>, blob: &[u8], version: u32) -> Result<R
         seen += 1;
     };
     match version {
+        // `head` comes from this component's own subtree; KHO checks the chain it names.
         1 => {
-            // SAFETY: `head` comes from this component's own subtree, written by the previous
-            // kernel for a block set of `ItemV1` entries in version 1, which the record
-            // confirms; nothing else restores it.
-            let set = KBox::pin_init(
-                unsafe { block::Incoming::<ItemV1>::restore(reg, head) },
-                GFP_KERNEL,
-            )?;
+            let set = KBox::pin_init(block::Incoming::<ItemV1>::restore(reg, head), GFP_KERNEL)?;
             set.for_each(|e| check(Ok(Item::from_v1(e))));
         }
         2 => {
-            // SAFETY: As above, for `ItemV2` entries in version 2.
-            let set = KBox::pin_init(
-                unsafe { block::Incoming::<ItemV2>::restore(reg, head) },
-                GFP_KERNEL,
-            )?;
+            let set = KBox::pin_init(block::Incoming::<ItemV2>::restore(reg, head), GFP_KERNEL)?;
             set.for_each(|e| check(Item::from_v2(e)));
         }
         _ => return Err(EINVAL),
@@ -383,7 +421,12 @@ fn restore_from(reg: &Registration<Test>, blob: &[u8], version: u32) -> Result<R
         );
         return Err(EINVAL);
     }
+    Ok(seen)
+}
 
+/// Restores the radix tree at `keys_root` and checks its keys against what `seed` generates;
+/// returns how many there were.
+fn restore_keys(reg: &Registration<Test>, keys_root: u64, seed: u64) -> Result<u32> {
     // SAFETY: `keys_root` comes from this component's own subtree, the root of the tree the
     // previous kernel preserved for it; nothing else restores it.
     let tree = KBox::pin_init(
@@ -407,7 +450,17 @@ fn restore_from(reg: &Registration<Test>, blob: &[u8], version: u32) -> Result<R
         );
         return Err(EINVAL);
     }
+    Ok(n)
+}
 
+/// Restores the vmalloc area `desc` describes and checks its `bytes` bytes against what
+/// `seed` generates.
+fn restore_data(
+    reg: &Registration<Test>,
+    desc: &[u8; vmalloc::DESCRIPTOR_SIZE],
+    bytes: u64,
+    seed: u64,
+) -> Result {
     // SAFETY: The descriptor comes from this component's own subtree, written by the previous
     // kernel for the area it preserved for this component; nothing else restores it.
     let desc = unsafe { vmalloc::Descriptor::from_handover_bytes(desc) };
@@ -425,13 +478,7 @@ fn restore_from(reg: &Registration<Test>, blob: &[u8], version: u32) -> Result<R
         );
         return Err(EINVAL);
     }
-    Ok(Restored {
-        version,
-        items: count,
-        bytes,
-        keys: n,
-        seed,
-    })
+    Ok(())
 }
 
 /// Writes the items generated from `seed`, encoded by `encode`, into a new block set.
@@ -456,6 +503,17 @@ fn write(state: &mut State, version: u32) -> Result {
         _ => return Err(EINVAL),
     };
     let (head, count) = set.location();
+    // Fault injection: the chain names a page another format preserved (the radix tree's
+    // root), to test that the next kernel's block set restore takes, and frees, nothing of it.
+    let head = if cfg!(CONFIG_KHO_COMPAT_FAULT_INJECTION) && module_parameters::fault_chain.value()
+    {
+        pr_warn!(
+            "test component: fault injection: the item block set's head names the radix tree's root page\n"
+        );
+        state.keys.root_phys()
+    } else {
+        head
+    };
     // Describe the new set aside, then publish: a failure leaves the old handover whole.
     let mut scratch = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
     let mut w = Writer::new(&mut scratch)?;
@@ -568,6 +626,12 @@ module! {
     authors: ["KHO compat developers"],
     description: "Test component for KHO component versions",
     license: "GPL",
+    params: {
+        fault_chain: bool {
+            default: false,
+            description: "Fault injection (CONFIG_KHO_COMPAT_FAULT_INJECTION): hand the item block set over with its head at the radix tree's root page",
+        },
+    },
 }
 
 struct TestComponent {

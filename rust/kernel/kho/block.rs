@@ -186,7 +186,8 @@ impl<T: FromBytes + AsBytes> PinnedDrop for Outgoing<T> {
 /// # Invariants
 ///
 /// `bs` was initialised for entries of `size_of::<T>()` bytes and restored with
-/// `kho_block_set_restore()`; its blocks are owned by this object.
+/// `kho_block_set_restore()`, which took back every block: its blocks are owned by this
+/// object, and each block's entry count fits a block of `T` entries.
 #[pin_data(PinnedDrop)]
 pub struct Incoming<T: FromBytes + AsBytes> {
     #[pin]
@@ -202,19 +203,22 @@ unsafe impl<T: FromBytes + AsBytes + Sync> Sync for Incoming<T> {}
 impl<T: FromBytes + AsBytes> Incoming<T> {
     /// Restores the block set whose first block is at `head_phys`, handed over to `owner`.
     ///
-    /// The chain is checked by KHO for cycles, its length and each block's entry count; a
-    /// chain that fails the checks is released and [`EINVAL`] returned.
+    /// `head_phys` comes from the previous kernel's data and is not trusted. KHO checks the
+    /// whole chain before it takes any block (each block a page the previous kernel preserved
+    /// as one page and nobody has restored, no more than 10,000 of them, so no cycle, each
+    /// entry count in range for `T`), reading nothing but such pages; then it takes each block
+    /// back before reading it again. A chain that fails the check takes and frees nothing:
+    /// its pages stay reserved, since a damaged chain can name another owner's page. A block
+    /// that reads as one but belongs to another owner is taken, and its owner's restore then
+    /// fails; either way no memory is read or freed that was not taken.
     ///
     /// # Errors
     ///
     /// If `owner`'s incoming data or the `block` format was not accepted, the error of its
-    /// [`Status`](compat::Status) (logged; the blocks stay reserved). [`EINVAL`] as above.
-    ///
-    /// # Safety
-    ///
-    /// `head_phys` is 0 or the head of a block set of `T` entries that the previous kernel
-    /// preserved and handed over to `owner`, and that nothing else restores.
-    pub unsafe fn restore<H: Handler>(
+    /// [`Status`](compat::Status) (logged; the blocks stay reserved). [`EINVAL`] for a chain
+    /// that fails the check, [`EBUSY`] if a block was taken by another owner meanwhile (the
+    /// blocks this call took are freed), [`ENOMEM`].
+    pub fn restore<H: Handler>(
         owner: &Registration<H>,
         head_phys: u64,
     ) -> impl PinInit<Self, Error> {
@@ -227,8 +231,10 @@ impl<T: FromBytes + AsBytes> Incoming<T> {
                 compat::incoming::check_restore(owner, "block", "block set")?;
                 // SAFETY: `slot` is valid for writes of a `kho_block_set`.
                 unsafe { bindings::kho_block_set_init(slot, size_of::<T>()) };
-                // SAFETY: `slot` is initialised; by the safety requirements `head_phys` is a
-                // chain handed over to the caller. On failure KHO releases what it restored.
+                // SAFETY: `slot` is initialised. `kho_block_set_restore()` reads only pages the
+                // previous kernel preserved and takes each block (atomically, exclusively)
+                // before reading it again, whatever `head_phys` is; on failure it frees only
+                // the blocks it took.
                 to_result(unsafe { bindings::kho_block_set_restore(slot, head_phys) })
             }),
             _p: PhantomData,

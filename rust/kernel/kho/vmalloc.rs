@@ -207,11 +207,8 @@ impl Restored {
 
 impl Drop for Restored {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant `ptr` is a vmalloc mapping owned by `self`;
-        // `vrealloc()` to size 0 frees it: it calls `vfree()` for a non-null pointer (`vfree()`
-        // itself is not in the bindings).
-        let _ = unsafe {
-            bindings::vrealloc_node_align(self.ptr.as_ptr().cast(), 0, 1, 0, bindings::NUMA_NO_NODE)
-        };
+        // SAFETY: By the type invariant `ptr` is a vmalloc mapping owned by `self`, freed only
+        // here.
+        unsafe { bindings::vfree(self.ptr.as_ptr().cast()) };
     }
 }
