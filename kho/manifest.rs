@@ -7,7 +7,7 @@
 //! release 7.3.4
 //! arch x86_64
 //! page-size 4096
-//! record 1-2
+//! record 1-3
 //! component block reads 1-1 writes 1-1 at-preserve
 //! component test reads 1-2 writes 1-2 at-reboot modular
 //! end

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! KUnit tests for the handover record codec (`kernel::kho::compat::record`), both versions.
+//! KUnit tests for the handover record codec (`kernel::kho::compat::record`), every version.
 
 use kernel::prelude::*;
 
@@ -104,10 +104,10 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_in_both_versions() -> Result {
+    fn round_trip_in_every_version() -> Result {
         let mut buf = Buffer::<1024>::new();
         let list = [("kho", 4), ("radix", 1), ("test", 2)];
-        for version in [1, 2] {
+        for version in [1, 2, 3] {
             let len = enc(&mut buf, version, &list)?;
             let r = decode(&buf[..len]).map_err(|_| EINVAL)?;
             assert_eq!(r.version, version);
@@ -150,10 +150,110 @@ mod tests {
     }
 
     #[test]
+    fn version_3_carries_the_checksum_of_its_bytes() -> Result {
+        let mut buf = Buffer::<1024>::new();
+        let list = [("kho", 4), ("radix", 1)];
+        for version in [1, 2] {
+            let len = enc(&mut buf, version, &list)?;
+            let fdt = Fdt::from_bytes(&buf[..len])?;
+            assert!(fdt.root().property(c"checksum").is_err());
+        }
+        let len = enc(&mut buf, 3, &list)?;
+        let fdt = Fdt::from_bytes(&buf[..len])?;
+        let value = fdt.root().property(c"checksum")?;
+        assert_eq!(value.len(), 4);
+        let stored = u32::from_be_bytes([value[0], value[1], value[2], value[3]]);
+        // The CRC-32 of the record with the value zeroed, computed here from its definition
+        // (the reflected IEEE 802.3 polynomial, bit by bit), not with the codec's table.
+        let at = value.as_ptr().addr() - buf.as_ptr().addr();
+        let mut copy = KVec::new();
+        copy.extend_from_slice(&buf[..len], GFP_KERNEL)?;
+        copy[at..at + 4].fill(0);
+        let mut crc = !0u32;
+        for b in copy.iter() {
+            crc ^= u32::from(*b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        assert_eq!(stored, !crc);
+        // The check value of CRC-32 (zlib's crc32(b"123456789")).
+        assert_eq!(
+            kernel::kho::compat::format::crc32(b"123456789"),
+            0xcbf4_3926
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn every_bit_flip_of_a_version_3_record_is_rejected() -> Result {
+        let mut buf = Buffer::<1024>::new();
+        let list = [("kho", 4), ("memfd", 2), ("test", 2)];
+        let len = enc(&mut buf, 3, &list)?;
+        let mut flipped = 0;
+        for at in 0..len {
+            for bit in 0..8 {
+                buf[at] ^= 1 << bit;
+                let read = decode(&buf[..len]).is_ok();
+                if read {
+                    pr_err!("byte {at} bit {bit} flipped: still read as a record\n");
+                }
+                assert!(!read);
+                buf[at] ^= 1 << bit;
+                flipped += 1;
+            }
+        }
+        assert_eq!(flipped, len * 8);
+        // Undamaged, it reads.
+        assert!(decode(&buf[..len]).is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn a_checksum_is_verified_whatever_the_version_says() -> Result {
+        let mut buf = Buffer::<1024>::new();
+        let len = enc(&mut buf, 3, &[("kho", 4)])?;
+        // record-version damaged from 3 into 2: the checksum is still verified.
+        let version_at = {
+            let fdt = Fdt::from_bytes(&buf[..len])?;
+            let v = fdt.root().property(c"record-version")?;
+            v.as_ptr().addr() - buf.as_ptr().addr()
+        };
+        buf[version_at + 3] = 2;
+        assert_eq!(decode(&buf[..len]).err(), Some(Invalid::Checksum));
+        // A version 3 record without a checksum, or with one of the wrong size.
+        let mut w = Writer::new(&mut buf)?;
+        for (name, v) in header(3) {
+            if let V::U32(x) = v {
+                w.property_u32(name, x)?;
+            } else if let V::Str(s) = v {
+                w.property_string(name, s)?;
+            }
+        }
+        w.property(c"component-names", b"kho\0")?;
+        w.property(c"component-versions", &[0, 0, 0, 4])?;
+        let len = w.finish()?;
+        assert_eq!(
+            decode(&buf[..len]).err(),
+            Some(Invalid::Property(c"checksum"))
+        );
+        let len = make(&mut buf, &[(c"checksum", V::U64(0))], None)?;
+        assert_eq!(
+            decode(&buf[..len]).err(),
+            Some(Invalid::Property(c"checksum"))
+        );
+        Ok(())
+    }
+
+    #[test]
     fn malformed_entries_are_what_the_reader_isolates() -> Result {
         let mut buf = Buffer::<1024>::new();
         let list = [("kho", 4), ("test", 2), ("vmalloc", 1)];
-        for version in [1, 2] {
+        for version in [1, 2, 3] {
             let len = encode(&mut buf, version, c"r", &list, Some(1))?;
             let blob = &buf[..len];
             assert_eq!(entry_of(blob, "kho")?, Entry::Version(4));
@@ -167,13 +267,13 @@ mod tests {
     fn encode_rejects_bad_names_versions_and_small_buffers() {
         let mut buf = Buffer::<1024>::new();
         let long = "a-component-name-that-is-too-long";
-        for version in [1, 2] {
+        for version in [1, 2, 3] {
             assert_eq!(enc(&mut buf, version, &[(long, 1)]).err(), Some(EINVAL));
             assert_eq!(enc(&mut buf, version, &[("", 1)]).err(), Some(EINVAL));
             let mut tiny = Buffer::<64>::new();
             assert_eq!(enc(&mut tiny, version, &[("kho", 4)]).err(), Some(ENOSPC));
         }
-        for version in [0, 3] {
+        for version in [0, VERSIONS.max() + 1] {
             assert_eq!(enc(&mut buf, version, &[("kho", 4)]).err(), Some(EINVAL));
         }
     }
@@ -242,6 +342,7 @@ mod tests {
     }
 
     #[test]
+    #[test]
     fn garbage_is_not_a_record() {
         assert_eq!(decode(&[]).err(), Some(Invalid::Blob));
         assert_eq!(decode(&[0xd0, 0x0d, 0xfe, 0xed]).err(), Some(Invalid::Blob));
@@ -251,7 +352,7 @@ mod tests {
     #[test]
     fn truncated_record_is_rejected() -> Result {
         let mut buf = Buffer::<1024>::new();
-        for version in [1, 2] {
+        for version in [1, 2, 3] {
             let len = enc(&mut buf, version, &[("kho", 4)])?;
             for cut in [0, 1, 39, 40, len / 2, len - 1] {
                 assert_eq!(decode(&buf[..cut]).err(), Some(Invalid::Blob));

@@ -205,12 +205,7 @@ mod registration {
         };
         // Each input would restore (an empty block set) or fail with EINVAL in KHO; the
         // status check comes first and gives the status's own error.
-        // SAFETY: 0 is the head of an empty block set; the restore is refused before KHO is
-        // asked anything.
-        let set = KBox::pin_init(
-            unsafe { block::Incoming::<u64>::restore(&*reg, 0) },
-            GFP_KERNEL,
-        );
+        let set = KBox::pin_init(block::Incoming::<u64>::restore(&*reg, 0), GFP_KERNEL);
         assert_eq!(set.err(), Some(err));
         // SAFETY: A zeroed descriptor describes no area; the restore is refused before KHO
         // reads it.
@@ -323,22 +318,24 @@ mod scale {
     fn a_thousand_components_round_trip() -> Result {
         assert!(COUNT >= 1000);
         let _regs = register_n(1000)?;
-        let target = own_target("1-2")?;
+        let target = own_target("1-3")?;
         let only_v1 = own_target("1-1")?;
         compat::with_registered(|all| -> Result {
             let regs = synthetic(all);
             assert_eq!(regs.len(), 1000);
-            // Version 1 cannot hold them; version 2 can, and reads back whole.
+            // Version 1 cannot hold them; versions 2 and 3 can, and read back whole.
             assert_eq!(encode(regs, 1).err(), Some(ENOSPC));
-            let blob = encode(regs, 2)?;
-            let incoming = Incoming::compute(Source::Blob(&blob))?;
-            for r in regs {
-                assert_eq!(incoming.status(r.component()), Status::Accepted(1));
+            for version in [2, 3] {
+                let blob = encode(regs, version)?;
+                let incoming = Incoming::compute(Source::Blob(&blob))?;
+                for r in regs {
+                    assert_eq!(incoming.status(r.component()), Status::Accepted(1));
+                }
             }
-            // The check negotiates record version 2 for every one of them...
+            // The check negotiates the newest record version for every one of them...
             let v = check::compute_for(Some(&target), false, all)?;
             assert_eq!(v.refusal(), None);
-            assert_eq!(v.record_version, 2);
+            assert_eq!(v.record_version, record::VERSIONS.max());
             for r in regs {
                 assert_eq!(v.version_for(r.component().name()), Some(1));
             }
@@ -398,7 +395,7 @@ mod scale {
     #[test]
     fn benchmark_figures() -> Result {
         const RUNS: usize = 7;
-        let target = own_target("1-2")?;
+        let target = own_target("1-3")?;
         pr_info!("bench: median of {} in-kernel runs, microseconds\n", RUNS);
         pr_info!("bench: components  register  encode  incoming  check\n");
         for n in [8usize, 64, 1000] {
@@ -417,7 +414,7 @@ mod scale {
                     assert_eq!(mine.len(), n);
                     let mut blob = KVVec::new();
                     enc[run] = time(|| {
-                        blob = encode(mine, 2)?;
+                        blob = encode(mine, record::VERSIONS.max())?;
                         Ok(())
                     })?;
                     inc[run] = time(|| {

@@ -131,12 +131,14 @@ pub const fn name_is_valid(name: &str) -> bool {
 }
 
 /// The handover record formats this code reads and writes.
-pub const RECORD_VERSIONS: Versions = Versions::new(1, 2);
+pub const RECORD_VERSIONS: Versions = Versions::new(1, 3);
+/// The first record format that carries a checksum ([`crc32`]).
+pub const RECORD_CHECKSUM_SINCE: u32 = 3;
 /// The most components a reader accepts in a version 1 record (one page holds fewer).
 pub const V1_MAX_COMPONENTS: usize = 256;
-/// The most components a version 2 record, or a manifest, may list.
+/// The most components a version 2 or 3 record, or a manifest, may list.
 pub const MAX_COMPONENTS: usize = 4096;
-/// The largest version 2 record (the most a kernel publishes and reads).
+/// The largest version 2 or 3 record (the most a kernel publishes and reads).
 pub const MAX_SIZE: usize = 256 * 1024;
 
 /// Returns the largest record of `version` for a kernel of `page_size` (0 for a version this
@@ -144,7 +146,7 @@ pub const MAX_SIZE: usize = 256 * 1024;
 pub const fn record_max_size(version: u32, page_size: usize) -> usize {
     match version {
         1 => page_size,
-        2 => MAX_SIZE,
+        2 | 3 => MAX_SIZE,
         _ => 0,
     }
 }
@@ -153,7 +155,7 @@ pub const fn record_max_size(version: u32, page_size: usize) -> usize {
 pub const fn record_max_components(version: u32) -> usize {
     match version {
         1 => V1_MAX_COMPONENTS,
-        2 => MAX_COMPONENTS,
+        2 | 3 => MAX_COMPONENTS,
         _ => 0,
     }
 }
@@ -199,6 +201,10 @@ pub fn record_size(
         }
         structure += prop(bytes) + prop(4 * count);
         strings += "component-names\0component-versions\0".len();
+        if version >= RECORD_CHECKSUM_SINCE {
+            structure += prop(4);
+            strings += "checksum\0".len();
+        }
     }
     40 + 16 + structure + strings
 }
@@ -215,6 +221,43 @@ pub fn record_fits(
     RECORD_VERSIONS.contains(version)
         && names.clone().count() <= record_max_components(version)
         && record_size(version, release_len, arch_len, names) <= record_max_size(version, page_size)
+}
+
+/// The table of [`crc32`]: the CRC of each byte value.
+const CRC32_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
+/// Continues a CRC-32 over `bytes`: start with `!0`, end with `!crc`.
+///
+/// The CRC-32 of the IEEE 802.3 polynomial, bit-reflected: zlib's `crc32()`, and the kernel's
+/// `crc32_le(~0, ...) ^ ~0`. The record's checksum (version 3).
+pub fn crc32_update(mut crc: u32, bytes: &[u8]) -> u32 {
+    for b in bytes {
+        crc = CRC32_TABLE[((crc ^ u32::from(*b)) & 0xff) as usize] ^ (crc >> 8);
+    }
+    crc
+}
+
+/// Returns the CRC-32 of `bytes` (see [`crc32_update`]).
+pub fn crc32(bytes: &[u8]) -> u32 {
+    !crc32_update(!0, bytes)
 }
 
 /// Folds `v` into an FNV-1a hash, byte by byte (little endian).

@@ -34,6 +34,14 @@
 //!     component-versions = <1 4 ...>;          u32 (big-endian) per name
 //! ```
 //!
+//! Version 3, the same as version 2 with a checksum over the whole record (a reader verifies it
+//! in any record that carries one, whatever its `record-version` says):
+//!
+//! ```text
+//!     record-version = <3>;
+//!     checksum = <0x1c291ca3>;   u32, CRC-32 of the record, this value taken as 0
+//! ```
+//!
 //! `Documentation/core-api/kho/compat/record.rst` describes the formats and the reading rules.
 
 use super::format::{
@@ -88,6 +96,8 @@ pub enum Invalid {
     /// More than [`MAX_COMPONENTS`] (or, in version 1, [`V1_MAX_COMPONENTS`]) components, or a
     /// malformed list of components.
     Components,
+    /// The record's checksum does not match its bytes: it was damaged.
+    Checksum,
 }
 
 impl Invalid {
@@ -101,6 +111,7 @@ impl Invalid {
             Invalid::PageSize(_) => "written by a kernel with another page size",
             Invalid::Arch => "written by a kernel of another architecture",
             Invalid::Components => "malformed or absurdly long list of components",
+            Invalid::Checksum => "its checksum does not match: the record was damaged",
         }
     }
 }
@@ -198,6 +209,11 @@ pub fn encode(
     let mut w = Writer::new(buf)?;
     w.property_string(c"compatible", COMPATIBLE)?;
     w.property_u32(c"record-version", version)?;
+    let checksummed = version >= format::RECORD_CHECKSUM_SINCE;
+    if checksummed {
+        // Filled in once the record is whole.
+        w.property_u32(c"checksum", 0)?;
+    }
     w.property_u32(c"page-size", u32::try_from(PAGE_SIZE)?)?;
     w.property_string(c"arch", ARCH)?;
     w.property_string(c"release", release)?;
@@ -226,7 +242,42 @@ pub fn encode(
         w.property(c"component-names", &list)?;
         w.property(c"component-versions", &versions)?;
     }
-    w.finish()
+    let len = w.finish()?;
+    if checksummed {
+        let fdt = Fdt::from_bytes(&buf[..len])?;
+        let at = checksum_at(&fdt)?.ok_or(EINVAL)?;
+        let crc = checksum(fdt.as_bytes(), at);
+        buf[at..at + 4].copy_from_slice(&crc.to_be_bytes());
+    }
+    Ok(len)
+}
+
+/// Returns the offset in `fdt`'s blob of the value of the root's `checksum` property, or
+/// `None` if there is none.
+fn checksum_at(fdt: &Fdt<'_>) -> Result<Option<usize>, Invalid> {
+    let Ok(value) = fdt.root().property(c"checksum") else {
+        return Ok(None);
+    };
+    if value.len() != 4 {
+        return Err(Invalid::Property(c"checksum"));
+    }
+    // The reader hands out only slices of the blob.
+    let at = value
+        .as_ptr()
+        .addr()
+        .checked_sub(fdt.as_bytes().as_ptr().addr())
+        .ok_or(Invalid::Blob)?;
+    Ok(Some(at))
+}
+
+/// Returns the checksum of the record `blob` whose checksum value is at `at`: the CRC-32 of
+/// the blob with those four bytes taken as zero.
+fn checksum(blob: &[u8], at: usize) -> u32 {
+    let (head, rest) = blob.split_at(at.min(blob.len()));
+    let tail = rest.get(4..).unwrap_or(&[]);
+    let crc = format::crc32_update(!0, head);
+    let crc = format::crc32_update(crc, &[0; 4]);
+    !format::crc32_update(crc, tail)
 }
 
 /// What a record says about one component.
@@ -315,10 +366,16 @@ pub fn damage(blob: &mut [u8], len: usize, how: Damage) -> usize {
             first
         }
         Damage::Truncate { seed } => {
-            // Keep the 40-byte header, so that the blob is still taken for an FDT.
+            // Keep the 40-byte header, so that the blob is still taken for an FDT, and cut
+            // at or before its last non-zero byte, so that something is cut.
             let keep = 40.min(len);
+            let end = blob[..len]
+                .iter()
+                .rposition(|b| *b != 0)
+                .map_or(len, |i| i + 1)
+                .max(keep + 1);
             let mut state = seed;
-            let at = keep + (splitmix(&mut state) % (len - keep).max(1) as u64) as usize;
+            let at = keep + (splitmix(&mut state) % (end - keep) as u64) as usize;
             blob[at.min(len)..len].fill(0);
             at
         }
@@ -341,6 +398,22 @@ pub fn damage(blob: &mut [u8], len: usize, how: Damage) -> usize {
 /// Reads and checks a record handed over by another kernel.
 pub fn decode(blob: &[u8]) -> Result<Record<'_>, Invalid> {
     let fdt = Fdt::from_bytes(blob).map_err(|_| Invalid::Blob)?;
+    // Any record that carries a checksum is verified before anything else is read, whatever
+    // its version says: a damaged `record-version` cannot skip the check.
+    let checksummed = match checksum_at(&fdt)? {
+        Some(at) => {
+            let bytes = fdt.as_bytes();
+            let stored = bytes
+                .get(at..at + 4)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+                .ok_or(Invalid::Blob)?;
+            if checksum(bytes, at) != stored {
+                return Err(Invalid::Checksum);
+            }
+            true
+        }
+        None => false,
+    };
     let root = fdt.root();
     let compatible = root
         .string(c"compatible")
@@ -353,6 +426,9 @@ pub fn decode(blob: &[u8]) -> Result<Record<'_>, Invalid> {
         .map_err(|_| Invalid::Property(c"record-version"))?;
     if !VERSIONS.contains(version) {
         return Err(Invalid::Version(version));
+    }
+    if version >= format::RECORD_CHECKSUM_SINCE && !checksummed {
+        return Err(Invalid::Property(c"checksum"));
     }
     let page_size = root
         .u32(c"page-size")
