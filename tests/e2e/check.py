@@ -111,6 +111,8 @@ def main():
     ap.add_argument('--systemd', action='store_true')
     ap.add_argument('--cold-reboot', action='store_true')
     ap.add_argument('--kho-off', action='store_true')
+    ap.add_argument('--not-ready', choices=('load', 'exec'))
+    ap.add_argument('--chain-fault', action='store_true')
     ap.add_argument('--kept', action='store_true')
     ap.add_argument('--load-flags')
     a = ap.parse_args()
@@ -126,6 +128,8 @@ def main():
         return cold_reboot(a, lines, why)
     if a.kho_off:
         return kho_off(a, lines, why)
+    if a.not_ready:
+        return not_ready(a, lines, why)
 
     kexec_at = next((i for i, l in enumerate(lines)
                      if 'kexec_core: Starting new kernel' in l), None)
@@ -332,11 +336,14 @@ def main():
                 why.append('second kernel: no "handed over no record" line')
             if any(' missing ' not in f' {st} ' for st in statuses):
                 why.append('second kernel: a component is not missing without a record')
-        elif fault_kind == 'totalsize':
+        elif fault_kind in ('totalsize', 'flip', 'truncate'):
+            # The record (version 3) carries a checksum over all its bytes: any damage to
+            # its bytes rejects it whole, and every component is corrupt, none accepted.
             if not kernel(second, 'incoming handover record rejected'):
-                why.append('second kernel: the record with a wrong totalsize was not rejected')
-            if any(st.split()[1:2] != ['corrupt'] for st in statuses):
-                why.append('second kernel: a component is not corrupt in a rejected record')
+                why.append(f'second kernel: the record damaged by {fault_kind} was not rejected')
+            if not statuses or any(st.split()[1:2] != ['corrupt'] for st in statuses):
+                why.append('second kernel: a component is not corrupt in a rejected record: '
+                           + str([st for st in statuses if st.split()[1:2] != ['corrupt']][:3]))
         elif fault_kind in ('duplicate', 'entry'):
             if not m or int(m.group(3)) - int(m.group(2)) != 1:
                 why.append(f'second kernel: {rec[0] if rec else "no record line"} (one not accepted expected)')
@@ -404,6 +411,23 @@ def main():
             summary += f'; test data v{post.group(2)} ({post.group(1)} items, {post.group(3)} bytes) verified'
             if not kernel(second, 'test component: blobs given back are not handed out again'):
                 why.append('second kernel: no check that blobs given back stay hidden')
+    if a.chain_fault:
+        # The test component's block set named the radix tree's root page as its first
+        # block: KHO refuses the chain and takes, and frees, nothing; the radix keys and the
+        # data (other formats' pages, the root page among them) still verify.
+        if not kernel(first, 'test component: fault injection: the item block set'):
+            why.append('first kernel: the block set went out undamaged')
+        part = kernel(second, 'test component: restoring v')
+        ok = re.search(r'items failed \(EINVAL\), radix keys verified \(64\), '
+                       r'data verified \(\d+\)', part[0] if part else '')
+        if not ok:
+            why.append(f'second kernel: {part[:1] or "no restore line of the test component"}')
+        refused = [l.split('luo: ', 1)[1].strip() for l in second
+                   if re.search(r'luo: (Block contains invalid entry count|Block set is corrupted)', l)]
+        if not refused:
+            why.append('second kernel: KHO did not refuse the block chain')
+        if ok and refused:
+            summary += f'; KHO: "{refused[0]}"; {part[0].split(": ", 1)[1].strip()}'
     if a.test_status:
         left = kernel(second, 'test component: nothing restored: ' + a.test_status)
         if post or not left:
@@ -473,6 +497,9 @@ def main():
                     + (f' ({", ".join(" ".join(b.split()[:2]) for b in bad[:3])}'
                        + (', ...' if len(bad) > 3 else '') + ')' if bad else '')
                     + ('; test data ' + ('verified' if kernel(second, 'test component: restored') else 'left alone')))
+        rejected = kernel(second, 'incoming handover record rejected: ')
+        if rejected:
+            summary += '; ' + rejected[0].split('kho_compat: ', 1)[-1].strip()
     elif m and not why:
         summary += f'; record v{m.group(1)}: {m.group(2)} of {m.group(3)} components accepted'
 
@@ -581,6 +608,30 @@ def kho_off(a, lines, why):
         return 1
     print(f'PASS kho=off: {load}; {verdict[0].strip()}; the kexec logged "kexec '
           f'without KHO (kho=off): no handover, nothing to check" and booted {want}')
+    return 0
+
+
+def not_ready(a, lines, why):
+    """kho_compat did not initialise, under enforce: the load (or the kexec) is refused."""
+    if any('kexec_core: Starting new kernel' in l for l in lines):
+        why.append('a kexec happened')
+    c1 = checks(lines)
+    step = 'load-refused' if a.not_ready == 'load' else 'kexec-refused'
+    require(why, 1, c1, ('not-ready', step) if a.not_ready == 'load'
+            else ('not-ready', 'kexec-load', step))
+    what = 'kexec load' if a.not_ready == 'load' else 'kexec'
+    want = (f'kho_compat: {what} refused (ENODATA): kho_compat is not initialised, '
+            'nothing can be checked (kho_compat.enforce)')
+    said = [l for l in lines if want in l]
+    if not said:
+        why.append(f'no "{want}" line')
+    if not any('E2E-DONE stage 1: 0 failed' in l for l in lines):
+        why.append('stage 1 did not complete')
+    if why:
+        print('FAIL ' + '; '.join(why))
+        return 1
+    print(f'PASS kho_compat not initialised under enforce: {c1[step][1]}; the kernel said '
+          f'"{said[0].split("kho_compat: ", 1)[1].strip()}"')
     return 0
 
 
