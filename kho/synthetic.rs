@@ -64,14 +64,14 @@ const fn name(i: usize) -> [u8; NAME_MAX + 1] {
     n
 }
 
-const FORMATS: &[Format] = &[Format {
-    version: 1,
-    layouts: &[],
-}];
+const FORMATS: &[Format] = &[Format::new(1, &[])];
 
 const fn declare(i: usize) -> Component {
     let one = Versions::new(1, 1);
-    Component::with_name(name(i), one, one, Chosen::AtReboot, FORMATS)
+    // SAFETY: `name(i)` is a valid name (`synthetic-` and four digits), the ranges are valid,
+    // `writes` is inside `reads` and `FORMATS` covers version 1; the value is placed in
+    // `.kho_compat` as `kho_component!` would place it.
+    unsafe { Component::with_name(name(i), one, one, Chosen::AtReboot, FORMATS) }
 }
 
 const fn declarations() -> [Component; COUNT] {

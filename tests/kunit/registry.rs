@@ -157,14 +157,8 @@ mod tests {
 
     #[test]
     fn formats_must_cover_reads() {
-        const F1: Format = Format {
-            version: 1,
-            layouts: &[],
-        };
-        const F2: Format = Format {
-            version: 2,
-            layouts: &[],
-        };
+        const F1: Format = Format::new(1, &[]);
+        const F2: Format = Format::new(2, &[]);
         assert!(compat::formats_cover(Versions::new(1, 2), &[F1, F2]));
         assert!(compat::formats_cover(Versions::new(2, 2), &[F1, F2]));
         assert!(!compat::formats_cover(Versions::new(1, 2), &[F1]));
@@ -175,43 +169,11 @@ mod tests {
 
     #[test]
     fn layouts_compare_size_alignment_and_offsets() {
-        const A: Layout = Layout {
-            name: "a",
-            size: 16,
-            align: 8,
-            fields: &[
-                Field {
-                    name: "x",
-                    offset: 0,
-                },
-                Field {
-                    name: "y",
-                    offset: 8,
-                },
-            ],
-        };
-        const SIZE: Layout = Layout { size: 24, ..A };
-        const ALIGN: Layout = Layout { align: 4, ..A };
-        const OFFSET: Layout = Layout {
-            fields: &[
-                Field {
-                    name: "x",
-                    offset: 0,
-                },
-                Field {
-                    name: "y",
-                    offset: 4,
-                },
-            ],
-            ..A
-        };
-        const FEWER: Layout = Layout {
-            fields: &[Field {
-                name: "x",
-                offset: 0,
-            }],
-            ..A
-        };
+        const A: Layout = Layout::new("a", 16, 8, &[Field::new("x", 0), Field::new("y", 8)]);
+        const SIZE: Layout = Layout::new("a", 24, 8, &[Field::new("x", 0), Field::new("y", 8)]);
+        const ALIGN: Layout = Layout::new("a", 16, 4, &[Field::new("x", 0), Field::new("y", 8)]);
+        const OFFSET: Layout = Layout::new("a", 16, 8, &[Field::new("x", 0), Field::new("y", 4)]);
+        const FEWER: Layout = Layout::new("a", 16, 8, &[Field::new("x", 0)]);
         assert!(A.matches(&A));
         for other in [&SIZE, &ALIGN, &OFFSET, &FEWER] {
             assert!(!A.matches(other));
@@ -301,24 +263,24 @@ mod tests {
                 pr_info!(
                     "{} v{}: format {:#018x}\n",
                     c.name(),
-                    f.version,
+                    f.version(),
                     f.fingerprint()
                 );
-                for l in f.layouts {
+                for l in f.layouts() {
                     pr_info!(
                         "  {} size {} align {} fingerprint {:#018x}\n",
-                        l.name,
-                        l.size,
-                        l.align,
+                        l.name(),
+                        l.size(),
+                        l.align(),
                         l.fingerprint()
                     );
-                    let short = l.name.rsplit(':').next().unwrap_or(l.name).trim();
+                    let short = l.name().rsplit(':').next().unwrap_or(l.name()).trim();
                     if let Some((size, align, offsets)) = actual(short) {
-                        assert_eq!(size, l.size);
-                        assert_eq!(align, l.align);
-                        assert_eq!(offsets.len(), l.fields.len());
-                        for (o, field) in offsets.iter().zip(l.fields) {
-                            assert_eq!(*o, field.offset);
+                        assert_eq!(size, l.size());
+                        assert_eq!(align, l.align());
+                        assert_eq!(offsets.len(), l.fields().len());
+                        for (o, field) in offsets.iter().zip(l.fields()) {
+                            assert_eq!(*o, field.offset());
                         }
                         checked += 1;
                     }

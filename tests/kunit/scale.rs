@@ -9,13 +9,18 @@
 use kernel::prelude::*;
 
 /// A component that is declared nowhere: not in the `.kho_compat` section.
-static UNDECLARED: kernel::kho::compat::Component = kernel::kho::compat::Component::new(
-    "kunit-undeclared",
-    kernel::kho::compat::Versions::new(1, 1),
-    kernel::kho::compat::Versions::new(1, 1),
-    kernel::kho::compat::Chosen::AtReboot,
-    &[],
-);
+// SAFETY: The name and ranges are valid; an empty `formats` does not cover `reads`, which
+// the registry checks too. It is not placed in `.kho_compat`: the test checks that the
+// registry refuses it.
+static UNDECLARED: kernel::kho::compat::Component = unsafe {
+    kernel::kho::compat::Component::new(
+        "kunit-undeclared",
+        kernel::kho::compat::Versions::new(1, 1),
+        kernel::kho::compat::Versions::new(1, 1),
+        kernel::kho::compat::Chosen::AtReboot,
+        &[],
+    )
+};
 
 #[kunit_tests(kho_compat_registration)]
 mod registration {
@@ -34,10 +39,14 @@ mod registration {
             },
             radix, vmalloc,
         },
+        new_mutex,
         prelude::*,
-        sync::atomic::{
-            Atomic,
-            Relaxed, //
+        sync::{
+            atomic::{
+                Atomic,
+                Relaxed, //
+            },
+            Mutex,
         },
     };
 
@@ -168,6 +177,55 @@ mod registration {
             versions,
             fault: None,
         })
+    }
+
+    /// A handler whose `serialize()` takes a lock of its own, as a driver's does.
+    #[pin_data]
+    struct Locking {
+        #[pin]
+        written: Mutex<u32>,
+    }
+
+    #[vtable]
+    impl Handler for Locking {
+        fn serialize(&self, version: u32) -> Result {
+            *self.written.lock() = version;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_registration_dropped_under_the_drivers_own_lock() -> Result {
+        // The lock order (`Handler`): the registry's lock, then the locks a handler's
+        // callbacks take. A driver may create or drop its registration under a lock of its
+        // own that its callbacks do not take. Under lockdep (the sanitizer run), a violation
+        // in either direction is a kernel report, which fails the run.
+        if !kho::is_enabled() {
+            return Ok(());
+        }
+        let c = &SYNTHETIC[5];
+        let driver = KBox::pin_init(new_mutex!(0u32), GFP_KERNEL)?;
+        let held = driver.lock();
+        let reg = KBox::pin_init(
+            Registration::new(
+                c,
+                pin_init!(Locking {
+                    written <- new_mutex!(0),
+                }),
+            ),
+            GFP_KERNEL,
+        )?;
+        drop(held);
+        // The registry's lock, then the handler's: lockdep learns that order.
+        compat::prepare_handover(|regs| plan_with(regs, c.name(), 1))?;
+        assert_eq!(*reg.handler().written.lock(), 1);
+        // The driver's lock, then the registry's.
+        let held = driver.lock();
+        drop(reg);
+        drop(held);
+        assert!(!compat::is_registered(c.name()));
+        compat::publish_record()?;
+        Ok(())
     }
 
     #[test]

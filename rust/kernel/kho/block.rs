@@ -222,13 +222,14 @@ impl<T: FromBytes + AsBytes> Incoming<T> {
         owner: &Registration<H>,
         head_phys: u64,
     ) -> impl PinInit<Self, Error> {
-        let owner = owner.component();
+        // Asked now: the initializer does not borrow the registration.
+        let accepted = compat::incoming::check_restore(owner.component(), "block", "block set");
         try_pin_init!(Self {
             bs <- Opaque::try_ffi_init(move |slot: *mut bindings::kho_block_set| {
                 if !entry_fits::<T>() {
                     return Err(EINVAL);
                 }
-                compat::incoming::check_restore(owner, "block", "block set")?;
+                accepted?;
                 // SAFETY: `slot` is valid for writes of a `kho_block_set`.
                 unsafe { bindings::kho_block_set_init(slot, size_of::<T>()) };
                 // SAFETY: `slot` is initialised. `kho_block_set_restore()` reads only pages the

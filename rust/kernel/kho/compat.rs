@@ -124,25 +124,39 @@ impl crate::fmt::Display for Versions {
 }
 
 /// A field of a serialized structure and its offset.
+///
+/// Its fields are private: a declaration may live in a loadable module, and what is read from
+/// it is borrowed from it, never `'static` (see [`Component`]).
 #[derive(Debug)]
 pub struct Field {
-    /// The field's name.
-    pub name: &'static str,
-    /// The field's offset in the structure, in bytes.
-    pub offset: usize,
+    name: &'static str,
+    offset: usize,
+}
+
+impl Field {
+    /// Describes field `name` at `offset` bytes (for [`crate::kho_component!`]).
+    pub const fn new(name: &'static str, offset: usize) -> Self {
+        Self { name, offset }
+    }
+
+    /// Returns the field's name.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// Returns the field's offset in the structure, in bytes.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
 }
 
 /// The layout of a serialized structure: size, alignment and field offsets.
 #[derive(Debug)]
 pub struct Layout {
-    /// The structure's name.
-    pub name: &'static str,
-    /// `size_of` the structure.
-    pub size: usize,
-    /// `align_of` the structure.
-    pub align: usize,
-    /// The fields whose offsets are part of the format.
-    pub fields: &'static [Field],
+    name: &'static str,
+    size: usize,
+    align: usize,
+    fields: &'static [Field],
 }
 
 use format::{
@@ -151,6 +165,42 @@ use format::{
 };
 
 impl Layout {
+    /// Describes structure `name` of `size` bytes aligned to `align`, with the fields whose
+    /// offsets are part of the format (for [`crate::kho_component!`]).
+    pub const fn new(
+        name: &'static str,
+        size: usize,
+        align: usize,
+        fields: &'static [Field],
+    ) -> Self {
+        Self {
+            name,
+            size,
+            align,
+            fields,
+        }
+    }
+
+    /// Returns the structure's name.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// Returns `size_of` the structure.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Returns `align_of` the structure.
+    pub fn align(&self) -> usize {
+        self.align
+    }
+
+    /// Returns the fields whose offsets are part of the format.
+    pub fn fields(&self) -> &[Field] {
+        self.fields
+    }
+
     /// Returns whether `self` and `other` have the same size, alignment and field offsets.
     pub const fn matches(&self, other: &Layout) -> bool {
         if self.size != other.size
@@ -185,13 +235,27 @@ impl Layout {
 /// The structures one version of a component serializes.
 #[derive(Debug)]
 pub struct Format {
-    /// The version.
-    pub version: u32,
-    /// The layout of each structure that version serializes.
-    pub layouts: &'static [Layout],
+    version: u32,
+    layouts: &'static [Layout],
 }
 
 impl Format {
+    /// Describes `version` by the layouts of the structures it serializes (for
+    /// [`crate::kho_component!`]).
+    pub const fn new(version: u32, layouts: &'static [Layout]) -> Self {
+        Self { version, layouts }
+    }
+
+    /// Returns the version.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// Returns the layout of each structure the version serializes.
+    pub fn layouts(&self) -> &[Layout] {
+        self.layouts
+    }
+
     /// Returns a hash of the layouts of the format.
     pub const fn fingerprint(&self) -> u64 {
         let mut h = FNV_OFFSET;
@@ -209,6 +273,23 @@ impl Format {
 /// The leading fields (`name`, `reads`, `writes`, `chosen`) are read by the build out of
 /// `vmlinux` and the `.ko` files (`kho-compat manifest-of`): their layout is part of the
 /// section format (`Documentation/core-api/kho/compat/manifest.rst`).
+///
+/// # Lifetimes
+///
+/// A declaration of a loadable module lives in the module's memory, which is freed when the
+/// module unloads, although Rust sees its statics as `'static`. So everything read from a
+/// declaration is borrowed from it: [`Component::formats`], [`Format::layouts`],
+/// [`Layout::fields`] and the names return references that live no longer than the borrow of
+/// the declaration, and the registry lends a module's declaration no longer than its
+/// registration ([`Registration::component`], [`Registered::component`]). Only `vmlinux`'s
+/// declarations are handed out as `'static` ([`builtin`], [`find_builtin`]). Keeping a format
+/// past the registration does not compile:
+///
+/// ```text
+/// let formats: &'static [Format] = with_registered(|r| r[0].component().formats());
+/// error: lifetime may not live long enough
+///   returning this value requires that `'1` must outlive `'static`
+/// ```
 ///
 /// # Invariants
 ///
@@ -262,8 +343,13 @@ pub const fn formats_cover(reads: Versions, formats: &[Format]) -> bool {
 impl Component {
     /// Creates a declaration. Use [`crate::kho_component!`], which checks it and places it in
     /// `.kho_compat`: a declaration made otherwise cannot be registered.
+    ///
+    /// # Safety
+    ///
+    /// The arguments satisfy the type invariant (as `kho_component!` checks at compile time),
+    /// and a value placed in a `.kho_compat` section is made by `kho_component!`.
     #[doc(hidden)]
-    pub const fn new(
+    pub const unsafe fn new(
         name: &str,
         reads: Versions,
         writes: Versions,
@@ -288,11 +374,16 @@ impl Component {
         }
     }
 
-    /// Creates a declaration from a NUL-padded name, for declarations made in bulk (tests).
-    /// Like [`Component::new`], it must be placed in `.kho_compat` to be registered; the
-    /// caller checks the name and ranges at compile time.
+    /// Creates a declaration from a NUL-padded name, for declarations made in bulk (the
+    /// synthetic components of the scale tests). Like [`Component::new`], it must be placed in
+    /// `.kho_compat` to be registered.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Component::new`]: the caller checks the name and ranges at compile time.
+    #[cfg(CONFIG_KHO_COMPAT_SYNTHETIC)]
     #[doc(hidden)]
-    pub const fn with_name(
+    pub const unsafe fn with_name(
         name: [u8; NAME_MAX + 1],
         reads: Versions,
         writes: Versions,
@@ -332,13 +423,14 @@ impl Component {
         self.chosen
     }
 
-    /// Returns the formats the component describes (every version it reads), oldest first.
-    pub fn formats(&self) -> &'static [Format] {
+    /// Returns the formats the component describes (every version it reads), oldest first,
+    /// for as long as the declaration is borrowed.
+    pub fn formats(&self) -> &[Format] {
         self.formats
     }
 
     /// Returns the format of `version`, if the component reads it.
-    pub fn format(&self, version: u32) -> Option<&'static Format> {
+    pub fn format(&self, version: u32) -> Option<&Format> {
         self.formats.iter().find(|f| f.version == version)
     }
 }
@@ -360,6 +452,9 @@ extern "C" {
     // Defined by the linker script around the `.kho_compat` input sections of `vmlinux`.
     static __start_kho_compat: [u8; 0];
     static __stop_kho_compat: [u8; 0];
+    // The start and the end of the kernel image.
+    static _text: [u8; 0];
+    static _end: [u8; 0];
 }
 
 /// The architecture name used in manifests and handover records.
@@ -380,40 +475,225 @@ pub fn release() -> &'static CStr {
     CStr::from_bytes_until_nul(bytes).unwrap_or(c"?")
 }
 
+/// The memory the declarations of one image may point into: `vmlinux`'s image, or a module's
+/// memory but for what it frees after its initialisation.
+pub(crate) struct Bounds {
+    ranges: [(usize, usize); 4],
+    len: usize,
+}
+
+/// The most formats, layouts per format and fields per layout a declaration may have, and the
+/// longest name of a structure or field: bounds for the check of a section, far above what a
+/// real declaration has.
+const MAX_ITEMS: usize = 256;
+const MAX_TEXT: usize = 256;
+
+impl Bounds {
+    /// Returns the bounds of `vmlinux`'s declarations: the kernel image.
+    pub(crate) fn vmlinux() -> Self {
+        let lo = core::ptr::addr_of!(_text).addr();
+        let hi = core::ptr::addr_of!(_end).addr();
+        Self {
+            ranges: [(lo, hi), (0, 0), (0, 0), (0, 0)],
+            len: 1,
+        }
+    }
+
+    /// Returns the bounds of the declarations of `module`: its text, data, read-only and
+    /// read-only-after-init memory.
+    ///
+    /// # Safety
+    ///
+    /// `module` is a live module.
+    #[cfg(CONFIG_MODULES)]
+    pub(crate) unsafe fn module(module: *const crate::bindings::module) -> Self {
+        let mut b = Self {
+            ranges: [(0, 0); 4],
+            len: 0,
+        };
+        for t in [
+            crate::bindings::mod_mem_type_MOD_TEXT,
+            crate::bindings::mod_mem_type_MOD_DATA,
+            crate::bindings::mod_mem_type_MOD_RODATA,
+            crate::bindings::mod_mem_type_MOD_RO_AFTER_INIT,
+        ] {
+            let Ok(t) = usize::try_from(t) else {
+                continue;
+            };
+            // SAFETY: By the safety requirements `module` is live; `mem` has an entry per
+            // memory type.
+            let m = unsafe { &(*module).mem[t] };
+            let lo = m.base.addr();
+            let hi = lo.saturating_add(m.size as usize);
+            b.ranges[b.len] = (lo, hi);
+            b.len += 1;
+        }
+        b
+    }
+
+    /// Returns whether `len` values of `T` at `ptr`, at most `max` of them, lie inside the
+    /// bounds, aligned (an empty slice needs only an aligned, non-null pointer).
+    fn holds<T>(&self, ptr: *const T, len: usize, max: usize) -> bool {
+        let at = ptr.addr();
+        if at == 0 || at % align_of::<T>() != 0 || len > max {
+            return false;
+        }
+        if len == 0 {
+            return true;
+        }
+        let Some(end) = len
+            .checked_mul(size_of::<T>())
+            .and_then(|n| at.checked_add(n))
+        else {
+            return false;
+        };
+        self.ranges[..self.len]
+            .iter()
+            .any(|(lo, hi)| *lo <= at && end <= *hi)
+    }
+
+    /// Returns whether the string at `s` lies inside the bounds and is UTF-8.
+    ///
+    /// # Safety
+    ///
+    /// The bounds are readable memory.
+    unsafe fn holds_str(&self, s: *const str) -> bool {
+        let bytes = s as *const [u8];
+        let ptr = bytes.cast::<u8>();
+        if !self.holds(ptr, bytes.len(), MAX_TEXT) {
+            return false;
+        }
+        // SAFETY: The bytes lie inside the bounds, readable by the safety requirements.
+        core::str::from_utf8(unsafe { core::slice::from_raw_parts(ptr, bytes.len()) }).is_ok()
+    }
+
+    /// Returns whether the declaration at `c` is a value of its type, everything it points to
+    /// inside the bounds: read only through raw pointers, so that no reference to an invalid
+    /// value is ever made.
+    ///
+    /// # Safety
+    ///
+    /// `c` is readable for a `Component`; the bounds are readable memory.
+    unsafe fn holds_component(&self, c: *const Component) -> bool {
+        // SAFETY: `c` is readable (safety requirements); a `Chosen` is a `u32` (`repr(u32)`).
+        let chosen = unsafe { core::ptr::addr_of!((*c).chosen).cast::<u32>().read() };
+        if chosen != Chosen::AtReboot as u32 && chosen != Chosen::AtPreserve as u32 {
+            return false;
+        }
+        // SAFETY: As above; a raw slice pointer has the layout of a reference to the slice,
+        // and any bits are a valid raw pointer.
+        let formats = unsafe {
+            core::ptr::addr_of!((*c).formats)
+                .cast::<*const [Format]>()
+                .read()
+        };
+        if !self.holds(formats.cast::<Format>(), formats.len(), MAX_ITEMS) {
+            return false;
+        }
+        (0..formats.len()).all(|i| {
+            // SAFETY: Format `i` lies inside the bounds (checked above), readable.
+            let f = unsafe { formats.cast::<Format>().add(i) };
+            // SAFETY: As above, for the fields of `*f`.
+            let layouts = unsafe {
+                core::ptr::addr_of!((*f).layouts)
+                    .cast::<*const [Layout]>()
+                    .read()
+            };
+            self.holds(layouts.cast::<Layout>(), layouts.len(), MAX_ITEMS)
+                && (0..layouts.len()).all(|j| {
+                    // SAFETY: Layout `j` lies inside the bounds, readable.
+                    let l = unsafe { layouts.cast::<Layout>().add(j) };
+                    // SAFETY: As above, for the fields of `*l`.
+                    let (name, fields) = unsafe {
+                        (
+                            core::ptr::addr_of!((*l).name).cast::<*const str>().read(),
+                            core::ptr::addr_of!((*l).fields)
+                                .cast::<*const [Field]>()
+                                .read(),
+                        )
+                    };
+                    // SAFETY: The bounds are readable.
+                    let named = unsafe { self.holds_str(name) };
+                    named
+                        && self.holds(fields.cast::<Field>(), fields.len(), MAX_ITEMS)
+                        && (0..fields.len()).all(|k| {
+                            // SAFETY: Field `k` lies inside the bounds, readable; its name is
+                            // checked like the layout's.
+                            unsafe {
+                                let f = fields.cast::<Field>().add(k);
+                                self.holds_str(
+                                    core::ptr::addr_of!((*f).name).cast::<*const str>().read(),
+                                )
+                            }
+                        })
+                })
+        })
+    }
+}
+
+/// Whether `vmlinux`'s table was checked: 0 not yet, 1 valid, 2 not.
+static BUILTIN_CHECKED: crate::sync::atomic::Atomic<u32> = crate::sync::atomic::Atomic::new(0);
+
 /// Returns the declarations linked into `vmlinux` (built-in code), in link order.
 ///
 /// They are declared whether or not their code registered them; a loadable module's
-/// declarations are in its own `.ko`. An empty slice if the section is not a whole number of
-/// declarations (which the linker script makes impossible; checked rather than assumed).
+/// declarations are in its own `.ko`. The section is checked once ([`table`]); an empty slice
+/// if it does not hold declarations only (logged).
 pub fn builtin() -> &'static [Component] {
+    use crate::sync::atomic::Relaxed;
     let start = core::ptr::addr_of!(__start_kho_compat).cast::<Component>();
     let stop = core::ptr::addr_of!(__stop_kho_compat).cast::<Component>();
-    // SAFETY: Both symbols delimit the same section; the slice is only built below if the
-    // range is a whole number of aligned declarations.
-    unsafe { table(start, stop.addr().saturating_sub(start.addr())) }
+    let bytes = stop.addr().saturating_sub(start.addr());
+    match BUILTIN_CHECKED.load(Relaxed) {
+        // SAFETY: The section holds declarations only: checked before, and it never changes.
+        1 => unsafe { core::slice::from_raw_parts(start, bytes / size_of::<Component>()) },
+        2 => &[],
+        _ => {
+            // SAFETY: Both symbols delimit `vmlinux`'s `.kho_compat`, read-only and mapped
+            // for the kernel's lifetime, inside the image the bounds describe.
+            let t = unsafe { table(start, bytes, &Bounds::vmlinux()) };
+            if t.is_none() {
+                pr_err!("kho_compat: vmlinux's .kho_compat section holds something else than declarations: no built-in component is declared\n");
+            }
+            BUILTIN_CHECKED.store(if t.is_some() { 1 } else { 2 }, Relaxed);
+            t.unwrap_or(&[])
+        }
+    }
 }
 
-/// Returns the declarations in `bytes` bytes at `start`, or an empty slice if that is not a
-/// whole number of aligned declarations.
+/// Returns the declarations in `bytes` bytes at `start`, or `None` if that is not a whole
+/// number of aligned declarations, each a valid value whose slices and strings lie inside
+/// `bounds` ([`Bounds::holds_component`]).
+///
+/// A `.kho_compat` section is written by `kho_component!` only, whose declarations pass; but
+/// `#[link_section]` is reachable from safe code (an unsafe attribute only from the 2024
+/// edition), so what a section holds is checked, through raw pointers, before any reference
+/// to it is made.
 ///
 /// # Safety
 ///
-/// `start..start + bytes` is a `.kho_compat` section: only `Component` values (from
-/// `kho_component!`, or from [`Component::with_name`] for declarations made in bulk),
-/// initialised at build time, never written, alive as long as the returned slice is used.
-/// Like any linker-section table of the kernel, the section is trusted to hold what its type
-/// says: putting anything else there is a bug of the code that does.
-unsafe fn table(start: *const Component, bytes: usize) -> &'static [Component] {
+/// `start..start + bytes` and the memory `bounds` describe are readable, never written, and
+/// stay so as long as the returned slice is used.
+pub(crate) unsafe fn table<'a>(
+    start: *const Component,
+    bytes: usize,
+    bounds: &Bounds,
+) -> Option<&'a [Component]> {
     if bytes % size_of::<Component>() != 0 || start.addr() % align_of::<Component>() != 0 {
-        return &[];
+        return None;
     }
     if bytes == 0 {
-        return &[];
+        return Some(&[]);
     }
-    // SAFETY: By the safety requirements the section holds only `Component` statics emitted by
-    // `kho_component!` (each aligned to, and a multiple of, its alignment, so there are no
-    // gaps); the length is a whole number of them (checked above).
-    unsafe { core::slice::from_raw_parts(start, bytes / size_of::<Component>()) }
+    let n = bytes / size_of::<Component>();
+    // SAFETY: Each declaration is readable (safety requirements), as is the memory of the
+    // bounds.
+    if !(0..n).all(|i| unsafe { bounds.holds_component(start.add(i)) }) {
+        return None;
+    }
+    // SAFETY: The range is `n` aligned declarations, each checked to be a valid value whose
+    // references point into readable, unchanging memory (safety requirements).
+    Some(unsafe { core::slice::from_raw_parts(start, n) })
 }
 
 /// Returns the built-in declaration called `name`.
@@ -471,17 +751,14 @@ macro_rules! kho_component {
             const READS: Versions = Versions::from_range($reads);
             const WRITES: Versions = Versions::from_range($writes);
             const FORMATS: &[Format] = &[$(
-                Format {
-                    version: $ver,
-                    layouts: &[$(
-                        Layout {
-                            name: stringify!($ty),
-                            size: $size,
-                            align: $align,
-                            fields: &[$( Field { name: stringify!($field), offset: $off } ),*],
-                        }
-                    ),*],
-                }
+                Format::new($ver, &[$(
+                    Layout::new(
+                        stringify!($ty),
+                        $size,
+                        $align,
+                        &[$( Field::new(stringify!($field), $off) ),*],
+                    )
+                ),*])
             ),*];
 
             const _: () = ::core::assert!(
@@ -506,20 +783,13 @@ macro_rules! kho_component {
             $($(
                 const _: () = ::core::assert!(
                     Layout::matches(
-                        &Layout {
-                            name: "",
-                            size: ::core::mem::size_of::<$ty>(),
-                            align: ::core::mem::align_of::<$ty>(),
-                            fields: &[$(
-                                Field { name: "", offset: ::core::mem::offset_of!($ty, $field) }
-                            ),*],
-                        },
-                        &Layout {
-                            name: "",
-                            size: $size,
-                            align: $align,
-                            fields: &[$( Field { name: "", offset: $off } ),*],
-                        },
+                        &Layout::new(
+                            "",
+                            ::core::mem::size_of::<$ty>(),
+                            ::core::mem::align_of::<$ty>(),
+                            &[$( Field::new("", ::core::mem::offset_of!($ty, $field)) ),*],
+                        ),
+                        &Layout::new("", $size, $align, &[$( Field::new("", $off) ),*]),
                     ),
                     concat!("kho component \"", $name, "\" version ", stringify!($ver),
                             ": the layout of `", stringify!($ty),
@@ -536,7 +806,114 @@ macro_rules! kho_component {
                 static NAME_IS_UNIQUE: u8 = 0;
             };
 
-            Component::new($name, READS, WRITES, Chosen::$chosen, FORMATS)
+            // SAFETY: The declaration was checked above, at compile time; it is the value
+            // `kho_component!` places in `.kho_compat`.
+            unsafe { Component::new($name, READS, WRITES, Chosen::$chosen, FORMATS) }
         };
     };
+}
+
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+#[kunit_tests(rust_kernel_kho_compat_section)]
+mod tests {
+    use super::*;
+    use core::mem::offset_of;
+
+    /// Room for declarations copied as bytes, aligned as they are.
+    #[repr(C, align(8))]
+    struct Raw([u8; 2 * size_of::<Component>()]);
+
+    /// Copies the first built-in declaration into `raw`, twice.
+    fn copy_builtin(raw: &mut Raw) -> bool {
+        let Some(c) = builtin().first() else {
+            return false;
+        };
+        for i in 0..2 {
+            // SAFETY: `c` is a declaration, readable for its size; `raw` holds two of them.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    core::ptr::from_ref(c).cast::<u8>(),
+                    raw.0.as_mut_ptr().add(i * size_of::<Component>()),
+                    size_of::<Component>(),
+                )
+            };
+        }
+        true
+    }
+
+    /// Checks `raw` as a table of `n` declarations of `vmlinux`.
+    fn check(raw: &Raw, n: usize) -> bool {
+        // SAFETY: `raw` is readable for two declarations and not written while the result is
+        // used (it is dropped at once); the bounds are the kernel image.
+        unsafe {
+            table(
+                raw.0.as_ptr().cast::<Component>(),
+                n * size_of::<Component>(),
+                &Bounds::vmlinux(),
+            )
+        }
+        .is_some()
+    }
+
+    #[test]
+    fn a_section_is_checked_before_it_is_read() {
+        assert_eq!(align_of::<Raw>(), align_of::<Component>());
+        let mut raw = Raw([0; 2 * size_of::<Component>()]);
+        // vmlinux declares the built-in formats.
+        assert!(copy_builtin(&mut raw));
+        assert!(check(&raw, 2));
+        // Not a whole number of declarations, or misaligned.
+        // SAFETY: As in `check()`; nothing is read from an unaligned start.
+        let odd = unsafe {
+            table(
+                raw.0.as_ptr().add(1).cast::<Component>(),
+                size_of::<Component>(),
+                &Bounds::vmlinux(),
+            )
+        };
+        assert!(odd.is_none());
+        // SAFETY: As in `check()`.
+        let short = unsafe {
+            table(
+                raw.0.as_ptr().cast::<Component>(),
+                size_of::<Component>() - 8,
+                &Bounds::vmlinux(),
+            )
+        };
+        assert!(short.is_none());
+        // A `chosen` that is not a `Chosen`, in the second declaration.
+        let at = size_of::<Component>() + offset_of!(Component, chosen);
+        raw.0[at..at + 4].copy_from_slice(&7u32.to_ne_bytes());
+        assert!(!check(&raw, 2));
+        assert!(check(&raw, 1));
+        // `formats` pointing out of the image (into this stack frame), or too long.
+        assert!(copy_builtin(&mut raw));
+        let at = offset_of!(Component, formats);
+        let (ptr, len) = (at, at + size_of::<usize>());
+        let here = [0u64; 8];
+        let word = |bytes: &[u8], at: usize| {
+            let mut b = [0u8; size_of::<usize>()];
+            b.copy_from_slice(&bytes[at..at + size_of::<usize>()]);
+            usize::from_ne_bytes(b)
+        };
+        // Which word is the pointer (a slice reference's layout is not specified): the one
+        // that points into the image.
+        let (p, l) = if Bounds::vmlinux().holds(word(&raw.0, ptr) as *const u8, 1, 1) {
+            (ptr, len)
+        } else {
+            (len, ptr)
+        };
+        let saved = raw.0;
+        raw.0[p..p + size_of::<usize>()].copy_from_slice(&(here.as_ptr() as usize).to_ne_bytes());
+        assert!(word(&saved, l) > 0);
+        assert!(!check(&raw, 1));
+        raw.0 = saved;
+        raw.0[l..l + size_of::<usize>()].copy_from_slice(&(MAX_ITEMS + 1).to_ne_bytes());
+        assert!(!check(&raw, 1));
+        raw.0 = saved;
+        raw.0[p..p + size_of::<usize>()].copy_from_slice(&(word(&saved, p) + 1).to_ne_bytes());
+        assert!(!check(&raw, 1));
+        raw.0 = saved;
+        assert!(check(&raw, 2));
+    }
 }

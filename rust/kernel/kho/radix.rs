@@ -118,7 +118,7 @@ impl RadixTree {
     pub unsafe fn restore<H: Handler>(
         owner: &Registration<H>,
         root_phys: u64,
-    ) -> impl PinInit<Self, Error> {
+    ) -> impl PinInit<Self, Error> + '_ {
         let owner = owner.component();
         try_pin_init!(Self {
             tree <- Opaque::try_ffi_init(move |slot: *mut bindings::kho_radix_tree| {

@@ -9,7 +9,11 @@
 //! ([`with_registered`]).
 //!
 //! The registry's lock is taken by registration, unregistration and those functions. A
-//! [`Handler`]'s callbacks run with it held: they must not register or unregister a component.
+//! [`Handler`]'s callbacks run with it held, which makes the lock order: the registry's lock,
+//! then any lock a callback takes. A callback must not register, unregister or prepare a
+//! handover; a driver must not create or drop a [`Registration`] while it holds a lock its
+//! callbacks take (it may under any other lock of its own: a KUnit case does so under
+//! lockdep).
 //!
 //! A registration made by a loadable module points into that module. It is dropped with the
 //! module's state when the module unloads; should a module leak one (`core::mem::forget`, or
@@ -55,7 +59,9 @@ use core::{
 /// What the registry calls back into a registered component.
 ///
 /// Both callbacks run with the registry's lock held: they must not register, unregister or
-/// prepare a handover, and should be quick.
+/// prepare a handover, and should be quick. They may take locks of the driver's own, which
+/// orders the registry's lock before those: the driver must then not create or drop its
+/// [`Registration`] while holding one of them (lockdep reports it as a possible deadlock).
 #[vtable]
 pub trait Handler: Send + Sync {
     /// Returns whether the component has state to hand over now.
@@ -315,13 +321,15 @@ unsafe fn is_declared_in(component: &Component, module: *mut bindings::module) -
         {
             // SAFETY: By the safety requirements `module` is live; the loader set these fields
             // to its `.kho_compat` section (or null and 0 without one), which stays mapped and
-            // unmodified while the module is loaded.
-            unsafe {
+            // unmodified while the module is loaded, as does the memory of the bounds.
+            let t = unsafe {
                 super::table(
                     (*module).kho_compat.cast::<Component>(),
                     usize::try_from((*module).kho_compat_size).unwrap_or(0),
+                    &super::Bounds::module(module),
                 )
-            }
+            };
+            t.unwrap_or(&[])
         }
         #[cfg(not(CONFIG_MODULES))]
         {
@@ -528,8 +536,9 @@ impl<T: Handler + 'static> Registration<T> {
         unsafe { &*self.entry.get() }
     }
 
-    /// Returns the component's declaration.
-    pub fn component(&self) -> &'static Component {
+    /// Returns the component's declaration, for as long as the registration is borrowed (a
+    /// module's declaration goes with the module: see [`Component`]).
+    pub fn component(&self) -> &Component {
         self.entry().component
     }
 
