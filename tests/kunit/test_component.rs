@@ -107,6 +107,12 @@ mod tests {
     fn ranges_come_from_kconfig() {
         let r = TEST.reads();
         let w = TEST.writes();
+        // The values reach the component through the environment of its build (kho/Makefile);
+        // here they are read from Kconfig's autoconf.h, through bindgen.
+        assert_eq!(r.min(), kernel::bindings::CONFIG_KHO_COMPAT_TEST_READS_MIN);
+        assert_eq!(r.max(), kernel::bindings::CONFIG_KHO_COMPAT_TEST_READS_MAX);
+        assert_eq!(w.min(), kernel::bindings::CONFIG_KHO_COMPAT_TEST_WRITES_MIN);
+        assert_eq!(w.max(), kernel::bindings::CONFIG_KHO_COMPAT_TEST_WRITES_MAX);
         assert!(r.is_valid() && w.is_valid() && w.is_within(r));
         assert!(r.min() >= 1 && r.max() <= 2);
         assert!(TEST.format(1).is_some() && TEST.format(2).is_some());
