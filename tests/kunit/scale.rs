@@ -263,7 +263,12 @@ mod registration {
         };
         // Each input would restore (an empty block set) or fail with EINVAL in KHO; the
         // status check comes first and gives the status's own error.
-        let set = KBox::pin_init(block::Incoming::<u64>::restore(&*reg, 0), GFP_KERNEL);
+        // SAFETY: 0 is the head of an empty block set; the restore is refused before KHO is
+        // asked anything.
+        let set = KBox::pin_init(
+            unsafe { block::Incoming::<u64>::restore(&*reg, 0) },
+            GFP_KERNEL,
+        );
         assert_eq!(set.err(), Some(err));
         // SAFETY: A zeroed descriptor describes no area; the restore is refused before KHO
         // reads it.

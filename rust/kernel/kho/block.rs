@@ -203,14 +203,14 @@ unsafe impl<T: FromBytes + AsBytes + Sync> Sync for Incoming<T> {}
 impl<T: FromBytes + AsBytes> Incoming<T> {
     /// Restores the block set whose first block is at `head_phys`, handed over to `owner`.
     ///
-    /// `head_phys` comes from the previous kernel's data and is not trusted. KHO checks the
-    /// whole chain before it takes any block (each block a page the previous kernel preserved
-    /// as one page and nobody has restored, no more than 10,000 of them, so no cycle, each
-    /// entry count in range for `T`), reading nothing but such pages; then it takes each block
-    /// back before reading it again. A chain that fails the check takes and frees nothing:
-    /// its pages stay reserved, since a damaged chain can name another owner's page. A block
-    /// that reads as one but belongs to another owner is taken, and its owner's restore then
-    /// fails; either way no memory is read or freed that was not taken.
+    /// KHO checks the whole chain before it takes any block (each block a page the previous
+    /// kernel preserved as one page and nobody has restored, no more than 10,000 of them, so
+    /// no cycle, each entry count in range for `T`), reading nothing but such pages; then it
+    /// takes each block back before reading it again. A chain that fails the check takes and
+    /// frees nothing: its pages stay reserved, since a damaged chain can name another owner's
+    /// page. These checks are hardening against damage in transit, not a proof of ownership: a
+    /// page of another owner that happens to read as a block would be taken, which is why the
+    /// caller must vouch for the head.
     ///
     /// # Errors
     ///
@@ -218,7 +218,12 @@ impl<T: FromBytes + AsBytes> Incoming<T> {
     /// [`Status`](compat::Status) (logged; the blocks stay reserved). [`EINVAL`] for a chain
     /// that fails the check, [`EBUSY`] if a block was taken by another owner meanwhile (the
     /// blocks this call took are freed), [`ENOMEM`].
-    pub fn restore<H: Handler>(
+    ///
+    /// # Safety
+    ///
+    /// `head_phys` is 0 or the head of a block set of `T` entries that the previous kernel
+    /// preserved and handed over to `owner`, and that nothing else restores.
+    pub unsafe fn restore<H: Handler>(
         owner: &Registration<H>,
         head_phys: u64,
     ) -> impl PinInit<Self, Error> {
@@ -232,10 +237,9 @@ impl<T: FromBytes + AsBytes> Incoming<T> {
                 accepted?;
                 // SAFETY: `slot` is valid for writes of a `kho_block_set`.
                 unsafe { bindings::kho_block_set_init(slot, size_of::<T>()) };
-                // SAFETY: `slot` is initialised. `kho_block_set_restore()` reads only pages the
-                // previous kernel preserved and takes each block (atomically, exclusively)
-                // before reading it again, whatever `head_phys` is; on failure it frees only
-                // the blocks it took.
+                // SAFETY: `slot` is initialised; by the safety requirements `head_phys` is a
+                // chain handed over to the caller. KHO checks it whole before it takes any
+                // block, and on failure frees only the blocks it took.
                 to_result(unsafe { bindings::kho_block_set_restore(slot, head_phys) })
             }),
             _p: PhantomData,
