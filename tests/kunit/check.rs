@@ -472,7 +472,7 @@ mod tests {
     fn no_target_follows_the_policy() -> Result {
         with_verdict(None, false, |warn| {
             assert_eq!(warn.refusal(), None);
-            assert_eq!(warn.record_version, compat::record::VERSIONS.max());
+            assert_eq!(warn.record_version, compat::format::RECORD_UNKNOWN_TARGET);
             for e in warn.entries() {
                 assert_eq!(warn.version_for(e.name()), Some(e.writes.max()));
             }

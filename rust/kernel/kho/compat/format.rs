@@ -134,6 +134,11 @@ pub const fn name_is_valid(name: &str) -> bool {
 pub const RECORD_VERSIONS: Versions = Versions::new(1, 3);
 /// The first record format that carries a checksum ([`crc32`]).
 pub const RECORD_CHECKSUM_SINCE: u32 = 3;
+/// The record format written when the target's is not known (no target manifest, and the
+/// record published at boot): the newest one that every kernel with version 2 reads, so that
+/// a kernel of before version 3 is not handed a record it rejects whole. A target known to
+/// read version 3 gets version 3.
+pub const RECORD_UNKNOWN_TARGET: u32 = 2;
 /// The most components a reader accepts in a version 1 record (one page holds fewer).
 pub const V1_MAX_COMPONENTS: usize = 256;
 /// The most components a version 2 or 3 record, or a manifest, may list.
@@ -223,7 +228,8 @@ pub fn record_fits(
         && record_size(version, release_len, arch_len, names) <= record_max_size(version, page_size)
 }
 
-/// The table of [`crc32`]: the CRC of each byte value.
+/// The table of [`crc32`]: the CRC of each byte value. (The kernel has `crc32_le()`; this file
+/// is also compiled into the host tool and the fuzz targets, which do not.)
 const CRC32_TABLE: [u32; 256] = {
     let mut table = [0u32; 256];
     let mut i = 0;

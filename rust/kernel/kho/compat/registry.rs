@@ -843,7 +843,8 @@ pub fn prepare_handover(plan: impl FnOnce(&[Registered<'_>]) -> Result<Plan>) ->
 }
 
 /// Publishes the record at boot: each registered component at its newest version, in the
-/// newest record format. [`prepare_handover`] rewrites it before a kexec.
+/// record format for a target not known yet ([`format::RECORD_UNKNOWN_TARGET`](super::format::RECORD_UNKNOWN_TARGET)).
+/// [`prepare_handover`] rewrites it before a kexec.
 pub fn publish_record() -> Result<Prepared> {
     let mut guard = registry();
     let State { entries, record } = &mut *guard;
@@ -855,7 +856,7 @@ pub fn publish_record() -> Result<Prepared> {
             GFP_KERNEL,
         )?;
     }
-    let version = record::VERSIONS.max();
+    let version = super::format::RECORD_UNKNOWN_TARGET;
     let staged = stage(record, version, &list, None, None)?;
     let bytes = publish(record, staged)?;
     for r in views {

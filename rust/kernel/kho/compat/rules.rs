@@ -19,7 +19,8 @@
 //!   kexec. The record's own version is negotiated like a component's.
 //!
 //! Without a target manifest the policy decides: warn (proceed, each component writing its
-//! newest version) or enforce (refuse).
+//! newest version, in record version 2, which every reader since that version reads) or
+//! enforce (refuse).
 
 use super::{
     env::*,
@@ -27,7 +28,8 @@ use super::{
         record_fits,
         Chosen,
         Versions,
-        NAME_MAX, //
+        NAME_MAX,
+        RECORD_UNKNOWN_TARGET, //
     },
     manifest::{
         parse,
@@ -258,7 +260,13 @@ pub fn compute<'a>(
     let (release, release_len) = copy::<RELEASE_MAX>(target.map_or("", |t| t.release()));
     let (target_arch, target_arch_len) = copy::<ARCH_MAX>(target.map_or("", |t| t.arch()));
     let (source_arch, source_arch_len) = copy::<ARCH_MAX>(source.arch);
-    let mut record_version = source.record.max();
+    // Without a target (or with one whose record versions are unusable), the version every
+    // reader since version 2 reads.
+    let mut record_version = if source.record.contains(RECORD_UNKNOWN_TARGET) {
+        RECORD_UNKNOWN_TARGET
+    } else {
+        source.record.max()
+    };
     let mut overall = match target {
         None => Overall::NoTarget { enforce },
         Some(t) => {
