@@ -187,7 +187,8 @@ fn not_ready(what: &str) -> c_int {
         return ENODATA.to_errno();
     }
     pr_warn!(
-        "{} without a handover record or check: kho_compat is not initialised\n",
+        "{} unchecked: kho_compat is not initialised (the record published at boot, if any, \
+        lists every component at its newest version)\n",
         what
     );
     0

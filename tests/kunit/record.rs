@@ -342,7 +342,6 @@ mod tests {
     }
 
     #[test]
-    #[test]
     fn garbage_is_not_a_record() {
         assert_eq!(decode(&[]).err(), Some(Invalid::Blob));
         assert_eq!(decode(&[0xd0, 0x0d, 0xfe, 0xed]).err(), Some(Invalid::Blob));

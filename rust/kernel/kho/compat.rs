@@ -307,6 +307,40 @@ pub struct Component {
     formats: &'static [Format],
 }
 
+/// Returns whether `formats` stays within the bounds a section's check accepts: at most
+/// 256 formats, layouts per format and fields per layout, names of at most 256 bytes (checked
+/// at compile time by [`crate::kho_component!`], so that a declaration never fails the check
+/// of its section).
+pub const fn within_bounds(formats: &[Format]) -> bool {
+    if formats.len() > MAX_ITEMS {
+        return false;
+    }
+    let mut i = 0;
+    while i < formats.len() {
+        let layouts = formats[i].layouts;
+        if layouts.len() > MAX_ITEMS {
+            return false;
+        }
+        let mut j = 0;
+        while j < layouts.len() {
+            let l = &layouts[j];
+            if l.name.len() > MAX_TEXT || l.fields.len() > MAX_ITEMS {
+                return false;
+            }
+            let mut k = 0;
+            while k < l.fields.len() {
+                if l.fields[k].name.len() > MAX_TEXT {
+                    return false;
+                }
+                k += 1;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Returns whether `formats` is in strictly increasing version order and has an entry for every
 /// version of `reads` (it may describe more versions: ones this configuration does not read).
 pub const fn formats_cover(reads: Versions, formats: &[Format]) -> bool {
@@ -774,6 +808,11 @@ macro_rules! kho_component {
                 WRITES.is_within(READS),
                 concat!("kho component \"", $name,
                         "\": `writes` must lie inside `reads`, so a kernel can kexec into itself")
+            );
+            const _: () = ::core::assert!(
+                $crate::kho::compat::within_bounds(FORMATS),
+                concat!("kho component \"", $name,
+                        "\": at most 256 formats, layouts and fields, names of 256 bytes")
             );
             const _: () = ::core::assert!(
                 $crate::kho::compat::formats_cover(READS, FORMATS),
