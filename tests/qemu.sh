@@ -3,6 +3,9 @@
 #
 # qemu_boot ARCH KERNEL INITRD LOG TIMEOUT [CMDLINE...]
 #
+# QEMU_SMP (default 1) vCPUs: the KUnit runs and the race and many-sessions
+# scenarios use 4, with TCG's one host thread per vCPU (MTTCG).
+#
 # Boots KERNEL (with INITRD unless empty) under TCG with the serial console in
 # LOG (on stdout if LOG is "-"), KHO and LUO enabled, and stops it after TIMEOUT seconds at the latest.
 # The guest ends by rebooting, which -no-reboot turns into QEMU exiting.
@@ -35,17 +38,18 @@ qemu_boot() {
 		;;
 	esac
 	[ -z "$initrd" ] || args+=(-initrd "$initrd")
+	args+=(-smp "${QEMU_SMP:-1}")
 	# /dev/kvm is never used: -accel tcg only (on these hosts KVM hangs).
 	if [ "$log" = - ]; then
 		# Serial console on stdout, for a caller that timestamps it.
-		timeout --foreground -k 5 "$tmo" "$qemu" -accel tcg -m 2G -nodefaults \
+		timeout --foreground -k 5 "$tmo" "$qemu" -accel tcg,thread=multi -m 2G -nodefaults \
 			-nographic -no-reboot -serial stdio -monitor none \
 			"${args[@]}" -kernel "$kernel" \
 			-append "$cmdline $(kho_cmdline) $*" </dev/null 2>/dev/null
 		return
 	fi
 	: >"$log"
-	timeout --foreground -k 5 "$tmo" "$qemu" -accel tcg -m 2G -nodefaults \
+	timeout --foreground -k 5 "$tmo" "$qemu" -accel tcg,thread=multi -m 2G -nodefaults \
 		-nographic -no-reboot -serial "file:$log" -monitor none \
 		"${args[@]}" -kernel "$kernel" \
 		-append "$cmdline $(kho_cmdline) $*" </dev/null >/dev/null 2>"$log.qemu-stderr" &

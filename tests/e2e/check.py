@@ -149,8 +149,8 @@ def main():
     need1 = ['luo-open', 'luo-session', 'memfd-fill', 'memfd-preserve', 'manifest',
              'record-out', 'dry-run', 'verdict', 'kexec-load']
     if a.race:
-        need1 = need1[:6] + ['race-load', 'race-refused', 'intact-memfd', 'intact-session',
-                             'race-retry-load']
+        need1 = need1[:6] + ['race-cpus', 'race-load', 'race-refused', 'intact-memfd',
+                             'intact-session', 'race-retry-load']
     if a.refused:
         need1 += ['kexec-refused', 'intact-memfd', 'intact-session', 'retry-load',
                   'retry-verdict', 'retry-kexec-load']
