@@ -399,8 +399,9 @@ fn restore_items(
             // SAFETY: `head` comes from this component's own subtree, written by the previous
             // kernel for a block set of `ItemV1` entries in version 1, which the record
             // confirms; nothing else restores it. (Under fault injection, `fault_chain`, it
-            // names the radix tree's root page instead: KHO's check of the chain refuses it
-            // before anything is taken, which is what that test shows.)
+            // names the radix tree's root page instead, another page preserved for this
+            // component, as the contract allows: KHO's check of the chain refuses it before
+            // anything is taken, which is what that test shows.)
             let set = KBox::pin_init(
                 unsafe { block::Incoming::<ItemV1>::restore(reg, head) },
                 GFP_KERNEL,
@@ -640,7 +641,7 @@ module! {
     params: {
         fault_chain: bool {
             default: false,
-            description: "Fault injection (CONFIG_KHO_COMPAT_FAULT_INJECTION): hand the item block set over with its head at the radix tree's root page",
+            description: "Fault injection: the item block set's head at the radix root",
         },
     },
 }

@@ -871,6 +871,7 @@ static unsigned int *race_rounds;
 /* Shared with other processes: read and written whole, never cached. */
 #define SHARED_GET(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define SHARED_SET(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define SHARED_OR(x, v)		__atomic_fetch_or(&(x), (v), __ATOMIC_RELAXED)
 
 /*
  * Pins this process to @cpu; 0 on success. Raw system calls: nolibc has no
@@ -896,12 +897,21 @@ static int cpus_online(void)
 	return n;
 }
 
+/* The CPUs online, counted before /init pins itself (its children inherit that). */
+static int race_cpus = 1;
+
 /* The CPU of racer @i: any but CPU 0, which kexecs; CPU 0 on a single CPU. */
 static int other_cpu(int i)
 {
-	int n = cpus_online();
+	return race_cpus > 1 ? 1 + i % (race_cpus - 1) : 0;
+}
 
-	return n > 1 ? 1 + i % (n - 1) : 0;
+/* The CPU this process runs on, or -1. */
+static int this_cpu(void)
+{
+	unsigned int cpu = 0;
+
+	return syscall(__NR_getcpu, &cpu, NULL, NULL) ? -1 : (int)cpu;
 }
 
 /*
@@ -923,7 +933,7 @@ static void start_racers(int any)
 
 		race_rounds = m == MAP_FAILED ? NULL : m;
 	}
-	for (int i = 0; race_rounds && i <= RACERS; i++)
+	for (int i = 0; race_rounds && i <= 2 * RACERS; i++)
 		SHARED_SET(race_rounds[i], 0);
 	for (int i = 0; i < RACERS; i++) {
 		racers[i] = fork();
@@ -955,8 +965,11 @@ static void start_racers(int any)
 				t.data = (unsigned long)out;
 				bad += !!ioctl(fd, KHO_COMPAT_GET_VERDICT, &t);
 			}
-			if (race_rounds)
+			if (race_rounds) {
 				SHARED_SET(race_rounds[i], r + 1);
+				/* Each CPU it ran a round on, one bit each. */
+				SHARED_OR(race_rounds[RACERS + 1 + i], 1U << (this_cpu() & 31));
+			}
 		}
 		_exit(fd < 0 ? 100 : bad > 99 ? 99 : bad);
 	}
@@ -970,6 +983,16 @@ static int racing(void)
 	for (int i = 0; race_rounds && i < RACERS; i++)
 		n += SHARED_GET(race_rounds[i]) > 0;
 	return n;
+}
+
+/* The CPUs the racers ran their rounds on, one bit each. */
+static unsigned int race_cpu_mask(void)
+{
+	unsigned int mask = 0;
+
+	for (int i = 0; race_rounds && i < RACERS; i++)
+		mask |= SHARED_GET(race_rounds[RACERS + 1 + i]);
+	return mask;
 }
 
 /* The rounds all racers made so far. */
@@ -1028,20 +1051,22 @@ static int console_level(int level)
  *
  * Each of the racers' calls logs a line (pr_info): on 4 CPUs they would shred
  * this process's lines on the serial console. While they run, only warnings
- * and errors reach it (the refusal is one); the level is restored right before
- * the second kexec, whose verdict line (pr_info) the check reads.
+ * and more urgent messages reach it (console level 5: kernel reports, lockdep
+ * and the refusal among them); the level is restored right before the second
+ * kexec, whose verdict line (pr_info) the check reads.
  */
 static void stage1_race(void)
 {
-	int cpus = cpus_online(), pinned = pin_to_cpu(0);
+	int cpus = race_cpus = cpus_online(), pinned = pin_to_cpu(0);
 	int err, failed, busy, level;
+	unsigned int ran_on;
 	unsigned long rounds;
 
 	/* The kexec on CPU 0, the racers on the others (each exits 98 if it cannot be). */
 	check("race-cpus", cpus >= 4 && !pinned,
 	      "%d CPUs online: the kexec on CPU 0 (%d), the %d racers on CPUs 1-%d",
 	      cpus, pinned, RACERS, cpus - 1);
-	level = console_level(4);
+	level = console_level(5);
 	start_racers(1);
 	nap(30);
 	err = kexec_load(KERNEL_IMAGE);
@@ -1059,6 +1084,10 @@ static void stage1_race(void)
 	err = errno;
 	rounds = race_total() - rounds;
 	failed = stop_racers();
+	ran_on = race_cpu_mask();
+	check("race-parallel", ran_on && !(ran_on & 1),
+	      "the racers ran their rounds on CPUs 0x%x (a bit each), never on CPU 0, which kexecs",
+	      ran_on);
 	check("race-refused", err == ENOEXEC && !failed,
 	      "reboot(LINUX_REBOOT_CMD_KEXEC) with C loaded among %d racers (%d mid-loop at the call, %lu rounds during it, %lu in all): errno %d (%s); %d racer(s) failed",
 	      RACERS, busy, rounds, race_total(), err, err == ENOEXEC ? "ENOEXEC" : "?", failed);

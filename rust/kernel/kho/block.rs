@@ -221,8 +221,9 @@ impl<T: FromBytes + AsBytes> Incoming<T> {
     ///
     /// # Safety
     ///
-    /// `head_phys` is 0 or the head of a block set of `T` entries that the previous kernel
-    /// preserved and handed over to `owner`, and that nothing else restores.
+    /// `head_phys` is 0 or the head the previous kernel wrote for `owner` of a block set of `T`
+    /// entries that nothing else restores, possibly damaged in transit so that it names other
+    /// pages preserved for `owner` (which KHO's check refuses before taking any).
     pub unsafe fn restore<H: Handler>(
         owner: &Registration<H>,
         head_phys: u64,

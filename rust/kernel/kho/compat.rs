@@ -687,7 +687,10 @@ pub fn builtin() -> &'static [Component] {
             // for the kernel's lifetime, inside the image the bounds describe.
             let t = unsafe { table(start, bytes, &Bounds::vmlinux()) };
             if t.is_none() {
-                pr_err!("kho_compat: vmlinux's .kho_compat section holds something else than declarations: no built-in component is declared\n");
+                pr_err!(
+                    "kho_compat: vmlinux's .kho_compat section holds something else than \
+                    declarations: no built-in component is declared\n"
+                );
             }
             BUILTIN_CHECKED.store(if t.is_some() { 1 } else { 2 }, Relaxed);
             t.unwrap_or(&[])

@@ -118,11 +118,14 @@ impl RadixTree {
     pub unsafe fn restore<H: Handler>(
         owner: &Registration<H>,
         root_phys: u64,
-    ) -> impl PinInit<Self, Error> + '_ {
-        let owner = owner.component();
+    ) -> impl PinInit<Self, Error> {
+        // Asked now, and the name copied: the initializer does not borrow the registration.
+        let accepted = compat::incoming::check_restore(owner.component(), "radix", "radix tree");
+        let name = compat::record::NodeName::new(owner.component().name().as_bytes());
         try_pin_init!(Self {
             tree <- Opaque::try_ffi_init(move |slot: *mut bindings::kho_radix_tree| {
-                compat::incoming::check_restore(owner, "radix", "radix tree")?;
+                accepted?;
+                let name = name?;
                 let mut taken = 0;
                 let depth = bindings::kho_radix_consts_KHO_TREE_MAX_DEPTH;
                 let root = match take_subtree(root_phys, depth - 1, &mut taken) {
@@ -130,7 +133,7 @@ impl RadixTree {
                     Err(e) => {
                         pr_err!(
                             "kho_compat: {}: radix tree at {:#x} is not wholly preserved ({} nodes taken back, then one refused); not restored\n",
-                            owner.name(),
+                            name.as_cstr(),
                             root_phys,
                             taken
                         );

@@ -843,7 +843,7 @@ pub fn prepare_handover(plan: impl FnOnce(&[Registered<'_>]) -> Result<Plan>) ->
 }
 
 /// Publishes the record at boot: each registered component at its newest version, in the
-/// record format for a target not known yet ([`format::RECORD_UNKNOWN_TARGET`](super::format::RECORD_UNKNOWN_TARGET)).
+/// record format for a target not known yet (`format::RECORD_UNKNOWN_TARGET`).
 /// [`prepare_handover`] rewrites it before a kexec.
 pub fn publish_record() -> Result<Prepared> {
     let mut guard = registry();
