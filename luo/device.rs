@@ -121,11 +121,13 @@ fn get_text(arg: usize, f: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) -> R
 fn set_target(arg: usize) -> Result<isize> {
     let h = read_header(arg)?;
     if h.len > MANIFEST_MAX {
-        pr_err!(
-            "target manifest from user space rejected: {} bytes, larger than {} KiB; the previous target stays\n",
-            h.len,
-            MANIFEST_MAX / 1024
-        );
+        target::log_user(|| {
+            pr_err!(
+                "target manifest from user space rejected: {} bytes, larger than {} KiB; the previous target stays\n",
+                h.len,
+                MANIFEST_MAX / 1024
+            )
+        });
         return Err(EFBIG);
     }
     let mut buf = KVVec::new();

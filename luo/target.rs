@@ -34,6 +34,10 @@ use kernel::{
         },
     },
     prelude::*,
+    time::{
+        Instant,
+        Monotonic, //
+    },
 };
 
 /// What the kernel knows of the image loaded for the next kexec.
@@ -65,6 +69,78 @@ pub(crate) struct Targets {
     pub(crate) pending: Option<Image>,
     /// The manifest user space set.
     pub(crate) user: Option<KBox<Manifest>>,
+    /// How many of the lines user space causes are logged.
+    pub(crate) log: LogLimit,
+}
+
+/// Lines logged in a window of [`LOG_INTERVAL_MS`] before the others are counted instead.
+pub(crate) const LOG_BURST: u32 = 10;
+/// The window of [`LOG_BURST`] lines, in milliseconds.
+pub(crate) const LOG_INTERVAL_MS: i64 = 5000;
+
+/// Limits the lines that user space causes (a target set, cleared or rejected) as
+/// `printk_ratelimited()` does: at most [`LOG_BURST`] in a window of [`LOG_INTERVAL_MS`], so
+/// that a process setting the target in a loop cannot flood the log and push out of it the
+/// lines a kexec logs. The first line logged in a later window is preceded by the count of
+/// those that were not. What the lines report is done whether it is logged or not.
+pub(crate) struct LogLimit {
+    /// When the current window began; `None` before the first line.
+    begin: Option<Instant<Monotonic>>,
+    /// Lines logged in the current window.
+    logged: u32,
+    /// Lines not logged since the last one that was.
+    missed: u32,
+}
+
+impl LogLimit {
+    /// A limit before any line.
+    pub(crate) const fn new() -> Self {
+        Self {
+            begin: None,
+            logged: 0,
+            missed: 0,
+        }
+    }
+
+    /// Counts a line, in a new window if `new_window`; returns, if it may be logged, how
+    /// many were not logged before it.
+    pub(crate) fn admit(&mut self, new_window: bool) -> Option<u32> {
+        if new_window {
+            self.logged = 0;
+        }
+        if self.logged < LOG_BURST {
+            self.logged += 1;
+            Some(core::mem::take(&mut self.missed))
+        } else {
+            self.missed = self.missed.saturating_add(1);
+            None
+        }
+    }
+
+    /// Calls `log` to log a line user space caused, if the limit lets it.
+    pub(crate) fn log(&mut self, log: impl FnOnce()) {
+        let now = Instant::<Monotonic>::now();
+        let new_window = match self.begin {
+            None => true,
+            Some(begin) => (now - begin).as_millis() >= LOG_INTERVAL_MS,
+        };
+        if new_window {
+            self.begin = Some(now);
+        }
+        match self.admit(new_window) {
+            Some(0) => log(),
+            Some(missed) => {
+                pr_info!(
+                    "{} lines caused by user space were not logged (at most {} every {} s)\n",
+                    missed,
+                    LOG_BURST,
+                    LOG_INTERVAL_MS / 1000
+                );
+                log();
+            }
+            None => (),
+        }
+    }
 }
 
 kernel::sync::global_lock! {
@@ -74,6 +150,7 @@ kernel::sync::global_lock! {
         image: Image::None,
         pending: None,
         user: None,
+        log: LogLimit::new(),
     };
 }
 
@@ -205,21 +282,48 @@ pub(crate) fn parse_logged(text: &[u8], from: &str) -> Result<KBox<Manifest>, Re
 
 /// Sets the manifest user space handed over; a rejected one changes nothing.
 pub(crate) fn set_user(text: &[u8]) -> Result<(), Rejected> {
-    let m = parse_logged(text, "from user space")?;
-    pr_info!(
-        "target manifest set by user space: {} {} ({} components)\n",
-        m.release(),
-        m.arch(),
-        m.len()
-    );
-    TARGETS.lock().user = Some(m);
-    Ok(())
+    let parsed = manifest::parse(text).and_then(|m| {
+        KBox::new(m, GFP_KERNEL).map_err(|_| Rejected {
+            line: 0,
+            why: manifest::NO_MEMORY,
+        })
+    });
+    let mut t = TARGETS.lock();
+    match parsed {
+        Ok(m) => {
+            t.log.log(|| {
+                pr_info!(
+                    "target manifest set by user space: {} {} ({} components)\n",
+                    m.release(),
+                    m.arch(),
+                    m.len()
+                )
+            });
+            t.user = Some(m);
+            Ok(())
+        }
+        Err(r) => {
+            t.log.log(|| {
+                pr_err!(
+                    "target manifest from user space rejected: {}\n",
+                    format_args!("{r}")
+                )
+            });
+            Err(r)
+        }
+    }
+}
+
+/// Logs `log`, a line user space caused, if [`LogLimit`] lets it.
+pub(crate) fn log_user(log: impl FnOnce()) {
+    TARGETS.lock().log.log(log);
 }
 
 /// Forgets the manifest user space handed over.
 pub(crate) fn clear_user() {
-    if TARGETS.lock().user.take().is_some() {
-        pr_info!("target manifest cleared\n");
+    let mut t = TARGETS.lock();
+    if t.user.take().is_some() {
+        t.log.log(|| pr_info!("target manifest cleared\n"));
     }
 }
 

@@ -1049,11 +1049,14 @@ static int console_level(int level)
  * e2e_race=1: first with C loaded (every state of the target refuses), then
  * with B loaded (every state allows), the kexec runs while the racers do.
  *
- * Each of the racers' calls logs a line (pr_info): on 4 CPUs they would shred
- * this process's lines on the serial console. While they run, only warnings
- * and more urgent messages reach it (console level 5: kernel reports, lockdep
- * and the refusal among them); the level is restored right before the second
- * kexec, whose verdict line (pr_info) the check reads.
+ * The racers' calls log a line each (pr_info), at most 10 every 5 s (the
+ * kernel limits the lines user space causes, as printk_ratelimited() does;
+ * without the limit, thousands of them pushed the second kexec's verdict out
+ * of the log before the console printed it). Those lines would still shred
+ * this process's lines on the serial console: while the racers run, only
+ * warnings and more urgent messages reach it (console level 5: kernel
+ * reports, lockdep and the refusal among them); the level is restored right
+ * before the second kexec, whose verdict line (pr_info) the check reads.
  */
 static void stage1_race(void)
 {

@@ -12,8 +12,10 @@ mod tests {
         manifest,
         target::{
             Image,
+            LogLimit,
             Resolved,
-            Targets, //
+            Targets,
+            LOG_BURST, //
         },
     };
     use core::fmt::Write;
@@ -264,6 +266,7 @@ mod tests {
             image: Image::Manifest(target("7.3.4-B")?),
             pending: None,
             user: None,
+            log: LogLimit::new(),
         };
         says(&t, "7.3.4-B (from the loaded image)")?;
         t.user = Some(target("7.3.4-B")?);
@@ -283,6 +286,7 @@ mod tests {
             user: Some(with_components(
                 "component b reads 1-1 writes 1-1 at-preserve\ncomponent a reads 1-2 writes 1-2 at-reboot\n",
             )?),
+            log: LogLimit::new(),
         };
         says(&t2, "7.3.4-t (from the loaded image)")?;
         t2.user = Some(with_components(
@@ -321,6 +325,7 @@ mod tests {
                 component b reads 1-1 writes 1-1 at-reboot modular\n\
                 component c reads 1-1 writes 1-1 at-preserve modular\n",
             )?,
+            log: LogLimit::new(),
         };
         says(
             &t,
@@ -403,6 +408,7 @@ mod tests {
             image: Image::NoManifest,
             pending: None,
             user: Some(target("7.3.4-N")?),
+            log: LogLimit::new(),
         };
         says(
             &t,
@@ -431,5 +437,29 @@ mod tests {
             "none: the loaded image carries none; none set by user space",
         )?;
         Ok(())
+    }
+
+    #[test]
+    fn user_space_cannot_flood_the_log() {
+        let mut l = LogLimit::new();
+        // A burst, then nothing until the window ends; then the count of those not logged.
+        for _ in 0..LOG_BURST {
+            assert_eq!(l.admit(false), Some(0));
+        }
+        for _ in 0..1000 {
+            assert_eq!(l.admit(false), None);
+        }
+        assert_eq!(l.admit(true), Some(1000));
+        assert_eq!(l.admit(false), Some(0));
+        // A new window with nothing missed says nothing more.
+        assert_eq!(l.admit(true), Some(0));
+        // Through the clock: a burst is logged, the rest of the window is not (the window
+        // is 5 s; these calls take microseconds).
+        let mut fresh = LogLimit::new();
+        let mut logged = 0;
+        for _ in 0..LOG_BURST + 5 {
+            fresh.log(|| logged += 1);
+        }
+        assert_eq!(logged, LOG_BURST);
     }
 }
