@@ -10,6 +10,11 @@
 //! KHO is initialised at `fs_initcall` time; the functions here are meant for code that runs
 //! later (built-in Rust modules run at `device_initcall`).
 //!
+//! The block sets, vmalloc areas and radix trees (`block`, `vmalloc`, `radix`) are
+//! restored only by a component whose incoming version the registry's core accepted
+//! ([`compat`]): they build only with `CONFIG_KHO_COMPAT`, without which nothing could ever
+//! be restored.
+//!
 //! C header: [`include/linux/kexec_handover.h`](srctree/include/linux/kexec_handover.h)
 //!
 //! Reference: <https://docs.kernel.org/core-api/kho/index.html>
@@ -25,10 +30,12 @@ use crate::{
 use core::ptr::NonNull;
 
 pub mod abi;
-#[cfg(CONFIG_LIVEUPDATE)]
+#[cfg(CONFIG_KHO_COMPAT)]
 pub mod block;
 pub mod compat;
+#[cfg(CONFIG_KHO_COMPAT)]
 pub mod radix;
+#[cfg(CONFIG_KHO_COMPAT)]
 pub mod vmalloc;
 
 /// Returns whether KHO is enabled in this kernel (`kho=on` or the Kconfig default).

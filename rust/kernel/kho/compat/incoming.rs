@@ -326,6 +326,7 @@ pub fn status(component: &Component) -> Status {
     })
 }
 
+#[cfg(CONFIG_KHO_COMPAT)]
 /// Returns the status of the built-in format `format` (for the restore functions of
 /// [`kernel::kho`](crate::kho)).
 fn format_status(format: &str) -> Status {
@@ -335,6 +336,7 @@ fn format_status(format: &str) -> Status {
     }
 }
 
+#[cfg(CONFIG_KHO_COMPAT)]
 /// Checks that `owner`'s data, stored in the built-in format `format`, may be restored: both
 /// must be accepted. Otherwise logs one line and returns the error of the first that is not
 /// ([`Status::to_error`]); the caller then leaves the memory alone.
