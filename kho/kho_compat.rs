@@ -50,6 +50,10 @@ mod device;
 mod target;
 
 #[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+#[path = "../tests/kunit/ensure.rs"]
+mod ensure_kunit;
+
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
 #[path = "../tests/kunit/record.rs"]
 mod record_kunit;
 

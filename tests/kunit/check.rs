@@ -122,7 +122,10 @@ mod tests {
         enforce: bool,
         f: impl FnOnce(&Verdict) -> Result<R>,
     ) -> Result<R> {
-        compat::with_registered(|regs| f(&compute_for(t, enforce, regs)?))
+        // The verdict owns what it says: `f`, which asserts, runs once the registry's lock is
+        // released (a failed KUnit assertion does not unwind, and would leave it held).
+        let v = compat::with_registered(|regs| compute_for(t, enforce, regs))?;
+        f(&v)
     }
 
     fn outcome(v: &Verdict, name: &str) -> Option<Outcome> {

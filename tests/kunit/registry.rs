@@ -7,6 +7,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(kho_compat_registry)]
 mod tests {
+    use crate::ensure_kunit::ensure;
     use kernel::{
         kho::{
             abi,
@@ -44,21 +45,23 @@ mod tests {
     }
 
     #[test]
-    fn every_component_is_registered() {
+    fn every_component_is_registered() -> Result {
         // Each component module registered its declaration at boot.
         for name in EXPECTED {
             assert!(compat::is_registered(name));
         }
-        compat::with_registered(|regs| {
+        // Under the registry's lock: `ensure!`, not `assert!` (`ensure_kunit`).
+        compat::with_registered(|regs| -> Result {
             for r in regs {
-                assert!(!r.is_modular());
-                assert!(compat::find_builtin(r.component().name()).is_some());
+                ensure!(!r.is_modular());
+                ensure!(compat::find_builtin(r.component().name()).is_some());
             }
             // Sorted by name, each once.
             for w in regs.windows(2) {
-                assert!(w[0].component().name() < w[1].component().name());
+                ensure!(w[0].component().name() < w[1].component().name());
             }
-        });
+            Ok(())
+        })
     }
 
     #[test]

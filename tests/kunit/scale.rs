@@ -25,7 +25,13 @@ static UNDECLARED: kernel::kho::compat::Component = unsafe {
 #[kunit_tests(kho_compat_registration)]
 mod registration {
     use super::UNDECLARED;
-    use crate::synthetic::SYNTHETIC;
+    use crate::{
+        ensure_kunit::{
+            ensure,
+            ensure_eq, //
+        },
+        synthetic::SYNTHETIC,
+    };
     use kernel::{
         kho::{
             self, block,
@@ -91,9 +97,9 @@ mod registration {
                 .iter()
                 .find(|r| r.component().name() == c.name())
                 .ok_or(ENOENT)?;
-            assert!(!r.is_modular());
-            assert!(!r.holds_state());
-            assert_eq!(r.module_name(), "built-in");
+            ensure!(!r.is_modular());
+            ensure!(!r.holds_state());
+            ensure_eq!(r.module_name(), "built-in");
             Ok::<(), Error>(())
         })?;
         drop(reg);
@@ -136,11 +142,12 @@ mod registration {
             for (j, r) in regs.iter().enumerate() {
                 assert_eq!(compat::is_registered(SYNTHETIC[j].name()), r.is_some());
             }
-            compat::with_registered(|all| {
+            compat::with_registered(|all| -> Result {
                 for w in all.windows(2) {
-                    assert!(w[0].component().name() < w[1].component().name());
+                    ensure!(w[0].component().name() < w[1].component().name());
                 }
-            });
+                Ok(())
+            })?;
         }
         Ok(())
     }
@@ -289,7 +296,12 @@ mod scale {
         Synthetic, //
     };
     use crate::{
-        check, manifest,
+        check,
+        ensure_kunit::{
+            ensure,
+            ensure_eq, //
+        },
+        manifest,
         synthetic::{
             COUNT,
             SYNTHETIC, //
@@ -385,27 +397,27 @@ mod scale {
         let only_v1 = own_target("1-1")?;
         compat::with_registered(|all| -> Result {
             let regs = synthetic(all);
-            assert_eq!(regs.len(), 1000);
+            ensure_eq!(regs.len(), 1000);
             // Version 1 cannot hold them; versions 2 and 3 can, and read back whole.
-            assert_eq!(encode(regs, 1).err(), Some(ENOSPC));
+            ensure_eq!(encode(regs, 1).err(), Some(ENOSPC));
             for version in [2, 3] {
                 let blob = encode(regs, version)?;
                 let incoming = Incoming::compute(Source::Blob(&blob))?;
                 for r in regs {
-                    assert_eq!(incoming.status(r.component()), Status::Accepted(1));
+                    ensure_eq!(incoming.status(r.component()), Status::Accepted(1));
                 }
             }
             // The check negotiates the newest record version for every one of them...
             let v = check::compute_for(Some(&target), false, all)?;
-            assert_eq!(v.refusal(), None);
-            assert_eq!(v.record_version, record::VERSIONS.max());
+            ensure_eq!(v.refusal(), None);
+            ensure_eq!(v.record_version, record::VERSIONS.max());
             for r in regs {
-                assert_eq!(v.version_for(r.component().name()), Some(1));
+                ensure_eq!(v.version_for(r.component().name()), Some(1));
             }
             // ... and refuses a target that reads only version 1: they do not fit it.
             let v = check::compute_for(Some(&only_v1), false, all)?;
-            assert_eq!(v.refusal(), Some(ENOEXEC));
-            assert!(matches!(
+            ensure_eq!(v.refusal(), Some(ENOEXEC));
+            ensure!(matches!(
                 v.overall,
                 Overall::Mismatch(Mismatch::RecordCapacity { version: 1, .. })
             ));
@@ -424,11 +436,11 @@ mod scale {
             compat::with_registered(|all| -> Result {
                 let v = check::compute_for(Some(&only_v1), false, all)?;
                 if fits {
-                    assert_eq!(v.refusal(), None);
-                    assert_eq!(v.record_version, 1);
+                    ensure_eq!(v.refusal(), None);
+                    ensure_eq!(v.record_version, 1);
                 } else {
-                    assert_eq!(v.refusal(), Some(ENOEXEC));
-                    assert!(matches!(
+                    ensure_eq!(v.refusal(), Some(ENOEXEC));
+                    ensure!(matches!(
                         v.overall,
                         Overall::Mismatch(Mismatch::RecordCapacity { version: 1, .. })
                     ));
@@ -474,7 +486,7 @@ mod scale {
                 })?;
                 compat::with_registered(|all| -> Result {
                     let mine = synthetic(all);
-                    assert_eq!(mine.len(), n);
+                    ensure_eq!(mine.len(), n);
                     let mut blob = KVVec::new();
                     enc[run] = time(|| {
                         blob = encode(mine, record::VERSIONS.max())?;
@@ -483,13 +495,13 @@ mod scale {
                     inc[run] = time(|| {
                         let incoming = Incoming::compute(Source::Blob(&blob))?;
                         for r in mine {
-                            assert_eq!(incoming.status(r.component()), Status::Accepted(1));
+                            ensure_eq!(incoming.status(r.component()), Status::Accepted(1));
                         }
                         Ok(())
                     })?;
                     chk[run] = time(|| {
                         let v = check::compute_for(Some(&target), false, mine)?;
-                        assert_eq!(v.refusal(), None);
+                        ensure_eq!(v.refusal(), None);
                         Ok(())
                     })?;
                     Ok(())
