@@ -10,7 +10,7 @@
 //! - `KHO_COMPAT_SET_TARGET`: a target manifest from user space: a dry-run input, the
 //!   fallback for a loaded image that carries none, or the loaded image's with the components
 //!   of the target's out-of-tree modules added (vouched for). Checked whole before it replaces
-//!   the previous one (a rejected manifest changes nothing and gets one log line);
+//!   the previous one (a rejected manifest changes nothing and gets one log line, rate-limited);
 //! - `KHO_COMPAT_CLEAR_TARGET`: forget it;
 //! - `KHO_COMPAT_GET_VERDICT`: the per-component verdict of the check, as a dry run, and
 //!   where its target comes from;

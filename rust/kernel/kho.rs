@@ -10,10 +10,10 @@
 //! KHO is initialised at `fs_initcall` time; the functions here are meant for code that runs
 //! later (built-in Rust modules run at `device_initcall`).
 //!
-//! The block sets, vmalloc areas and radix trees (`block`, `vmalloc`, `radix`) are
-//! restored only by a component whose incoming version the registry's core accepted
-//! ([`compat`]): they build only with `CONFIG_KHO_COMPAT`, without which nothing could ever
-//! be restored.
+//! The block sets, vmalloc areas and radix trees (`block`, `vmalloc`, `radix`) restore only
+//! what their owner's incoming version and their own format's allow ([`compat`]); those
+//! formats are declared by component modules of `CONFIG_KHO_COMPAT`. Without it every restore
+//! would be refused, so they build only with it (block sets also need `CONFIG_LIVEUPDATE`).
 //!
 //! C header: [`include/linux/kexec_handover.h`](srctree/include/linux/kexec_handover.h)
 //!
@@ -31,6 +31,7 @@ use core::ptr::NonNull;
 
 pub mod abi;
 #[cfg(CONFIG_KHO_COMPAT)]
+#[cfg(CONFIG_LIVEUPDATE)]
 pub mod block;
 pub mod compat;
 #[cfg(CONFIG_KHO_COMPAT)]
