@@ -26,6 +26,7 @@ static UNDECLARED: kernel::kho::compat::Component = unsafe {
 mod registration {
     use super::UNDECLARED;
     use crate::{
+        check,
         ensure_kunit::{
             ensure,
             ensure_eq, //
@@ -33,6 +34,7 @@ mod registration {
         synthetic::SYNTHETIC,
     };
     use kernel::{
+        cpu::CpuId,
         kho::{
             self, block,
             compat::{
@@ -50,10 +52,12 @@ mod registration {
         sync::{
             atomic::{
                 Atomic,
+                Full,
                 Relaxed, //
             },
-            Mutex,
+            Arc, Completion, Mutex,
         },
+        workqueue,
     };
 
     /// Holds nothing; remembers the version it was last asked to serialize.
@@ -148,6 +152,113 @@ mod registration {
                 }
                 Ok(())
             })?;
+        }
+        Ok(())
+    }
+
+    /// Workers of [`the_registry_holds_under_parallel_use`].
+    const WORKERS: usize = 4;
+    /// Rounds of each worker.
+    const ROUNDS: usize = 250;
+
+    /// What the workers share.
+    #[pin_data]
+    struct Race {
+        /// Completed by the last worker to finish.
+        #[pin]
+        done: Completion,
+        /// Workers not finished.
+        running: Atomic<i32>,
+        /// Workers that found the registry wrong, or failed.
+        failures: Atomic<u32>,
+        /// Rounds made, by all workers.
+        rounds: Atomic<u32>,
+        /// A bit for each CPU a round ran on.
+        #[pin]
+        cpus: Mutex<u32>,
+    }
+
+    impl Race {
+        /// Counts a finished worker, and its result.
+        fn finish(&self, result: Result) {
+            if result.is_err() {
+                self.failures.add(1, Relaxed);
+            }
+            if self.running.fetch_sub(1, Full) == 1 {
+                self.done.complete_all();
+            }
+        }
+    }
+
+    /// Worker `w`: registers and drops a component of its own, and reads the registry while
+    /// the others do the same, `ROUNDS` times; worker 0 also runs the check on what it reads.
+    fn race_rounds(w: usize, race: &Race) -> Result {
+        let mut cpus = 0u32;
+        for round in 0..ROUNDS {
+            let c = &SYNTHETIC[100 + w * 8 + round % 8];
+            let reg = register(c)?;
+            cpus |= 1u32.checked_shl(CpuId::current().as_u32()).unwrap_or(0);
+            ensure!(compat::is_registered(c.name()));
+            compat::with_registered(|all| -> Result {
+                // Sorted, each once, and this worker's own among them.
+                for pair in all.windows(2) {
+                    ensure!(pair[0].component().name() < pair[1].component().name());
+                }
+                ensure!(all.iter().any(|r| core::ptr::eq(r.component(), c)));
+                if w == 0 {
+                    let v = check::compute_for(None, false, all)?;
+                    ensure_eq!(v.refusal(), None);
+                }
+                Ok(())
+            })?;
+            drop(reg);
+            ensure!(!compat::is_registered(c.name()));
+            race.rounds.add(1, Relaxed);
+        }
+        *race.cpus.lock() |= cpus;
+        Ok(())
+    }
+
+    #[test]
+    fn the_registry_holds_under_parallel_use() -> Result {
+        // The registry's lock and its lazily set up state, taken by workers running at once
+        // (the KUnit kernels boot on 4 CPUs); under lockdep (the sanitizer run), any
+        // inconsistency in their order is a kernel report, which fails the run.
+        let before = compat::with_registered(|all| all.len());
+        let workers = i32::try_from(WORKERS)?;
+        let race = Arc::pin_init(
+            pin_init!(Race {
+                done <- Completion::new(),
+                running: Atomic::new(workers),
+                failures: Atomic::new(0),
+                rounds: Atomic::new(0),
+                cpus <- new_mutex!(0),
+            }),
+            GFP_KERNEL,
+        )?;
+        for w in 0..WORKERS {
+            let mine = race.clone();
+            let spawned = workqueue::system_unbound().try_spawn(GFP_KERNEL, move || {
+                mine.finish(race_rounds(w, &mine));
+            });
+            if spawned.is_err() {
+                race.finish(Err(ENOMEM));
+            }
+        }
+        race.done.wait_for_completion();
+        let cpus = *race.cpus.lock();
+        pr_info!(
+            "registry race: {} rounds by {} workers, on CPUs {:#x}\n",
+            race.rounds.load(Relaxed),
+            WORKERS,
+            cpus
+        );
+        assert_eq!(race.failures.load(Relaxed), 0);
+        assert_eq!(race.rounds.load(Relaxed), u32::try_from(WORKERS * ROUNDS)?);
+        // Every worker's components are gone again; nothing else changed.
+        assert_eq!(compat::with_registered(|all| all.len()), before);
+        for c in &SYNTHETIC[100..100 + WORKERS * 8] {
+            assert!(!compat::is_registered(c.name()));
         }
         Ok(())
     }
