@@ -194,16 +194,19 @@ impl RadixTree {
 /// Takes the node page at `phys` back from KHO and returns its address.
 ///
 /// Fails with [`EINVAL`] for an address that is not a whole page, or a page KHO does not hold
-/// as preserved and not yet restored (KHO checks, before anything of the page is read).
+/// as preserved in one page and not yet restored (KHO checks, before anything of the page is
+/// read). The address comes from handover data that may be damaged: a refusal is quiet, not
+/// a warning.
 fn take_node(phys: u64) -> Result<NonNull<u8>> {
     if phys == 0 || phys % PAGE_SIZE as u64 != 0 {
         return Err(EINVAL);
     }
-    // SAFETY: `kho_restore_pages()` validates `phys` itself: an online page that the previous
-    // kernel preserved and that nobody restored (it checks the page's KHO metadata, and clears
-    // it, so a page is taken back at most once).
-    let page = unsafe { bindings::kho_restore_pages(phys, 1) };
-    if page.is_null() {
+    // SAFETY: `kho_try_restore_folio()` takes any address: it looks at the struct page of an
+    // online page only, and takes the page only if the previous kernel preserved exactly it
+    // (order 0) and nobody restored it (it clears the page's KHO marker atomically, so a page
+    // is taken back at most once). Otherwise it returns NULL, and nothing changed.
+    let folio = unsafe { bindings::kho_try_restore_folio(phys, 0) };
+    if folio.is_null() {
         return Err(EINVAL);
     }
     // SAFETY: `phys` is a page of memory KHO just gave back; it is in the linear map.
@@ -337,5 +340,30 @@ impl PinnedDrop for RadixTree {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: By the type invariant the tree is initialised; it is destroyed once.
         unsafe { bindings::kho_radix_destroy_tree(self.tree.get()) };
+    }
+}
+
+#[cfg(CONFIG_RUST_KHO_KUNIT_TEST)]
+#[kunit_tests(rust_kernel_kho_radix)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_not_handed_over_is_refused_quietly() -> Result {
+        // A node's address comes from the previous kernel's data, which may be damaged:
+        // anything but a page KHO holds as handed over, in one page and not yet restored, is
+        // refused with EINVAL and no warning (a warning is a kernel report: it fails the run).
+        assert_eq!(take_node(0).err(), Some(EINVAL));
+        assert_eq!(take_node(PAGE_SIZE as u64 + 8).err(), Some(EINVAL));
+        if !super::super::is_enabled() {
+            return Ok(());
+        }
+        let tree = KBox::pin_init(RadixTree::new(), GFP_KERNEL)?;
+        tree.insert(1)?;
+        let preserved = Preserved::new(tree)?;
+        // Preserved for the next kernel, never handed over by the previous one.
+        assert_eq!(take_node(preserved.root_phys()).err(), Some(EINVAL));
+        assert!(preserved.nodes() >= 1);
+        Ok(())
     }
 }
