@@ -18,8 +18,16 @@
 
 use super::{
     env::*,
-    format::fnv1a_bytes,
-    manifest::Text,
+    format::{
+        fnv1a_bytes,
+        Chosen,
+        Versions, //
+    },
+    manifest::{
+        self,
+        Line,
+        Text, //
+    },
     rules::compare, //
 };
 use core::fmt::Write;
@@ -219,7 +227,12 @@ const DAMAGE: [&str; 16] = [
 fn near_valid(r: &mut Rng, out: &mut Text) -> Result {
     let mut valid = Text(KVVec::new());
     write_doc(&random_doc(r), &mut valid)?;
-    let text = &valid.0;
+    damage(r, &valid.0, out)
+}
+
+/// Writes `text`, a valid manifest, with one line inserted at a random line boundary (or, one
+/// time in four, a line repeated, a NUL byte put inside a line, or the end cut).
+fn damage(r: &mut Rng, text: &[u8], out: &mut Text) -> Result {
     let lines = text.iter().filter(|b| **b == b'\n').count();
     let at_line = 1 + r.below(lines.max(2) as u64 - 1) as usize;
     let at = text
@@ -343,4 +356,108 @@ pub fn write_block(block: u64, out: &mut dyn core::fmt::Write) -> Result {
         c[0], c[1], c[2]
     )
     .map_err(|_| ENOMEM)
+}
+
+/// The kernel a target is generated for: its manifest's header and components.
+pub struct Kernel<'a> {
+    /// Its architecture.
+    pub arch: &'a str,
+    /// Its `PAGE_SIZE`.
+    pub page_size: usize,
+    /// The handover record versions it writes.
+    pub record: Versions,
+    /// Its components, sorted by name.
+    pub components: &'a [Line<'a>],
+}
+
+/// The names a generated target may add to a kernel's components.
+const ADDED: [&str; 2] = ["kho-corpus-added", "memfd"];
+
+/// Generates target `index` for the kernel `own` into `out`, as [`pair`] generates its targets:
+/// six tenths are `own`'s manifest edited (sometimes not at all) in up to three ways (another
+/// architecture, page size or record range, a component dropped, added or given other ranges
+/// or another point of choice, `modular` flipped), three tenths are such an edit damaged on
+/// one line, the last tenth are random bytes.
+///
+/// The kernel's check over its registered components and the offline comparison of its
+/// manifest with the target (KUnit `kho_compat_differential`) must agree on each.
+pub fn target_for(own: &Kernel<'_>, index: u64, out: &mut Text) -> Result {
+    let mut r = Rng::new(0x6b68_6f2d_7461_7267 ^ index.wrapping_mul(0x100_0000_01b3));
+    if index % 10 == 9 {
+        return malformed(&mut r, out);
+    }
+    let mut arch = own.arch;
+    let mut page_size = own.page_size;
+    let mut record = own.record;
+    // The own components, then those a target may add: `None` where the target lacks one.
+    let mut slots = KVec::with_capacity(own.components.len() + ADDED.len(), GFP_KERNEL)?;
+    for c in own.components {
+        slots.push((c.name, Some(*c)), GFP_KERNEL)?;
+    }
+    for name in ADDED {
+        if !own.components.iter().any(|c| c.name == name) {
+            slots.push((name, None), GFP_KERNEL)?;
+        }
+    }
+    let own_len = own.components.len();
+    let edits = if r.one_in(5) { 0 } else { 1 + r.below(3) };
+    for _ in 0..edits {
+        match r.below(10) {
+            0 => arch = if arch == "arm64" { "x86_64" } else { "arm64" },
+            1 => page_size = 4096 << (1 + r.below(4)),
+            2 => record = Versions::new(1 + r.below(2) as u32, 2 + r.below(2) as u32),
+            3 | 4 => {
+                if own_len > 0 {
+                    slots[r.below(own_len as u64) as usize].1 = None;
+                }
+            }
+            5..=7 => {
+                let lo = 1 + r.below(4) as u32;
+                let reads = Versions::new(lo, lo + r.below(2) as u32);
+                let chosen = if r.one_in(2) {
+                    Chosen::AtReboot
+                } else {
+                    Chosen::AtPreserve
+                };
+                let modular = r.one_in(3);
+                let at = r.below(slots.len() as u64) as usize;
+                let name = slots[at].0;
+                slots[at].1 = Some(Line {
+                    name,
+                    reads,
+                    writes: Versions::new(lo, lo),
+                    chosen,
+                    modular,
+                });
+            }
+            _ => {
+                if own_len > 0 {
+                    if let Some(c) = slots[r.below(own_len as u64) as usize].1.as_mut() {
+                        c.modular = !c.modular;
+                    }
+                }
+            }
+        }
+    }
+    let mut lines = KVec::with_capacity(slots.len(), GFP_KERNEL)?;
+    for line in slots.iter().filter_map(|(_, line)| *line) {
+        lines.push(line, GFP_KERNEL)?;
+    }
+    lines.sort_unstable_by(|a: &Line<'_>, b: &Line<'_>| a.name.cmp(b.name));
+    let mut valid = Text(KVVec::new());
+    manifest::write(
+        &mut valid,
+        "7.3.99-corpus",
+        arch,
+        page_size,
+        record,
+        lines.iter().copied(),
+    )
+    .map_err(|_| ENOMEM)?;
+    if index % 10 < 6 {
+        out.0.extend_from_slice(&valid.0, GFP_KERNEL)?;
+        Ok(())
+    } else {
+        damage(&mut r, &valid.0, out)
+    }
 }
