@@ -43,7 +43,7 @@ use kernel::{
 };
 
 /// This kernel, as the rules see it.
-fn source() -> Source<'static> {
+pub(crate) fn source() -> Source<'static> {
     Source {
         arch: compat::ARCH.to_str().unwrap_or("?"),
         page_size: PAGE_SIZE,
@@ -78,7 +78,7 @@ pub(crate) fn verdict(regs: &[Registered<'_>]) -> Result<Verdict> {
 }
 
 /// Computes the verdict for the registered components `regs` against `targets`.
-fn verdict_of(targets: &Targets, regs: &[Registered<'_>]) -> Result<Verdict> {
+pub(crate) fn verdict_of(targets: &Targets, regs: &[Registered<'_>]) -> Result<Verdict> {
     let src = source();
     match targets.resolve() {
         Resolved::Target(t, origin) => {

@@ -280,14 +280,19 @@ pub(crate) fn parse_logged(text: &[u8], from: &str) -> Result<KBox<Manifest>, Re
     }
 }
 
-/// Sets the manifest user space handed over; a rejected one changes nothing.
-pub(crate) fn set_user(text: &[u8]) -> Result<(), Rejected> {
-    let parsed = manifest::parse(text).and_then(|m| {
+/// Parses `text`, a manifest user space handed over.
+pub(crate) fn parse_user(text: &[u8]) -> Result<KBox<Manifest>, Rejected> {
+    manifest::parse(text).and_then(|m| {
         KBox::new(m, GFP_KERNEL).map_err(|_| Rejected {
             line: 0,
             why: manifest::NO_MEMORY,
         })
-    });
+    })
+}
+
+/// Sets the manifest user space handed over; a rejected one changes nothing.
+pub(crate) fn set_user(text: &[u8]) -> Result<(), Rejected> {
+    let parsed = parse_user(text);
     let mut t = TARGETS.lock();
     match parsed {
         Ok(m) => {
