@@ -171,52 +171,126 @@ fn check_record_in(input: &[u8]) -> Checked {
     Ok(())
 }
 
-/// The image-manifest finder: whatever the image, it returns, and a manifest it finds lies
-/// inside the image.
-pub(crate) fn check_image(input: &[u8]) -> Checked {
-    if let Ok(image::Found::Manifest(text)) = image::find(input) {
-        let (start, end) = (
-            input.as_ptr() as usize,
-            input.as_ptr() as usize + input.len(),
-        );
-        let at = text.as_ptr() as usize;
-        if at < start || at + text.len() > end {
-            return Err("the manifest found is outside the image");
-        }
-        let _ = manifest::parse(text);
-    }
-    Ok(())
+/// FNV-1a 64 of `bytes`, as `Documentation/core-api/kho/compat/manifest.rst` defines the
+/// blob's hash (offset basis `0xcbf29ce484222325`, prime `0x100000001b3`): written here from
+/// the definition, not taken from the code under test.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
-/// The control device's argument decoding: a size is accepted only between the structure's
-/// and a page, and a tail passes only if it is zero.
+/// Writes the image an arm64 build makes of `text`, from the layout the documentation gives:
+/// the kernel's data (here 64 bytes that no header starts with), then the manifest section:
+/// the blob (magic `KHOCMAN1`, the text's length and hash, 64-bit little endian, the text),
+/// zeros to an 8-byte boundary, and the 16-byte footer (magic `KHOCMEND`, the section's size).
+/// Returns the image and where its section starts.
+fn arm64_image(text: &[u8]) -> core::result::Result<(KVVec<u8>, usize), &'static str> {
+    let oom = |_| "out of memory";
+    let mut out = KVVec::from_elem(b'Z', 64, GFP_KERNEL).map_err(oom)?;
+    let start = out.len();
+    out.extend_from_slice(b"KHOCMAN1", GFP_KERNEL)
+        .map_err(oom)?;
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes(), GFP_KERNEL)
+        .map_err(oom)?;
+    out.extend_from_slice(&fnv1a64(text).to_le_bytes(), GFP_KERNEL)
+        .map_err(oom)?;
+    out.extend_from_slice(text, GFP_KERNEL).map_err(oom)?;
+    while (out.len() - start) % 8 != 0 {
+        out.push(0, GFP_KERNEL).map_err(oom)?;
+    }
+    let size = (out.len() - start + 16) as u64;
+    out.extend_from_slice(b"KHOCMEND", GFP_KERNEL)
+        .map_err(oom)?;
+    out.extend_from_slice(&size.to_le_bytes(), GFP_KERNEL)
+        .map_err(oom)?;
+    Ok((out, start))
+}
+
+/// The image-manifest finder, held to the layout the documentation gives, not to its code:
+///
+/// - whatever the image, it returns, and a manifest it finds is a blob of the image: the 24
+///   bytes before the text are the magic, the text's length and its FNV-1a 64 hash;
+/// - the input, as a manifest text in an arm64 image built from the documented layout, is
+///   found, exactly;
+/// - one bit of that image's manifest section flipped (where, chosen by the input) is never
+///   read as an image without a manifest, nor as another text: the finder reports damage, or
+///   (a flip in the padding) finds the same text.
+pub(crate) fn check_image(input: &[u8]) -> Checked {
+    if let Ok(image::Found::Manifest(text)) = image::find(input) {
+        let at = (text.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+        let Some(header) = at.checked_sub(24).and_then(|h| input.get(h..at)) else {
+            return Err("the manifest found is not after a blob header in the image");
+        };
+        if input.get(at..at + text.len()) != Some(text) {
+            return Err("the manifest found is outside the image");
+        }
+        if header[..8] != b"KHOCMAN1"[..]
+            || header[8..16] != (text.len() as u64).to_le_bytes()[..]
+            || header[16..24] != fnv1a64(text).to_le_bytes()[..]
+        {
+            return Err("the manifest found is not what its blob header says");
+        }
+    }
+    let (mut built, start) = arm64_image(input)?;
+    match image::find(&built) {
+        Ok(image::Found::Manifest(text)) if text == input => (),
+        Ok(image::Found::Manifest(_)) => return Err("a built image's manifest is found altered"),
+        Ok(image::Found::Absent) => return Err("a built image's manifest is not found"),
+        Err(_) => return Err("a built image reads as damaged"),
+    }
+    let h = fnv1a64(input);
+    let bit = (h % ((built.len() - start) as u64 * 8)) as usize;
+    built[start + bit / 8] ^= 1 << (bit % 8);
+    match image::find(&built) {
+        Err(_) => Ok(()),
+        Ok(image::Found::Manifest(text)) if text == input => Ok(()),
+        Ok(image::Found::Manifest(_)) => Err("a flipped bit reads as another manifest"),
+        Ok(image::Found::Absent) => Err("a flipped bit reads as an image without a manifest"),
+    }
+}
+
+/// `sizeof(struct kho_compat_text)` in `include/uapi/linux/kho_compat.h` (`__u32 size`,
+/// `__u32 len`, `__aligned_u64 data`), and the largest `size` the admin guide promises to
+/// take (a page of 4 KiB): the contract, written here, not the constants of `ioctl.rs`.
+const UAPI_SIZE: usize = 16;
+const UAPI_SIZE_MAX: usize = 4096;
+
+/// The control device's argument decoding, held to the UAPI contract: `size` below the
+/// structure's is `EINVAL`, above a page `E2BIG`; otherwise the fields are those at offsets 0,
+/// 4 and 8 in the machine's byte order, and the bytes past the structure, up to `size`, are
+/// accepted only if they are all zero.
 pub(crate) fn check_ioctl(input: &[u8]) -> Checked {
-    let mut raw = [0u8; ioctl::TEXT_SIZE];
+    let mut raw = [0u8; UAPI_SIZE];
     let n = input.len().min(raw.len());
     raw[..n].copy_from_slice(&input[..n]);
-    // The structure as the UAPI header lays it out: u32 size, u32 len, u64 data.
     let size = u32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize;
     let len = u32::from_ne_bytes([raw[4], raw[5], raw[6], raw[7]]) as usize;
     let data = u64::from_ne_bytes([
         raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15],
     ]);
-    match ioctl::decode(&raw) {
+    let decoded = ioctl::decode(&raw);
+    match decoded {
+        Err(e) if size < UAPI_SIZE => (e == EINVAL)
+            .then_some(())
+            .ok_or("a size below the structure's not refused with EINVAL"),
+        Err(e) if size > UAPI_SIZE_MAX => (e == E2BIG)
+            .then_some(())
+            .ok_or("a size above a page not refused with E2BIG"),
+        Err(_) => Err("a structure of a valid size refused"),
+        Ok(_) if !(UAPI_SIZE..=UAPI_SIZE_MAX).contains(&size) => {
+            Err("a size out of range accepted")
+        }
         Ok(h) => {
-            if h.size < ioctl::TEXT_SIZE || h.size > ioctl::SIZE_MAX {
-                return Err("a size out of range accepted");
-            }
             if h.size != size || h.len != len || h.data as u64 != data {
                 return Err("a field decoded wrongly");
             }
             let tail = &input[n..];
-            let tail = &tail[..tail.len().min(h.size - ioctl::TEXT_SIZE)];
+            let tail = &tail[..tail.len().min(size - UAPI_SIZE)];
             if ioctl::tail_is_zero(tail).is_ok() != tail.iter().all(|b| *b == 0) {
                 return Err("a tail judged wrongly");
             }
             Ok(())
         }
-        Err(e) if e == EINVAL && size < ioctl::TEXT_SIZE => Ok(()),
-        Err(e) if e == E2BIG && size > ioctl::SIZE_MAX => Ok(()),
-        Err(_) => Err("a structure refused for a reason it does not have"),
     }
 }
