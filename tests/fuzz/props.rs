@@ -180,14 +180,15 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Writes the image an arm64 build makes of `text`, from the layout the documentation gives:
-/// the kernel's data (here 64 bytes that no header starts with), then the manifest section:
-/// the blob (magic `KHOCMAN1`, the text's length and hash, 64-bit little endian, the text),
-/// zeros to an 8-byte boundary, and the 16-byte footer (magic `KHOCMEND`, the section's size).
-/// Returns the image and where its section starts.
-fn arm64_image(text: &[u8]) -> core::result::Result<(KVVec<u8>, usize), &'static str> {
+/// Writes the image an arm64 build makes of `text`, from the layout `manifest.rst` gives: the
+/// kernel's data (here 4 KiB that no header a finder reads starts with, nor holds at the
+/// offsets of an x86 setup header), then the manifest section at an 8-byte offset: the blob
+/// (magic `KHOCMAN1`, the text's length and hash, 64-bit little endian, the text), zeros to an
+/// 8-byte boundary, and the 16-byte footer (magic `KHOCMEND`, the section's size). Returns the
+/// image and where its section starts.
+pub(crate) fn arm64_image(text: &[u8]) -> core::result::Result<(KVVec<u8>, usize), &'static str> {
     let oom = |_| "out of memory";
-    let mut out = KVVec::from_elem(b'Z', 64, GFP_KERNEL).map_err(oom)?;
+    let mut out = KVVec::from_elem(b'Z', 4096, GFP_KERNEL).map_err(oom)?;
     let start = out.len();
     out.extend_from_slice(b"KHOCMAN1", GFP_KERNEL)
         .map_err(oom)?;
@@ -211,8 +212,9 @@ fn arm64_image(text: &[u8]) -> core::result::Result<(KVVec<u8>, usize), &'static
 ///
 /// - whatever the image, it returns, and a manifest it finds is a blob of the image: the 24
 ///   bytes before the text are the magic, the text's length and its FNV-1a 64 hash;
-/// - the input, as a manifest text in an arm64 image built from the documented layout, is
-///   found, exactly;
+/// - the input, made a text as a manifest is (printable ASCII and newlines: each other byte
+///   mapped to one), in an arm64 image built from the documented layout, is found, exactly
+///   (a text cannot hold a blob header or a footer of its own: their sizes have zero bytes);
 /// - one bit of that image's manifest section flipped (where, chosen by the input) is never
 ///   read as an image without a manifest, nor as another text: the finder reports damage, or
 ///   (a flip in the padding) finds the same text.
@@ -232,7 +234,16 @@ pub(crate) fn check_image(input: &[u8]) -> Checked {
             return Err("the manifest found is not what its blob header says");
         }
     }
-    let (mut built, start) = arm64_image(input)?;
+    let mut text = KVVec::with_capacity(input.len(), GFP_KERNEL).map_err(|_| "out of memory")?;
+    for b in input {
+        let b = match *b {
+            b'\n' | b' '..=b'~' => *b,
+            other => b' ' + other % (b'~' - b' ' + 1),
+        };
+        text.push(b, GFP_KERNEL).map_err(|_| "out of memory")?;
+    }
+    let (mut built, start) = arm64_image(&text)?;
+    let input = &text[..];
     match image::find(&built) {
         Ok(image::Found::Manifest(text)) if text == input => (),
         Ok(image::Found::Manifest(_)) => return Err("a built image's manifest is found altered"),

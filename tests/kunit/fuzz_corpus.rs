@@ -29,7 +29,7 @@ mod env {
 }
 
 #[path = "../fuzz/props.rs"]
-mod props;
+pub(crate) mod props;
 
 #[kunit_tests(kho_compat_fuzz_corpus)]
 mod tests {
