@@ -12,9 +12,9 @@
 //! when it checks, whether each holds state, and the target as `kexec_file_load()` or user
 //! space gave it, resolved. The second case runs that path (`luo/check.rs`) over targets the
 //! corpus generates for the registered components (five test components registered in turns,
-//! each holding state or not, and those of this kernel), one of three ways the target reaches
-//! the kernel, and checks its verdict against the offline comparison of this kernel's manifest
-//! with the same target.
+//! each holding state or not, and those of this kernel), one of four ways the target reaches
+//! the kernel, and checks its verdict against the offline comparison, with the same target, of
+//! a manifest of this kernel that lists the components the check covers (those registered).
 
 use kernel::prelude::*;
 
@@ -78,6 +78,7 @@ mod tests {
     use crate::{
         check,
         ensure_kunit::ensure,
+        fuzz_corpus_kunit::props,
         target::{
             self,
             Image,
@@ -91,7 +92,6 @@ mod tests {
         kho::compat::{
             self,
             corpus,
-            image,
             manifest::{
                 self,
                 Line,
@@ -161,14 +161,17 @@ mod tests {
         Image,
         /// Set by user space for a loaded image that carries none.
         ImageWithout,
+        /// Carried by the loaded image, and the same set by user space.
+        ImageAndUser,
     }
 
     impl Route {
         fn of(index: u64) -> Self {
-            match index % 3 {
+            match index % 4 {
                 0 => Route::DryRun,
                 1 => Route::Image,
-                _ => Route::ImageWithout,
+                2 => Route::ImageWithout,
+                _ => Route::ImageAndUser,
             }
         }
 
@@ -176,7 +179,7 @@ mod tests {
         fn origin(self) -> &'static str {
             match self {
                 Route::DryRun => "from user space; dry run: no image loaded",
-                Route::Image => "from the loaded image",
+                Route::Image | Route::ImageAndUser => "from the loaded image",
                 Route::ImageWithout => "from user space; the loaded image carries none",
             }
         }
@@ -190,25 +193,24 @@ mod tests {
         rejected: u32,
         /// Pairs where a component that holds nothing turned a refusal into idle.
         idle: u32,
+        /// Pairs refused for the target as a whole (architecture, page size, record).
+        whole: u32,
     }
 
-    /// An image of `data_len` bytes of code (no headers a finder reads), then, if `manifest`,
-    /// the manifest section (blob, zeros, footer) the arm64 build appends.
+    /// An image that carries `manifest` as an arm64 build would (written from the layout
+    /// `manifest.rst` gives, by the fuzz property, not by the module that reads it), or 4 KiB
+    /// of code that carry none.
     fn image_of(manifest: Option<&[u8]>) -> Result<KVVec<u8>> {
-        let mut bytes = KVVec::from_elem(0x5au8, 4096, GFP_KERNEL)?;
-        if let Some(text) = manifest {
-            let size = (image::HEADER + text.len() + image::FOOTER).next_multiple_of(8);
-            let start = bytes.len();
-            bytes.resize(start + size, 0, GFP_KERNEL)?;
-            image::encode_section(text, &mut bytes[start..])?;
+        match manifest {
+            Some(text) => Ok(props::arm64_image(text).map_err(|_| ENOMEM)?.0),
+            None => Ok(KVVec::from_elem(0x5au8, 4096, GFP_KERNEL)?),
         }
-        Ok(bytes)
     }
 
     /// The offline verdict `offline` (of `kho-compat compare`, which takes every component to
     /// hold state) as the kernel must give it for the same kernel and target when it knows
     /// which components hold state (`holds`) and where the target comes from (`origin`): the
-    /// rules (`Documentation/core-api/kho/compat/rules.rst`) make a component that holds
+    /// rules (`Documentation/core-api/kho/compat/admin-guide.rst`) make a component that holds
     /// nothing idle where it would refuse, unless the target as a whole cannot take the
     /// handover, and the verdict then refuses only if a component still does.
     fn as_enforced(
@@ -251,10 +253,18 @@ mod tests {
 
     /// Runs pair `index` through the enforced path over the registered components `regs` and
     /// through the offline comparison; fails on the first difference (the lock is held: no
-    /// KUnit assertion here).
-    fn one_pair(index: u64, regs: &[Registered<'_>], tally: &mut Tally) -> Result {
-        // This kernel as `kho-compat manifest` writes it for the tool: its header, and its
-        // components (those registered now; a module's are listed only while it is loaded).
+    /// KUnit assertion here). `holds` says which test components hold state (as registered:
+    /// not read back through the registry the check reads).
+    fn one_pair(
+        index: u64,
+        regs: &[Registered<'_>],
+        holds: &[(&str, bool)],
+        tally: &mut Tally,
+    ) -> Result {
+        // This kernel for the offline comparison: its header, and the components the check
+        // covers, those registered now. (The manifest it publishes lists every component
+        // declared, registered or not: the check reads only those registered, and refuses
+        // none that is not; the offline comparison refuses any the target lacks.)
         let release = compat::release().to_str().map_err(|_| EINVAL)?;
         let arch = compat::ARCH.to_str().map_err(|_| EINVAL)?;
         let mut lines = KVec::with_capacity(regs.len(), GFP_KERNEL)?;
@@ -306,6 +316,10 @@ mod tests {
                 target::read_image(ImageKind::File(&image_of(None)?)),
                 Some(target::parse_user(&theirs.0)),
             ),
+            Route::ImageAndUser => (
+                target::read_image(ImageKind::File(&image_of(Some(&theirs.0))?)),
+                Some(target::parse_user(&theirs.0)),
+            ),
         };
         ensure!(!matches!(route, Route::ImageWithout) || matches!(image_state, Image::NoManifest));
         let mut rejected_as = Text(KVVec::new());
@@ -328,10 +342,13 @@ mod tests {
         v.write_text(&mut got).map_err(|_| ENOMEM)?;
         let got = core::str::from_utf8(&got.0).map_err(|_| EINVAL)?;
 
-        let holds = |name: &str| {
-            regs.iter()
+        // The test components as registered; this kernel's own as they answer.
+        let holds = |name: &str| match holds.iter().find(|(n, _)| *n == name) {
+            Some((_, h)) => Some(*h),
+            None => regs
+                .iter()
                 .find(|r| r.component().name() == name)
-                .map(|r| r.holds_state())
+                .map(|r| r.holds_state()),
         };
         let mut idle = false;
         let want = match status {
@@ -344,13 +361,24 @@ mod tests {
                     return Err(EINVAL);
                 };
                 tally.rejected += 1;
-                if route != Route::Image {
+                if matches!(route, Route::DryRun | Route::ImageWithout) {
                     // User space's manifest is refused with the tool's reason; the check then
-                    // has no target (the policy decides).
+                    // has no target, and the policy decides.
                     let rejected_as = core::str::from_utf8(&rejected_as.0).map_err(|_| EINVAL)?;
                     ensure!(rejected_as == why);
                     ensure!(got.starts_with("target none ("));
+                    let policy = if crate::enforce() {
+                        "verdict refused ENODATA"
+                    } else {
+                        "verdict allowed: no target manifest"
+                    };
+                    ensure!(got.lines().nth(1).is_some_and(|l| l.starts_with(policy)));
                     return Ok(());
+                }
+                // With the image's: user space's is refused the same way, and changes nothing.
+                if route == Route::ImageAndUser {
+                    let rejected_as = core::str::from_utf8(&rejected_as.0).map_err(|_| EINVAL)?;
+                    ensure!(rejected_as == why);
                 }
                 // A loaded image whose manifest is rejected refuses the live update.
                 let mut t = Text(KVVec::new());
@@ -401,6 +429,14 @@ mod tests {
         if idle {
             tally.idle += 1;
         }
+        if status != 2
+            && want
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.starts_with("verdict refused ENOEXEC: "))
+        {
+            tally.whole += 1;
+        }
         Ok(())
     }
 
@@ -419,13 +455,15 @@ mod tests {
         let mut tally = Tally::default();
         for index in 0..PAIRS {
             let mut held = KVec::new();
-            for (c, holds) in picks(index) {
+            let mut holds = KVec::new();
+            for (c, h) in picks(index) {
                 held.push(
-                    KBox::pin_init(Registration::new(c, Holds(holds)), GFP_KERNEL)?,
+                    KBox::pin_init(Registration::new(c, Holds(h)), GFP_KERNEL)?,
                     GFP_KERNEL,
                 )?;
+                holds.push((c.name(), h), GFP_KERNEL)?;
             }
-            let done = compat::with_registered(|regs| one_pair(index, regs, &mut tally));
+            let done = compat::with_registered(|regs| one_pair(index, regs, &holds, &mut tally));
             drop(held);
             if done.is_err() {
                 pr_err!("enforced differential: pair {index} differs\n");
@@ -433,11 +471,12 @@ mod tests {
             assert!(done.is_ok());
         }
         pr_info!(
-            "enforced differential: {} pairs: {} allowed, {} refused, {} targets rejected; \
-            in {} a component that holds nothing was idle\n",
+            "enforced differential: {} pairs: {} allowed, {} refused ({} for the target as a \
+            whole), {} targets rejected; in {} a component that holds nothing was idle\n",
             PAIRS,
             tally.allowed,
             tally.refused,
+            tally.whole,
             tally.rejected,
             tally.idle
         );
@@ -446,6 +485,7 @@ mod tests {
         assert!(tally.refused > 0);
         assert!(tally.rejected > 0);
         assert!(tally.idle > 0);
+        assert!(tally.whole > 0);
         Ok(())
     }
 }

@@ -405,7 +405,11 @@ pub fn target_for(own: &Kernel<'_>, index: u64, out: &mut Text) -> Result {
         match r.below(10) {
             0 => arch = if arch == "arm64" { "x86_64" } else { "arm64" },
             1 => page_size = 4096 << (1 + r.below(4)),
-            2 => record = Versions::new(1 + r.below(2) as u32, 2 + r.below(2) as u32),
+            2 => {
+                // Sometimes past what this kernel writes.
+                let lo = 1 + r.below(4) as u32;
+                record = Versions::new(lo, lo + r.below(2) as u32);
+            }
             3 | 4 => {
                 if own_len > 0 {
                     slots[r.below(own_len as u64) as usize].1 = None;
