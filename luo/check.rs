@@ -27,6 +27,7 @@ use kernel::{
                 Outcome,
                 Overall,
                 Own,
+                Refusal,
                 Source,
                 Verdict, //
             },
@@ -91,9 +92,7 @@ pub(crate) fn verdict_of(targets: &Targets, regs: &[Registered<'_>]) -> Result<V
             v.set_note(why);
             Ok(v)
         }
-        Resolved::Unusable(why) => {
-            rules::unusable(&src, core::str::from_utf8(&why.0).unwrap_or("?"), own(regs))
-        }
+        Resolved::Unusable(why) => rules::unusable(&src, why.as_str(), own(regs)),
     }
 }
 
@@ -131,11 +130,15 @@ pub(crate) fn prepare() -> Result {
     let prepared = compat::prepare_handover(|regs| {
         let v = verdict(regs)?;
         checked = Some(start.elapsed());
-        if let (Some(errno), Some(name)) = (v.refusal(), v.refusal_name()) {
+        if let Some(refusal) = v.refusal() {
             v.for_each_refusal(|why| {
-                pr_err!("kexec refused ({}): {}\n", name, format_args!("{why}"));
+                pr_err!(
+                    "kexec refused ({}): {}\n",
+                    refusal.name(),
+                    format_args!("{why}")
+                );
             });
-            return Err(errno);
+            return Err(refusal.into());
         }
         if let Overall::NoTarget { enforce: false } = v.overall {
             pr_warn!(
@@ -187,17 +190,16 @@ pub(crate) fn check_load(image: Image) -> Result {
         let v = verdict.inspect_err(|e| {
             pr_err!("kexec load refused: the check failed ({:?})\n", e);
         })?;
-        let Some(errno) = v.refusal() else {
+        let Some(refusal) = v.refusal() else {
             targets.pending = Some(image);
             return Ok(());
         };
         targets.pending = None;
         // kexec-tools falls back to kexec_load() on ENOEXEC and reads it as a broken image:
         // ECANCELED is neither (kexec_file_load failed: Operation canceled).
-        let (errno, name) = if errno == ENODATA {
-            (ENODATA, "ENODATA")
-        } else {
-            (ECANCELED, "ECANCELED")
+        let (errno, name) = match refusal {
+            Refusal::NoTarget => (ENODATA, "ENODATA"),
+            Refusal::Incompatible => (ECANCELED, "ECANCELED"),
         };
         let stays = if matches!(targets.image, Image::None) {
             "nothing is loaded"

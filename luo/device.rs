@@ -132,7 +132,7 @@ fn set_target(arg: usize) -> Result<isize> {
     }
     let mut buf = KVVec::new();
     UserSlice::new(UserPtr::from_addr(h.data), h.len).read_all(&mut buf, GFP_KERNEL)?;
-    target::set_user(&buf).map_err(|r| r.errno())?;
+    target::set_user(&buf).map_err(Error::from)?;
     Ok(0)
 }
 

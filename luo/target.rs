@@ -206,7 +206,7 @@ impl Targets {
             ))),
             (Image::Unusable(why), _) => Resolved::Unusable(text(format_args!(
                 "{}",
-                core::str::from_utf8(&why.0).unwrap_or("?")
+                why.as_str()
             ))),
             // User space may vouch for modules of the target that its image does not list
             // (built outside its tree): their components, added to all the image says. Not
@@ -267,7 +267,7 @@ pub(crate) fn parse_logged(text: &[u8], from: &str) -> Result<KBox<Manifest>, Re
     match manifest::parse(text) {
         Ok(m) => Ok(KBox::new(m, GFP_KERNEL).map_err(|_| Rejected {
             line: 0,
-            why: manifest::NO_MEMORY,
+            why: manifest::Reason::NoMemory,
         })?),
         Err(r) => {
             pr_err!(
@@ -285,7 +285,7 @@ pub(crate) fn parse_user(text: &[u8]) -> Result<KBox<Manifest>, Rejected> {
     manifest::parse(text).and_then(|m| {
         KBox::new(m, GFP_KERNEL).map_err(|_| Rejected {
             line: 0,
-            why: manifest::NO_MEMORY,
+            why: manifest::Reason::NoMemory,
         })
     })
 }
@@ -372,7 +372,7 @@ pub(crate) fn log_loaded(state: &Image) {
         Image::Jump => pr_info!("kexec image loaded for a kexec jump: not checked\n"),
         Image::Unusable(why) => pr_err!(
             "kexec image loaded: {}; a live update into it is refused\n",
-            core::str::from_utf8(&why.0).unwrap_or("?")
+            why.as_str()
         ),
         Image::None => pr_info!("kexec image unloaded\n"),
     }

@@ -212,7 +212,7 @@ mod tests {
                                     reads
                                 }))
                             );
-                            assert_eq!(v.refusal(), Some(ENOEXEC));
+                            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
                         }
                     }
                     Ok(())
@@ -254,7 +254,7 @@ mod tests {
                     reads: Versions::new(4, 4)
                 }))
             );
-            assert_eq!(v.refusal(), Some(ENOEXEC));
+            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
             // The others are unaffected.
             assert!(matches!(outcome(v, "memfd"), Some(Outcome::Write { .. })));
             let text = text(v)?;
@@ -287,7 +287,7 @@ mod tests {
                     reads: Versions::new(3, 3)
                 }))
             );
-            assert_eq!(v.refusal(), Some(ENOEXEC));
+            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
             Ok(())
         })
     }
@@ -301,7 +301,7 @@ mod tests {
                 Some(Outcome::Refused(Reason::MissingInTarget))
             );
             assert_eq!(v.version_for("luo"), None);
-            assert_eq!(v.refusal(), Some(ENOEXEC));
+            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
             Ok(())
         })
     }
@@ -345,7 +345,7 @@ mod tests {
                 with_verdict(Some(t), false, |v| {
                     if holds {
                         assert_eq!(outcome(v, "kunit-idle"), Some(Outcome::Refused(reason)));
-                        assert_eq!(v.refusal(), Some(ENOEXEC));
+                        assert_eq!(v.refusal(), Some(Refusal::Incompatible));
                     } else {
                         assert_eq!(outcome(v, "kunit-idle"), Some(Outcome::Idle(reason)));
                         assert_eq!(v.refusal(), None);
@@ -376,14 +376,14 @@ mod tests {
         let t = target_with(same, (other, native().1, "1-2"))?;
         with_verdict(Some(&t), false, |v| {
             assert_eq!(v.overall, Overall::Mismatch(Mismatch::Arch));
-            assert_eq!(v.refusal(), Some(ENOEXEC));
+            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
             Ok(())
         })?;
         let other_page = native().1 * 16;
         let t = target_with(same, (native().0, other_page, "1-2"))?;
         with_verdict(Some(&t), false, |v| {
             assert_eq!(v.overall, Overall::Mismatch(Mismatch::PageSize(other_page)));
-            assert_eq!(v.refusal(), Some(ENOEXEC));
+            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
             let text = text(v)?;
             let mut want = Text(KVVec::new());
             write!(want, "page size is {other_page}").map_err(|_| ENOMEM)?;
@@ -415,7 +415,7 @@ mod tests {
                     }
                     None => {
                         assert!(matches!(v.overall, Overall::Mismatch(Mismatch::Record(_))));
-                        assert_eq!(v.refusal(), Some(ENOEXEC));
+                        assert_eq!(v.refusal(), Some(Refusal::Incompatible));
                     }
                 }
                 Ok(())
@@ -482,7 +482,7 @@ mod tests {
             Ok(())
         })?;
         with_verdict(None, true, |enforce| {
-            assert_eq!(enforce.refusal(), Some(ENODATA));
+            assert_eq!(enforce.refusal(), Some(Refusal::NoTarget));
             Ok(())
         })
     }

@@ -441,7 +441,8 @@ mod scale {
             record,
             rules::{
                 Mismatch,
-                Overall, //
+                Overall,
+                Refusal, //
             },
             Registered,
             Registration,
@@ -534,7 +535,7 @@ mod scale {
             }
             // ... and refuses a target that reads only version 1: they do not fit it.
             let v = check::compute_for(Some(&only_v1), false, all)?;
-            ensure_eq!(v.refusal(), Some(ENOEXEC));
+            ensure_eq!(v.refusal(), Some(Refusal::Incompatible));
             ensure!(matches!(
                 v.overall,
                 Overall::Mismatch(Mismatch::RecordCapacity { version: 1, .. })
@@ -557,7 +558,7 @@ mod scale {
                     ensure_eq!(v.refusal(), None);
                     ensure_eq!(v.record_version, 1);
                 } else {
-                    ensure_eq!(v.refusal(), Some(ENOEXEC));
+                    ensure_eq!(v.refusal(), Some(Refusal::Incompatible));
                     ensure!(matches!(
                         v.overall,
                         Overall::Mismatch(Mismatch::RecordCapacity { version: 1, .. })

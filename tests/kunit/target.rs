@@ -104,7 +104,7 @@ mod tests {
                 seed ^= seed << 5;
                 *b = (seed & 0xff) as u8;
             }
-            assert_eq!(rejected(&buf[..len]).map(|r| r.errno()), Some(EINVAL));
+            assert_eq!(rejected(&buf[..len]).map(Error::from), Some(EINVAL));
         }
         Ok(())
     }
@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn oversized_input_is_efbig() -> Result {
         let big = KVec::from_elem(b'a', MANIFEST_MAX + 1, GFP_KERNEL)?;
-        assert_eq!(rejected(&big).map(|r| r.errno()), Some(EFBIG));
+        assert_eq!(rejected(&big).map(Error::from), Some(EFBIG));
         Ok(())
     }
 
@@ -125,7 +125,7 @@ mod tests {
         let body = core::str::from_utf8(&body.0).map_err(|_| EINVAL)?;
         let text = with_body(body)?;
         assert!(text.len() > MANIFEST_MAX);
-        assert_eq!(rejected(&text).map(|r| r.errno()), Some(EFBIG));
+        assert_eq!(rejected(&text).map(Error::from), Some(EFBIG));
         // Under the size limit, the component limit still holds.
         let mut body = Text(KVVec::new());
         for i in 0..(MAX_COMPONENTS + 1) {
@@ -135,8 +135,8 @@ mod tests {
         let text = with_body(body)?;
         assert!(text.len() <= MANIFEST_MAX);
         let r = rejected(&text).ok_or(EINVAL)?;
-        assert_eq!(r.errno(), EINVAL);
-        assert_eq!(r.why, "more than 4096 components");
+        assert_eq!(Error::from(r), EINVAL);
+        assert_eq!(r.why, Reason::TooManyComponents);
         Ok(())
     }
 
@@ -186,7 +186,7 @@ mod tests {
         for (body, line) in cases {
             let r = rejected(&with_body(body)?).ok_or(EINVAL)?;
             assert_eq!(r.line, line);
-            assert_eq!(r.errno(), EINVAL);
+            assert_eq!(Error::from(r), EINVAL);
         }
         Ok(())
     }
@@ -239,11 +239,7 @@ mod tests {
         match t.resolve() {
             Resolved::Target(m, origin) => write!(out, "{} ({origin})", m.release()),
             Resolved::None(why) => write!(out, "none: {why}"),
-            Resolved::Unusable(why) => write!(
-                out,
-                "unusable: {}",
-                core::str::from_utf8(&why.0).unwrap_or("?")
-            ),
+            Resolved::Unusable(why) => write!(out, "unusable: {}", why.as_str()),
         }
         .map_err(|_| ENOMEM)?;
         Ok(out)
@@ -251,7 +247,7 @@ mod tests {
 
     fn says(t: &Targets, want: &str) -> Result {
         let got = resolved(t)?;
-        let got = core::str::from_utf8(&got.0).unwrap_or("?");
+        let got = got.as_str();
         if got != want {
             pr_err!("resolve(): {got}, expected {want}\n");
         }

@@ -154,29 +154,106 @@ impl Manifest {
     }
 }
 
+/// What is wrong with a rejected manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Larger than [`MANIFEST_MAX`].
+    TooBig,
+    /// No bytes at all.
+    Empty,
+    /// A byte other than printable ASCII or a newline.
+    NotText,
+    /// The last line is not `end`: the manifest was cut.
+    NoEnd,
+    /// More fields on a line than any line has.
+    TooManyFields,
+    /// Two spaces in a row, or one at either end of a line.
+    EmptyField,
+    /// Not a manifest of this format's version.
+    FirstLine,
+    /// A `release` longer than [`RELEASE_MAX`].
+    ReleaseTooLong,
+    /// An `arch` longer than [`ARCH_MAX`].
+    ArchTooLong,
+    /// A `page-size` that no kernel has.
+    PageSize,
+    /// A malformed `record` range (see [`range`](super::format::range)).
+    RecordRange,
+    /// More components than a handover record holds.
+    TooManyComponents,
+    /// A component name the registry would not accept.
+    BadName,
+    /// A `component` line out of order.
+    ComponentSyntax,
+    /// A malformed version range of a component (see [`range`](super::format::range)).
+    VersionRange,
+    /// A component that writes a version it does not read.
+    WritesOutsideReads,
+    /// Neither `at-reboot` nor `at-preserve`.
+    When,
+    /// Something else than `modular` after `<when>`.
+    Modular,
+    /// A header line given twice.
+    ListedTwice,
+    /// A line of no known kind.
+    Unknown,
+    /// A header line missing.
+    Missing,
+    /// Two components of one name.
+    ComponentTwice,
+    /// The manifest could not be stored.
+    NoMemory,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reason::TooBig => "larger than 256 KiB",
+            Reason::Empty => "empty",
+            Reason::NotText => "not printable ASCII text",
+            Reason::NoEnd => "does not end with the line \"end\" (truncated?)",
+            Reason::TooManyFields => "too many fields",
+            Reason::EmptyField => "empty field (fields are separated by one space)",
+            Reason::FirstLine => "the first line must be \"kho-compat-manifest 1\"",
+            Reason::ReleaseTooLong => "release longer than 64 bytes",
+            Reason::ArchTooLong => "arch longer than 16 bytes",
+            Reason::PageSize => "page-size is not a power of two of 4096 or more",
+            Reason::RecordRange => "bad record version range",
+            Reason::TooManyComponents => "more than 4096 components",
+            Reason::BadName => "bad component name",
+            Reason::ComponentSyntax => {
+                "expected: component <name> reads <a>-<b> writes <a>-<b> <when> [modular]"
+            }
+            Reason::VersionRange => "bad version range",
+            Reason::WritesOutsideReads => "writes not inside reads",
+            Reason::When => "expected at-reboot or at-preserve",
+            Reason::Modular => "expected \"modular\" or the end of the line",
+            Reason::ListedTwice => "listed twice",
+            Reason::Unknown => "unknown or malformed line",
+            Reason::Missing => "release, arch, page-size or record missing (truncated?)",
+            Reason::ComponentTwice => "component listed twice",
+            Reason::NoMemory => "out of memory",
+        })
+    }
+}
+
 /// Why a manifest was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rejected {
     /// The line at fault (1-based; 0 for the manifest as a whole).
     pub line: usize,
     /// What is wrong.
-    pub why: &'static str,
+    pub why: Reason,
 }
 
-/// The reason of a manifest larger than [`MANIFEST_MAX`].
-pub const TOO_BIG: &str = "larger than 256 KiB";
-/// The reason of a manifest that could not be stored.
-pub const NO_MEMORY: &str = "out of memory";
-
-impl Rejected {
-    /// The errno a kernel interface returns for it.
-    pub fn errno(&self) -> Error {
-        if self.why == TOO_BIG {
-            EFBIG
-        } else if self.why == NO_MEMORY {
-            ENOMEM
-        } else {
-            EINVAL
+impl From<Rejected> for Error {
+    /// The errno a kernel interface returns for a rejected manifest: `EFBIG` for one too large,
+    /// `ENOMEM` when it could not be stored, `EINVAL` for anything else.
+    fn from(r: Rejected) -> Self {
+        match r.why {
+            Reason::TooBig => EFBIG,
+            Reason::NoMemory => ENOMEM,
+            _ => EINVAL,
         }
     }
 }
@@ -191,7 +268,7 @@ impl fmt::Display for Rejected {
     }
 }
 
-fn reject<T>(line: usize, why: &'static str) -> Result<T, Rejected> {
+fn reject<T>(line: usize, why: Reason) -> Result<T, Rejected> {
     Err(Rejected { line, why })
 }
 
@@ -208,24 +285,24 @@ fn copy_into(buf: &mut [u8], s: &str) -> Option<usize> {
 /// Parses a manifest.
 pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
     if input.len() > MANIFEST_MAX {
-        return reject(0, TOO_BIG);
+        return reject(0, Reason::TooBig);
     }
     if input.is_empty() {
-        return reject(0, "empty");
+        return reject(0, Reason::Empty);
     }
     if !input
         .iter()
         .all(|b| *b == b'\n' || (0x20..0x7f).contains(b))
     {
-        return reject(0, "not printable ASCII text");
+        return reject(0, Reason::NotText);
     }
     let text = core::str::from_utf8(input).map_err(|_| Rejected {
         line: 0,
-        why: "not printable ASCII text",
+        why: Reason::NotText,
     })?;
     // A manifest ends with the line "end": one cut anywhere is rejected.
     let Some(text) = text.strip_suffix("\nend\n") else {
-        return reject(0, "does not end with the line \"end\" (truncated?)");
+        return reject(0, Reason::NoEnd);
     };
 
     let mut m = Manifest {
@@ -244,18 +321,18 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
         let mut nf = 0;
         for w in line.split(' ') {
             if nf == f.len() {
-                return reject(n, "too many fields");
+                return reject(n, Reason::TooManyFields);
             }
             f[nf] = w;
             nf += 1;
         }
         let f = &f[..nf];
         if f.iter().any(|w| w.is_empty()) {
-            return reject(n, "empty field (fields are separated by one space)");
+            return reject(n, Reason::EmptyField);
         }
         if n == 1 {
             if f != ["kho-compat-manifest", "1"] {
-                return reject(n, "the first line must be \"kho-compat-manifest 1\"");
+                return reject(n, Reason::FirstLine);
             }
             continue;
         }
@@ -263,14 +340,14 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
             ("release", 2) if !release => {
                 m.release_len = copy_into(&mut m.release, f[1]).ok_or(Rejected {
                     line: n,
-                    why: "release longer than 64 bytes",
+                    why: Reason::ReleaseTooLong,
                 })?;
                 release = true;
             }
             ("arch", 2) if !arch => {
                 m.arch_len = copy_into(&mut m.arch, f[1]).ok_or(Rejected {
                     line: n,
-                    why: "arch longer than 16 bytes",
+                    why: Reason::ArchTooLong,
                 })?;
                 arch = true;
             }
@@ -279,45 +356,42 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
                     .filter(|p| p.is_power_of_two() && *p >= 4096)
                     .ok_or(Rejected {
                         line: n,
-                        why: "page-size is not a power of two of 4096 or more",
+                        why: Reason::PageSize,
                     })?;
                 page = true;
             }
             ("record", 2) if !record => {
                 m.record = range(f[1]).ok_or(Rejected {
                     line: n,
-                    why: "bad record version range",
+                    why: Reason::RecordRange,
                 })?;
                 record = true;
             }
             ("component", 7 | 8) => {
                 if m.components.len() == MAX_COMPONENTS {
-                    return reject(n, "more than 4096 components");
+                    return reject(n, Reason::TooManyComponents);
                 }
                 if !name_is_valid(f[1]) {
-                    return reject(n, "bad component name");
+                    return reject(n, Reason::BadName);
                 }
                 if f[2] != "reads" || f[4] != "writes" {
-                    return reject(
-                        n,
-                        "expected: component <name> reads <a>-<b> writes <a>-<b> <when> [modular]",
-                    );
+                    return reject(n, Reason::ComponentSyntax);
                 }
                 let (Some(reads), Some(writes)) = (range(f[3]), range(f[5])) else {
-                    return reject(n, "bad version range");
+                    return reject(n, Reason::VersionRange);
                 };
                 if !writes.is_within(reads) {
-                    return reject(n, "writes not inside reads");
+                    return reject(n, Reason::WritesOutsideReads);
                 }
                 let chosen = match f[6] {
                     "at-reboot" => Chosen::AtReboot,
                     "at-preserve" => Chosen::AtPreserve,
-                    _ => return reject(n, "expected at-reboot or at-preserve"),
+                    _ => return reject(n, Reason::When),
                 };
                 let modular = match f.get(7) {
                     None => false,
                     Some(&"modular") => true,
-                    Some(_) => return reject(n, "expected \"modular\" or the end of the line"),
+                    Some(_) => return reject(n, Reason::Modular),
                 };
                 let mut name = [0u8; NAME_MAX + 1];
                 name[..f[1].len()].copy_from_slice(f[1].as_bytes());
@@ -335,17 +409,17 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
                     )
                     .map_err(|_| Rejected {
                         line: n,
-                        why: NO_MEMORY,
+                        why: Reason::NoMemory,
                     })?;
             }
             ("release" | "arch" | "page-size" | "record", 2) => {
-                return reject(n, "listed twice");
+                return reject(n, Reason::ListedTwice);
             }
-            _ => return reject(n, "unknown or malformed line"),
+            _ => return reject(n, Reason::Unknown),
         }
     }
     if !(release && arch && page && record) {
-        return reject(0, "release, arch, page-size or record missing (truncated?)");
+        return reject(0, Reason::Missing);
     }
     m.components
         .sort_unstable_by(|a, b| a.name().cmp(b.name()).then(a.line.cmp(&b.line)));
@@ -357,13 +431,25 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
         .map(|w| w[1].line)
         .min()
     {
-        return reject(line, "component listed twice");
+        return reject(line, Reason::ComponentTwice);
     }
     Ok(m)
 }
 
 /// A growable text, for writing manifests and verdicts.
 pub struct Text(pub KVVec<u8>);
+
+impl Text {
+    /// Returns the text as a `str`: all of it when it is UTF-8, as whatever writes it with
+    /// [`fmt::Write`] makes it, or its longest UTF-8 prefix (bytes pushed into it directly may
+    /// be anything).
+    pub fn as_str(&self) -> &str {
+        match core::str::from_utf8(&self.0) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(&self.0[..e.valid_up_to()]).unwrap_or_default(),
+        }
+    }
+}
 
 impl fmt::Write for Text {
     fn write_str(&mut self, s: &str) -> fmt::Result {

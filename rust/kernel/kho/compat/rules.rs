@@ -76,6 +76,16 @@ pub enum How {
     Newest,
 }
 
+impl fmt::Display for How {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            How::Negotiated => "negotiated",
+            How::Pinned => "pinned",
+            How::Newest => "newest",
+        })
+    }
+}
+
 /// Why a component blocks the kexec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
@@ -188,6 +198,36 @@ pub struct Verdict {
     /// Where the target manifest comes from, or why it cannot be used.
     note: [u8; NOTE_MAX],
     note_len: usize,
+}
+
+/// Why a kexec must not proceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No target manifest, and the policy (enforce) refuses a kexec without one.
+    NoTarget,
+    /// The target cannot take this kernel's handover.
+    Incompatible,
+}
+
+impl Refusal {
+    /// Returns the name of the errno it is reported with.
+    pub fn name(self) -> &'static str {
+        match self {
+            Refusal::NoTarget => "ENODATA",
+            Refusal::Incompatible => "ENOEXEC",
+        }
+    }
+}
+
+impl From<Refusal> for Error {
+    /// The errno of a refused kexec: `ENODATA` without a target manifest, `ENOEXEC` for a
+    /// target that cannot take the handover.
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::NoTarget => ENODATA,
+            Refusal::Incompatible => ENOEXEC,
+        }
+    }
 }
 
 /// The longest note of a verdict (its origin, or why the target cannot be used).
@@ -376,23 +416,17 @@ impl Verdict {
     }
 
     /// Returns why the kexec must not proceed, or `None` if it may.
-    pub fn refusal(&self) -> Option<Error> {
+    pub fn refusal(&self) -> Option<Refusal> {
         match self.overall {
-            Overall::NoTarget { enforce: true } => Some(ENODATA),
+            Overall::NoTarget { enforce: true } => Some(Refusal::NoTarget),
             Overall::NoTarget { enforce: false } => None,
-            Overall::Mismatch(_) | Overall::Unusable => Some(ENOEXEC),
+            Overall::Mismatch(_) | Overall::Unusable => Some(Refusal::Incompatible),
             Overall::Checked => self
                 .entries
                 .iter()
                 .any(|e| matches!(e.outcome, Outcome::Refused(_)))
-                .then_some(ENOEXEC),
+                .then_some(Refusal::Incompatible),
         }
-    }
-
-    /// Returns the name of the errno of [`Verdict::refusal`].
-    pub fn refusal_name(&self) -> Option<&'static str> {
-        self.refusal()
-            .map(|e| if e == ENODATA { "ENODATA" } else { "ENOEXEC" })
     }
 
     /// Returns the version the component `name` writes, or `None` if it writes nothing.
@@ -488,11 +522,7 @@ impl Verdict {
                     "{} write {} {}{}",
                     name,
                     version,
-                    match how {
-                        How::Negotiated => "negotiated",
-                        How::Pinned => "pinned",
-                        How::Newest => "newest",
-                    },
+                    how,
                     if e.modular_in_target {
                         " (a module in the target: load it there to restore)"
                     } else {
