@@ -26,7 +26,10 @@ use crate::{
     manifest,
     target, //
 };
-use core::fmt;
+use core::{
+    fmt,
+    mem::offset_of, //
+};
 use kernel::{
     capability::{
         capable,
@@ -46,6 +49,9 @@ use kernel::{
                 decode,
                 tail_is_zero,
                 Header,
+                DATA_AT,
+                LEN_AT,
+                SIZE_AT,
                 SIZE_MAX,
                 TEXT_SIZE, //
             },
@@ -77,6 +83,9 @@ const GET_POLICY: u32 = _IOWR::<uapi::kho_compat_text>(TYPE, 0x05);
 // The manifest size limit and the argument's size are the UAPI's.
 const _: () = assert!(MANIFEST_MAX == uapi::KHO_COMPAT_MANIFEST_MAX as usize);
 const _: () = assert!(TEXT_SIZE == size_of::<uapi::kho_compat_text>());
+const _: () = assert!(SIZE_AT == offset_of!(uapi::kho_compat_text, size));
+const _: () = assert!(LEN_AT == offset_of!(uapi::kho_compat_text, len));
+const _: () = assert!(DATA_AT == offset_of!(uapi::kho_compat_text, data));
 
 /// Reads and decodes the argument at `arg`.
 fn read_header(arg: usize) -> Result<Header> {
@@ -108,7 +117,10 @@ fn get_text(arg: usize, f: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) -> R
             .writer()
             .write_slice(&text.0)?;
     }
-    UserSlice::new(UserPtr::from_addr(arg + 4), 4)
+    let len_at = arg
+        .checked_add(offset_of!(uapi::kho_compat_text, len))
+        .ok_or(EFAULT)?;
+    UserSlice::new(UserPtr::from_addr(len_at), size_of::<u32>())
         .writer()
         .write_slice(&needed.to_ne_bytes())?;
     if text.0.len() > h.len {

@@ -18,6 +18,14 @@ pub const TEXT_SIZE: usize = 16;
 /// The largest `size` a caller may pass.
 pub const SIZE_MAX: usize = 4096;
 
+/// Offset of `size` in `struct kho_compat_text` (the device checks the three offsets against
+/// the UAPI header, with `offset_of!`).
+pub const SIZE_AT: usize = 0;
+/// Offset of `len`.
+pub const LEN_AT: usize = 4;
+/// Offset of `data`.
+pub const DATA_AT: usize = 8;
+
 /// The `struct kho_compat_text` of an ioctl, decoded.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Header {
@@ -33,7 +41,7 @@ pub struct Header {
 /// the structure's, at most [`SIZE_MAX`].
 pub fn decode(raw: &[u8; TEXT_SIZE]) -> Result<Header> {
     let word = |at: usize| u32::from_ne_bytes([raw[at], raw[at + 1], raw[at + 2], raw[at + 3]]);
-    let size = usize::try_from(word(0))?;
+    let size = usize::try_from(word(SIZE_AT))?;
     if size < TEXT_SIZE {
         return Err(EINVAL);
     }
@@ -41,10 +49,10 @@ pub fn decode(raw: &[u8; TEXT_SIZE]) -> Result<Header> {
         return Err(E2BIG);
     }
     let mut data = [0u8; 8];
-    data.copy_from_slice(&raw[8..16]);
+    data.copy_from_slice(&raw[DATA_AT..DATA_AT + 8]);
     Ok(Header {
         size,
-        len: usize::try_from(word(4))?,
+        len: usize::try_from(word(LEN_AT))?,
         data: usize::try_from(u64::from_ne_bytes(data)).map_err(|_| EFAULT)?,
     })
 }
