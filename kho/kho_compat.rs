@@ -19,7 +19,7 @@
 //! `Documentation/core-api/kho/compat/` describes the design, the formats and the admin interface.
 
 use kernel::{
-    debugfs, kho,
+    bindings, debugfs, kho,
     kho::compat,
     miscdevice::{
         MiscDeviceOptions,
@@ -201,8 +201,13 @@ fn not_ready(what: &str) -> c_int {
 /// Prepares the handover before a kexec; called by `liveupdate_reboot()`.
 ///
 /// Returns 0 to proceed, or a negative errno to abort the kexec while that is still safe.
-#[no_mangle]
-pub extern "C" fn kho_compat_prepare_handover() -> c_int {
+///
+/// # Safety
+///
+/// Always safe to call.
+// Unsafe, and its signature checked against `include/linux/kho_compat.h`, by `#[export]`.
+#[export]
+pub unsafe extern "C" fn kho_compat_prepare_handover() -> c_int {
     if !READY.load(Acquire) {
         return not_ready("kexec");
     }
@@ -212,12 +217,12 @@ pub extern "C" fn kho_compat_prepare_handover() -> c_int {
     }
 }
 
-/// What `kexec_file_load()` or `kexec_load()` loads for the next kexec
-/// (`enum kho_compat_image` of `include/linux/kho_compat.h`).
-const IMAGE_FILE: c_int = 0;
-const IMAGE_SEGMENTS: c_int = 1;
-const IMAGE_NONE: c_int = 2;
-const IMAGE_JUMP: c_int = 3;
+/// What `kexec_file_load()` or `kexec_load()` loads for the next kexec: `enum
+/// kho_compat_image` of `include/linux/kho_compat.h`, which the hooks take as an `int`.
+const IMAGE_FILE: c_int = bindings::kho_compat_image_KHO_COMPAT_IMAGE_FILE as c_int;
+const IMAGE_SEGMENTS: c_int = bindings::kho_compat_image_KHO_COMPAT_IMAGE_SEGMENTS as c_int;
+const IMAGE_NONE: c_int = bindings::kho_compat_image_KHO_COMPAT_IMAGE_NONE as c_int;
+const IMAGE_JUMP: c_int = bindings::kho_compat_image_KHO_COMPAT_IMAGE_JUMP as c_int;
 
 /// Checks the handover against the kernel being loaded into the slot a normal kexec boots;
 /// called by `kexec_file_load()` (`IMAGE_FILE`, with the image once it is read, its signature
@@ -230,7 +235,7 @@ const IMAGE_JUMP: c_int = 3;
 /// # Safety
 ///
 /// For `IMAGE_FILE`, `image` points to `len` readable bytes for the duration of the call.
-#[no_mangle]
+#[export]
 pub unsafe extern "C" fn kho_compat_kexec_check(
     kind: c_int,
     image: *const c_void,
@@ -261,8 +266,13 @@ pub unsafe extern "C" fn kho_compat_kexec_check(
 /// The slot a normal kexec boots takes the kernel last checked (`IMAGE_FILE`,
 /// `IMAGE_SEGMENTS`), is emptied (`IMAGE_NONE`), or takes a kexec-jump image, not checked
 /// (`IMAGE_JUMP`); called by `kexec_file_load()` and `kexec_load()` right before it does.
-#[no_mangle]
-pub extern "C" fn kho_compat_kexec_commit(kind: c_int) {
+///
+/// # Safety
+///
+/// Always safe to call.
+// Unsafe, and its signature checked against `include/linux/kho_compat.h`, by `#[export]`.
+#[export]
+pub unsafe extern "C" fn kho_compat_kexec_commit(kind: c_int) {
     if !READY.load(Acquire) {
         return;
     }
