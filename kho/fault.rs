@@ -32,7 +32,7 @@ mod knob {
         kho::compat::{
             name_is_valid,
             record::{
-                Damage,
+                Injected,
                 NodeName, //
             },
         },
@@ -42,24 +42,24 @@ mod knob {
 
     /// The fault asked for.
     #[derive(Clone, Copy)]
-    pub(super) enum Spec {
+    pub(super) enum Request {
         Entry(NodeName),
         Duplicate(NodeName),
-        Bytes(Damage),
+        Bytes(Injected),
         Missing,
     }
 
     kernel::sync::global_lock! {
         // SAFETY: `init()` is called by the module initializer before the file exists and
         // before a kexec can be prepared.
-        pub(super) unsafe(uninit) static FAULT: Mutex<Option<Spec>> = None;
+        pub(super) unsafe(uninit) static FAULT: Mutex<Option<Request>> = None;
     }
 
     /// The most bytes one `flip` may damage.
     const MAX_FLIPS: u32 = 4096;
 
     /// The `fault` debugfs file.
-    pub(crate) struct Knob;
+    pub(crate) struct FaultFile;
 
     /// Parses a decimal `u64`.
     fn number(s: Option<&str>) -> Result<u64> {
@@ -67,7 +67,7 @@ mod knob {
     }
 
     /// Parses what was written to the file.
-    fn parse(text: &str) -> Result<Option<Spec>> {
+    fn parse(text: &str) -> Result<Option<Request>> {
         let mut words = text.split_ascii_whitespace();
         let Some(kind) = words.next() else {
             return Ok(None);
@@ -80,8 +80,8 @@ mod knob {
             NodeName::new(n.as_bytes())
         };
         let spec = match kind {
-            "entry" => Spec::Entry(name(words.next())?),
-            "duplicate" => Spec::Duplicate(name(words.next())?),
+            "entry" => Request::Entry(name(words.next())?),
+            "duplicate" => Request::Duplicate(name(words.next())?),
             "flip" => {
                 let seed = number(words.next())?;
                 let count = match words.next() {
@@ -92,15 +92,15 @@ mod knob {
                 if !(1..=MAX_FLIPS).contains(&count) {
                     return Err(EINVAL);
                 }
-                Spec::Bytes(Damage::Flip { seed, count })
+                Request::Bytes(Injected::Flip { seed, count })
             }
-            "truncate" => Spec::Bytes(Damage::Truncate {
+            "truncate" => Request::Bytes(Injected::Truncate {
                 seed: number(words.next())?,
             }),
-            "totalsize" => Spec::Bytes(Damage::TotalSize {
+            "totalsize" => Request::Bytes(Injected::TotalSize {
                 seed: number(words.next())?,
             }),
-            "missing" => Spec::Missing,
+            "missing" => Request::Missing,
             _ => return Err(EINVAL),
         };
         if words.next().is_some() {
@@ -109,7 +109,7 @@ mod knob {
         Ok(Some(spec))
     }
 
-    impl Reader for Knob {
+    impl Reader for FaultFile {
         fn read_from_slice(&self, reader: &mut UserSliceReader) -> Result {
             let mut buf = [0u8; 96];
             let n = reader.len();
@@ -131,23 +131,23 @@ mod knob {
         }
     }
 
-    impl fmt::Debug for Knob {
+    impl fmt::Debug for FaultFile {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             fn show(n: &NodeName) -> &str {
                 n.as_cstr().to_str().unwrap_or("?")
             }
             match *FAULT.lock() {
-                Some(Spec::Entry(n)) => write!(f, "entry {}", show(&n)),
-                Some(Spec::Duplicate(n)) => write!(f, "duplicate {}", show(&n)),
-                Some(Spec::Bytes(d)) => write!(f, "{d:?}"),
-                Some(Spec::Missing) => write!(f, "missing"),
+                Some(Request::Entry(n)) => write!(f, "entry {}", show(&n)),
+                Some(Request::Duplicate(n)) => write!(f, "duplicate {}", show(&n)),
+                Some(Request::Bytes(d)) => write!(f, "{d:?}"),
+                Some(Request::Missing) => write!(f, "missing"),
                 None => Ok(()),
             }
         }
     }
 }
 
-pub(crate) use knob::Knob;
+pub(crate) use knob::FaultFile;
 
 /// Initialises the knob; called once by the module initializer.
 pub(crate) fn init() {
@@ -160,16 +160,16 @@ pub(crate) fn init() {
 pub(crate) fn fault(regs: &[Registered<'_>]) -> Option<Fault> {
     #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
     {
-        use knob::Spec;
+        use knob::Request;
         let index = |n: &kernel::kho::compat::record::NodeName| {
             regs.iter()
                 .position(|r| r.component().name().as_bytes() == n.as_bytes())
         };
         match (*knob::FAULT.lock())? {
-            Spec::Entry(n) => index(&n).map(Fault::Entry),
-            Spec::Duplicate(n) => index(&n).map(Fault::Duplicate),
-            Spec::Bytes(d) => Some(Fault::Bytes(d)),
-            Spec::Missing => Some(Fault::Missing),
+            Request::Entry(n) => index(&n).map(Fault::Entry),
+            Request::Duplicate(n) => index(&n).map(Fault::Duplicate),
+            Request::Bytes(d) => Some(Fault::Bytes(d)),
+            Request::Missing => Some(Fault::Missing),
         }
     }
     #[cfg(not(CONFIG_KHO_COMPAT_FAULT_INJECTION))]

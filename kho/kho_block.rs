@@ -32,10 +32,10 @@ kernel::kho_component! {
 }
 
 /// The format is written when a set is filled: nothing to serialize late.
-struct Format;
+struct WrittenWhenPreserved;
 
 #[vtable]
-impl Handler for Format {}
+impl Handler for WrittenWhenPreserved {}
 
 module! {
     type: KhoBlock,
@@ -48,13 +48,13 @@ module! {
 #[pin_data]
 struct KhoBlock {
     #[pin]
-    _registration: Registration<Format>,
+    _registration: Registration<WrittenWhenPreserved>,
 }
 
 impl kernel::InPlaceModule for KhoBlock {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            _registration <- Registration::new(&BLOCK, Format),
+            _registration <- Registration::new(&BLOCK, WrittenWhenPreserved),
         })
     }
 }

@@ -124,7 +124,7 @@ struct KhoCompat {
     _control: MiscDeviceRegistration<device::Control>,
     _manifest: Pin<KBox<debugfs::File<manifest::File>>>,
     _incoming: Pin<KBox<debugfs::File<incoming::File>>>,
-    _fault: Option<Pin<KBox<debugfs::File<fault::Knob>>>>,
+    _fault: Option<Pin<KBox<debugfs::File<fault::FaultFile>>>>,
     _dir: debugfs::Dir,
 }
 
@@ -158,7 +158,7 @@ impl kernel::InPlaceModule for KhoCompat {
             // Only in kernels built for fault-injection tests.
             _fault: if cfg!(CONFIG_KHO_COMPAT_FAULT_INJECTION) {
                 Some(KBox::pin_init(
-                    dir.read_write_file(c"fault", fault::Knob),
+                    dir.read_write_file(c"fault", fault::FaultFile),
                     GFP_KERNEL,
                 )?)
             } else {

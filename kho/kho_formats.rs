@@ -135,10 +135,10 @@ const FORMATS: &[&Component] = &[
 
 /// C code writes these formats when state is preserved: nothing to serialize late, and it
 /// cannot tell whether it holds state (so it is taken to).
-struct Format;
+struct WrittenWhenPreserved;
 
 #[vtable]
-impl Handler for Format {}
+impl Handler for WrittenWhenPreserved {}
 
 module! {
     type: KhoFormats,
@@ -149,7 +149,7 @@ module! {
 }
 
 struct KhoFormats {
-    _registrations: KVec<Pin<KBox<Registration<Format>>>>,
+    _registrations: KVec<Pin<KBox<Registration<WrittenWhenPreserved>>>>,
 }
 
 impl kernel::Module for KhoFormats {
@@ -157,7 +157,7 @@ impl kernel::Module for KhoFormats {
         let mut registrations = KVec::with_capacity(FORMATS.len(), GFP_KERNEL)?;
         for c in FORMATS {
             registrations.push(
-                KBox::pin_init(Registration::new(c, Format), GFP_KERNEL)?,
+                KBox::pin_init(Registration::new(c, WrittenWhenPreserved), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
         }

@@ -40,10 +40,10 @@ kernel::kho_component! {
 }
 
 /// The format is written by KHO's own code when memory is preserved: nothing to serialize late.
-struct Format;
+struct WrittenWhenPreserved;
 
 #[vtable]
-impl Handler for Format {}
+impl Handler for WrittenWhenPreserved {}
 
 module! {
     type: KhoRadix,
@@ -56,13 +56,13 @@ module! {
 #[pin_data]
 struct KhoRadix {
     #[pin]
-    _registration: Registration<Format>,
+    _registration: Registration<WrittenWhenPreserved>,
 }
 
 impl kernel::InPlaceModule for KhoRadix {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            _registration <- Registration::new(&RADIX, Format),
+            _registration <- Registration::new(&RADIX, WrittenWhenPreserved),
         })
     }
 }

@@ -39,10 +39,10 @@ kernel::kho_component! {
 }
 
 /// The format is written when an area is preserved: nothing to serialize late.
-struct Format;
+struct WrittenWhenPreserved;
 
 #[vtable]
-impl Handler for Format {}
+impl Handler for WrittenWhenPreserved {}
 
 module! {
     type: KhoVmalloc,
@@ -55,13 +55,13 @@ module! {
 #[pin_data]
 struct KhoVmalloc {
     #[pin]
-    _registration: Registration<Format>,
+    _registration: Registration<WrittenWhenPreserved>,
 }
 
 impl kernel::InPlaceModule for KhoVmalloc {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            _registration <- Registration::new(&VMALLOC, Format),
+            _registration <- Registration::new(&VMALLOC, WrittenWhenPreserved),
         })
     }
 }

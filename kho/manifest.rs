@@ -175,14 +175,14 @@ fn embedded() -> Result<Option<KVVec<u8>>, Option<kernel::kho::compat::image::Da
 
 /// This kernel's manifest as its image carries it: its text, and parsed.
 #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
-struct Own {
+struct OwnManifest {
     text: KVVec<u8>,
     parsed: kernel::kho::compat::manifest::Manifest,
 }
 
 /// This kernel's manifest as its image carries it, read once by [`init`].
 #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
-static OWN: kernel::sync::SetOnce<Own> = kernel::sync::SetOnce::new();
+static OWN: kernel::sync::SetOnce<OwnManifest> = kernel::sync::SetOnce::new();
 
 /// Reads the manifest the build embedded in this kernel (`.kho_manifest`), once, checks that it
 /// describes this kernel (its header, and every built-in component the same), keeps it for
@@ -196,7 +196,7 @@ pub(crate) fn init() {
             Ok(Some(text)) => match kernel::kho::compat::manifest::parse(&text) {
                 Ok(parsed) if describes_this_kernel(&parsed) => {
                     let n = parsed.len();
-                    if OWN.populate(Own { text, parsed }) {
+                    if OWN.populate(OwnManifest { text, parsed }) {
                         pr_info!(
                             "this kernel's manifest is its image's ({} components, modules not loaded included)\n",
                             n

@@ -25,10 +25,10 @@ use kernel::{
             rules::{
                 self,
                 Outcome,
+                Outgoing,
                 Overall,
-                Own,
                 Refusal,
-                Source,
+                ThisKernel,
                 Verdict, //
             },
             Plan,
@@ -44,8 +44,8 @@ use kernel::{
 };
 
 /// This kernel, as the rules see it.
-pub(crate) fn source() -> Source<'static> {
-    Source {
+pub(crate) fn source() -> ThisKernel<'static> {
+    ThisKernel {
         arch: compat::ARCH.to_str().unwrap_or("?"),
         page_size: PAGE_SIZE,
         release: compat::release().to_str().unwrap_or("?"),
@@ -54,8 +54,8 @@ pub(crate) fn source() -> Source<'static> {
 }
 
 /// The registered components, as the rules see them (each asked whether it holds state).
-fn own<'a>(regs: &'a [Registered<'a>]) -> impl Iterator<Item = Own<'a>> {
-    regs.iter().map(|r| Own {
+fn own<'a>(regs: &'a [Registered<'a>]) -> impl Iterator<Item = Outgoing<'a>> {
+    regs.iter().map(|r| Outgoing {
         name: r.component().name(),
         writes: r.component().writes(),
         chosen: r.component().chosen(),

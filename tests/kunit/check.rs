@@ -156,7 +156,7 @@ mod tests {
             assert!(matches!(
                 outcome(v, "memfd"),
                 Some(Outcome::Write {
-                    how: How::Pinned,
+                    how: Choice::Pinned,
                     ..
                 })
             ));
@@ -197,7 +197,7 @@ mod tests {
                                 outcome(v, "kunit-negotiate"),
                                 Some(Outcome::Write {
                                     version,
-                                    how: How::Negotiated
+                                    how: Choice::Negotiated
                                 })
                             );
                             assert_eq!(v.refusal(), None);

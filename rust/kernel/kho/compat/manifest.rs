@@ -44,7 +44,7 @@ pub const ARCH_MAX: usize = 16;
 
 /// A component as a manifest lists it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Component {
+pub struct Listed {
     name: [u8; NAME_MAX + 1],
     /// The versions the kernel reads.
     pub reads: Versions,
@@ -58,7 +58,7 @@ pub struct Component {
     line: usize,
 }
 
-impl Component {
+impl Listed {
     /// Returns the component's name.
     pub fn name(&self) -> &str {
         let len = self.name.iter().position(|b| *b == 0).unwrap_or(NAME_MAX);
@@ -77,7 +77,7 @@ pub struct Manifest {
     /// Handover record versions the kernel reads and writes.
     pub record: Versions,
     /// Sorted by name.
-    components: KVec<Component>,
+    components: KVec<Listed>,
 }
 
 impl Manifest {
@@ -131,7 +131,7 @@ impl Manifest {
     }
 
     /// Returns the component called `name`, if the kernel has it.
-    pub fn component(&self, name: &str) -> Option<&Component> {
+    pub fn component(&self, name: &str) -> Option<&Listed> {
         self.components
             .binary_search_by(|c| c.name().cmp(name))
             .ok()
@@ -139,7 +139,7 @@ impl Manifest {
     }
 
     /// Returns the components, sorted by name.
-    pub fn components(&self) -> &[Component] {
+    pub fn components(&self) -> &[Listed] {
         &self.components
     }
 
@@ -397,7 +397,7 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
                 name[..f[1].len()].copy_from_slice(f[1].as_bytes());
                 m.components
                     .push(
-                        Component {
+                        Listed {
                             name,
                             reads,
                             writes,

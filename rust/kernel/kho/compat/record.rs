@@ -315,7 +315,7 @@ pub struct Record<'a> {
 /// Damage done to an encoded record on purpose, for tests of how the next kernel isolates
 /// it (the fault-injection knob of `CONFIG_KHO_COMPAT_FAULT_INJECTION`): see [`damage`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Damage {
+pub enum Injected {
     /// `count` bytes of the blob, at offsets drawn from `seed`, each XORed with a non-zero
     /// byte drawn from it too.
     Flip {
@@ -348,13 +348,13 @@ fn splitmix(state: &mut u64) -> u64 {
 
 /// Damages the record in `blob[..len]` as `how` says (the rest of `blob` is the room the
 /// record is published in). Returns the offset of the first byte changed, for the log.
-pub fn damage(blob: &mut [u8], len: usize, how: Damage) -> usize {
+pub fn damage(blob: &mut [u8], len: usize, how: Injected) -> usize {
     let len = len.min(blob.len());
     if len < 8 {
         return 0;
     }
     match how {
-        Damage::Flip { seed, count } => {
+        Injected::Flip { seed, count } => {
             let mut state = seed;
             let mut first = len;
             for _ in 0..count.max(1) {
@@ -365,7 +365,7 @@ pub fn damage(blob: &mut [u8], len: usize, how: Damage) -> usize {
             }
             first
         }
-        Damage::Truncate { seed } => {
+        Injected::Truncate { seed } => {
             // Keep the 40-byte header, so that the blob is still taken for an FDT, and cut
             // at or before its last non-zero byte, so that something is cut.
             let keep = 40.min(len);
@@ -379,7 +379,7 @@ pub fn damage(blob: &mut [u8], len: usize, how: Damage) -> usize {
             blob[at.min(len)..len].fill(0);
             at
         }
-        Damage::TotalSize { seed } => {
+        Injected::TotalSize { seed } => {
             let mut state = seed;
             let r = splitmix(&mut state);
             let size = if r % 2 == 0 {

@@ -83,7 +83,7 @@ pub trait Handler: Send + Sync {
 }
 
 /// The part of a [`Registration`] the registry points to.
-struct Entry {
+struct Slot {
     component: &'static Component,
     /// The module that registered the component; null for built-in code.
     module: *mut bindings::module,
@@ -123,7 +123,7 @@ unsafe fn serialize_fn<T: Handler>(data: *const c_void, version: u32) -> Result 
 /// been dropped, whose module (if any) has not gone: a registration removes its pointer, under
 /// the lock, before it is dropped, and the module notifier removes those of a module that goes.
 struct State {
-    entries: KVec<NonNull<Entry>>,
+    entries: KVec<NonNull<Slot>>,
     record: Option<Subtree>,
 }
 
@@ -355,7 +355,7 @@ fn is_well_formed(c: &Component) -> bool {
 ///
 /// `entry` is the entry of a pinned [`Registration`], fully initialised, which calls
 /// [`unregister`] before it is dropped if this succeeds.
-unsafe fn register(entry: NonNull<Entry>) -> Result {
+unsafe fn register(entry: NonNull<Slot>) -> Result {
     // SAFETY: By the safety requirements `entry` is initialised and alive.
     let e = unsafe { entry.as_ref() };
     let name = e.component.name();
@@ -391,7 +391,7 @@ unsafe fn register(entry: NonNull<Entry>) -> Result {
 /// # Safety
 ///
 /// As for [`register`], and `e` is `entry`.
-unsafe fn insert(e: &Entry, entry: NonNull<Entry>, owner: &str) -> Result {
+unsafe fn insert(e: &Slot, entry: NonNull<Slot>, owner: &str) -> Result {
     let name = e.component.name();
     let mut state = registry();
     let at = match state.search(name) {
@@ -441,7 +441,7 @@ unsafe fn insert(e: &Entry, entry: NonNull<Entry>, owner: &str) -> Result {
 /// # Safety
 ///
 /// `entry` is initialised and alive.
-unsafe fn unregister(entry: NonNull<Entry>) {
+unsafe fn unregister(entry: NonNull<Slot>) {
     let remove = || {
         let mut state = registry();
         if let Some(at) = state.entries.iter().position(|e| *e == entry) {
@@ -475,7 +475,7 @@ unsafe fn unregister(entry: NonNull<Entry>) {
 pub struct Registration<T: Handler + 'static> {
     /// Read by the registry through a raw pointer while the registration is alive: kept in an
     /// `Opaque` so that no reference to `Self` asserts exclusive access to it.
-    entry: Opaque<Entry>,
+    entry: Opaque<Slot>,
     #[pin]
     handler: T,
     #[pin]
@@ -504,7 +504,7 @@ impl<T: Handler + 'static> Registration<T> {
         Error: From<E>,
     {
         try_pin_init!(&this in Self {
-            entry: Opaque::new(Entry {
+            entry: Opaque::new(Slot {
                 component,
                 module: crate::module::this_module::<T::OwnerModule>().as_ptr(),
                 data: core::ptr::null(),
@@ -530,7 +530,7 @@ impl<T: Handler + 'static> Registration<T> {
         })
     }
 
-    fn entry(&self) -> &Entry {
+    fn entry(&self) -> &Slot {
         // SAFETY: By the type invariant the entry is initialised and, but for `written`, only
         // read.
         unsafe { &*self.entry.get() }
@@ -592,12 +592,12 @@ impl<T: Handler + 'static> PinnedDrop for Registration<T> {
 /// held for `'a`).
 #[repr(transparent)]
 pub struct Registered<'a> {
-    entry: NonNull<Entry>,
-    _p: PhantomData<&'a Entry>,
+    entry: NonNull<Slot>,
+    _p: PhantomData<&'a Slot>,
 }
 
 impl<'a> Registered<'a> {
-    fn entry(&self) -> &'a Entry {
+    fn entry(&self) -> &'a Slot {
         // SAFETY: By the type invariant the entry is alive for `'a`.
         unsafe { self.entry.as_ref() }
     }
@@ -636,8 +636,8 @@ impl<'a> Registered<'a> {
 }
 
 /// Returns the registered components, sorted by name, for the duration of the borrow.
-fn views(entries: &KVec<NonNull<Entry>>) -> &[Registered<'_>] {
-    // SAFETY: `Registered` is a transparent `NonNull<Entry>`; the entries stay registered for
+fn views(entries: &KVec<NonNull<Slot>>) -> &[Registered<'_>] {
+    // SAFETY: `Registered` is a transparent `NonNull<Slot>`; the entries stay registered for
     // the borrow of `entries`, which is behind the held lock (type invariant of `State` and
     // `Registered`).
     unsafe { core::slice::from_raw_parts(entries.as_ptr().cast::<Registered<'_>>(), entries.len()) }
@@ -677,7 +677,7 @@ pub enum Fault {
     /// The component at this index is listed twice.
     Duplicate(usize),
     /// The encoded record is damaged ([`record::damage`]).
-    Bytes(record::Damage),
+    Bytes(record::Injected),
     /// No record is published at all.
     Missing,
 }
@@ -707,7 +707,7 @@ fn stage(
     version: u32,
     list: &[(&str, u32)],
     malformed: Option<usize>,
-    damage: Option<record::Damage>,
+    damage: Option<record::Injected>,
 ) -> Result<Staged> {
     let mut blob = KVVec::from_elem(0u8, record::max_size(version), GFP_KERNEL)?;
     let len = record::encode(&mut blob, version, super::release(), list, malformed)?;

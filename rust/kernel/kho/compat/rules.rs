@@ -42,7 +42,7 @@ use core::fmt;
 
 /// A component of the kernel that hands over, as the check sees it.
 #[derive(Clone, Copy)]
-pub struct Own<'a> {
+pub struct Outgoing<'a> {
     /// Its name.
     pub name: &'a str,
     /// The versions it writes.
@@ -54,7 +54,7 @@ pub struct Own<'a> {
 }
 
 /// The kernel that hands over, as the check sees it.
-pub struct Source<'a> {
+pub struct ThisKernel<'a> {
     /// Its architecture.
     pub arch: &'a str,
     /// Its `PAGE_SIZE`.
@@ -67,7 +67,7 @@ pub struct Source<'a> {
 
 /// How the version a component writes was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum How {
+pub enum Choice {
     /// The newest version both this kernel writes and the target reads.
     Negotiated,
     /// Fixed when the state was preserved.
@@ -76,12 +76,12 @@ pub enum How {
     Newest,
 }
 
-impl fmt::Display for How {
+impl fmt::Display for Choice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            How::Negotiated => "negotiated",
-            How::Pinned => "pinned",
-            How::Newest => "newest",
+            Choice::Negotiated => "negotiated",
+            Choice::Pinned => "pinned",
+            Choice::Newest => "newest",
         })
     }
 }
@@ -117,7 +117,7 @@ pub enum Outcome {
         /// The version written.
         version: u32,
         /// How it was chosen.
-        how: How,
+        how: Choice,
     },
     /// It holds nothing and the target could not take it anyway: it writes nothing and does
     /// not block.
@@ -128,7 +128,7 @@ pub enum Outcome {
 
 /// The check's outcome for one component.
 #[derive(Clone, Copy)]
-pub struct Entry {
+pub struct Decision {
     name: [u8; NAME_MAX + 1],
     /// What the component writes.
     pub writes: Versions,
@@ -138,7 +138,7 @@ pub struct Entry {
     pub outcome: Outcome,
 }
 
-impl Entry {
+impl Decision {
     /// Returns the component's name.
     pub fn name(&self) -> &str {
         let len = self.name.iter().position(|b| *b == 0).unwrap_or(NAME_MAX);
@@ -186,7 +186,7 @@ pub struct Verdict {
     pub overall: Overall,
     /// The handover record version to write.
     pub record_version: u32,
-    entries: KVVec<Entry>,
+    entries: KVVec<Decision>,
     release: [u8; RELEASE_MAX],
     release_len: usize,
     target_arch: [u8; ARCH_MAX],
@@ -243,7 +243,7 @@ fn blocked(holds: bool, reason: Reason) -> Outcome {
 }
 
 /// Checks one component against the target.
-pub fn check_component(c: &Own<'_>, target: &Manifest) -> Outcome {
+pub fn check_component(c: &Outgoing<'_>, target: &Manifest) -> Outcome {
     let Some(t) = target.component(c.name) else {
         return blocked(c.holds_state, Reason::MissingInTarget);
     };
@@ -251,7 +251,7 @@ pub fn check_component(c: &Own<'_>, target: &Manifest) -> Outcome {
         Chosen::AtReboot => match c.writes.intersect(t.reads) {
             Some(common) => Outcome::Write {
                 version: common.max(),
-                how: How::Negotiated,
+                how: Choice::Negotiated,
             },
             None => blocked(
                 c.holds_state,
@@ -266,7 +266,7 @@ pub fn check_component(c: &Own<'_>, target: &Manifest) -> Outcome {
             if t.reads.contains(pinned) {
                 Outcome::Write {
                     version: pinned,
-                    how: How::Pinned,
+                    how: Choice::Pinned,
                 }
             } else {
                 blocked(
@@ -292,10 +292,10 @@ fn copy<const N: usize>(s: &str) -> ([u8; N], usize) {
 /// Checks the components `own` of the kernel `source` against `target` (or the policy,
 /// without one).
 pub fn compute<'a>(
-    source: &Source<'_>,
+    source: &ThisKernel<'_>,
     target: Option<&Manifest>,
     enforce: bool,
-    own: impl Iterator<Item = Own<'a>>,
+    own: impl Iterator<Item = Outgoing<'a>>,
 ) -> Result<Verdict> {
     let (release, release_len) = copy::<RELEASE_MAX>(target.map_or("", |t| t.release()));
     let (target_arch, target_arch_len) = copy::<ARCH_MAX>(target.map_or("", |t| t.arch()));
@@ -328,13 +328,13 @@ pub fn compute<'a>(
             (Overall::Checked, Some(t)) => check_component(&c, t),
             (Overall::NoTarget { .. }, _) => Outcome::Write {
                 version: c.writes.max(),
-                how: How::Newest,
+                how: Choice::Newest,
             },
             _ => Outcome::Refused(Reason::TargetMismatch),
         };
         let (name, _) = copy::<{ NAME_MAX + 1 }>(c.name);
         entries.push(
-            Entry {
+            Decision {
                 name,
                 writes: c.writes,
                 modular_in_target: target
@@ -385,9 +385,9 @@ pub fn compute<'a>(
 /// manifest set by user space that is not the loaded image's): every component of `own` is
 /// refused, with the target as a whole.
 pub fn unusable<'a>(
-    source: &Source<'_>,
+    source: &ThisKernel<'_>,
     why: &str,
-    own: impl Iterator<Item = Own<'a>>,
+    own: impl Iterator<Item = Outgoing<'a>>,
 ) -> Result<Verdict> {
     let mut v = compute(source, None, false, own)?;
     v.overall = Overall::Unusable;
@@ -441,7 +441,7 @@ impl Verdict {
     }
 
     /// Returns the per-component outcomes, in the order the components were given.
-    pub fn entries(&self) -> &[Entry] {
+    pub fn entries(&self) -> &[Decision] {
         &self.entries
     }
 
@@ -552,7 +552,7 @@ impl fmt::Display for Target<'_> {
 }
 
 /// Formats a [`Reason`] for a component.
-struct Explain<'a>(&'a Reason, &'a Entry);
+struct Explain<'a>(&'a Reason, &'a Decision);
 
 impl fmt::Display for Explain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -576,7 +576,7 @@ impl fmt::Display for Explain<'_> {
 }
 
 /// The log line of a refused component.
-struct RefusedLine<'a>(&'a Entry, &'a Reason, &'a Verdict);
+struct RefusedLine<'a>(&'a Decision, &'a Reason, &'a Verdict);
 
 impl fmt::Display for RefusedLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -645,13 +645,13 @@ pub fn compare(own: &[u8], target: &[u8], out: &mut dyn fmt::Write) -> Result<u8
             return Ok(2);
         }
     };
-    let source = Source {
+    let source = ThisKernel {
         arch: own.arch(),
         page_size: own.page_size as usize,
         release: own.release(),
         record: own.record,
     };
-    let components = own.components().iter().map(|c| Own {
+    let components = own.components().iter().map(|c| Outgoing {
         name: c.name(),
         writes: c.writes,
         chosen: c.chosen,
