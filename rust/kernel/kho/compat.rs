@@ -92,6 +92,7 @@ pub mod format;
 pub mod image;
 pub mod incoming;
 pub mod ioctl;
+mod locks;
 pub mod manifest;
 pub mod record;
 mod registry;

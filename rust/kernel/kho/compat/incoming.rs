@@ -12,23 +12,16 @@
 
 use super::{
     find_builtin,
+    locks::computing,
     record::{
         self,
         Entry,
         Invalid,
         NodeName, //
     },
-    registry::once,
     Component, Versions,
 };
-use crate::{
-    kho,
-    prelude::*,
-    sync::{
-        atomic::Atomic,
-        SetOnce, //
-    },
-};
+use crate::{kho, prelude::*, sync::SetOnce};
 use core::fmt;
 
 /// What this kernel can do with a component's incoming data.
@@ -259,21 +252,6 @@ impl Incoming {
 
 static INCOMING: SetOnce<Incoming> = SetOnce::new();
 
-/// The lock of the first computation (in a module of its own: its name is also a type's).
-#[allow(clippy::upper_case_acronyms)]
-mod lock {
-    use core::pin::Pin;
-
-    crate::sync::global_lock! {
-        // SAFETY: `get()` calls `init()` exactly once, before the first `lock()`.
-        pub(super) unsafe(uninit) static COMPUTING: Mutex<()> = ();
-    }
-}
-use lock::COMPUTING;
-
-/// 0: `COMPUTING` is uninitialised, 1: being initialised, 2: ready.
-static COMPUTING_READY: Atomic<u32> = Atomic::new(0);
-
 /// Reads the real handover, then gives the record's memory back.
 fn compute_real() -> Result<Incoming> {
     if !kho::is_kho_boot() {
@@ -281,7 +259,7 @@ fn compute_real() -> Result<Incoming> {
     }
     // SAFETY: The record subtree belongs to this code: the previous kernel published it from
     // a `PreservedMem` (`registry`), and nothing else uses it. It is retrieved only here, under
-    // `COMPUTING`, once: `INCOMING` is set by the caller and this never runs again.
+    // `locks::COMPUTING`, once: `INCOMING` is set by the caller and this never runs again.
     match unsafe { kho::retrieve_subtree(record::SUBTREE, record::MAX_SIZE) } {
         // The result keeps nothing of the blob, whose memory is freed with it.
         Ok(blob) => Incoming::compute(Source::Blob(blob.as_bytes())),
@@ -297,15 +275,13 @@ pub fn get() -> Option<&'static Incoming> {
     if let Some(incoming) = INCOMING.as_ref() {
         return Some(incoming);
     }
-    // SAFETY: `once()` runs this exactly once, before any `lock()`.
-    once(&COMPUTING_READY, || unsafe { COMPUTING.init() });
-    let _computing = COMPUTING.lock();
+    let _computing = computing();
     if let Some(incoming) = INCOMING.as_ref() {
         return Some(incoming);
     }
     match compute_real() {
         Ok(incoming) => {
-            // `COMPUTING` is held and `INCOMING` was empty: this is the first value.
+            // `locks::COMPUTING` is held and `INCOMING` was empty: this is the first value.
             let _ = INCOMING.populate(incoming);
         }
         Err(e) => {

@@ -122,7 +122,7 @@ unsafe fn serialize_fn<T: Handler>(data: *const c_void, version: u32) -> Result 
 /// Every pointer in `entries` points to the `entry` of a pinned [`Registration`] that has not
 /// been dropped, whose module (if any) has not gone: a registration removes its pointer, under
 /// the lock, before it is dropped, and the module notifier removes those of a module that goes.
-struct State {
+pub(super) struct State {
     entries: KVec<NonNull<Slot>>,
     record: Option<Subtree>,
 }
@@ -131,58 +131,11 @@ struct State {
 // alive (type invariant); the handlers they reach are `Send + Sync`.
 unsafe impl Send for State {}
 
-/// The registry's lock (in a module of its own: its name is also a type's).
-#[allow(clippy::upper_case_acronyms)]
-mod lock {
-    use super::State;
-    use crate::prelude::*;
-
-    crate::sync::global_lock! {
-        // SAFETY: `registry()` calls `init()` exactly once, before the first `lock()`.
-        pub(super) unsafe(uninit) static REGISTRY: Mutex<State> = State {
-            entries: KVec::new(),
-            record: None,
-        };
-    }
-
-    crate::sync::global_lock! {
-        // SAFETY: `watch_modules()` calls `init()` exactly once, before the first `lock()`.
-        pub(super) unsafe(uninit) static NOTIFIER: Mutex<bool> = false;
-    }
-}
-use lock::{
-    NOTIFIER,
-    REGISTRY, //
+use super::locks::{
+    notifier,
+    registry,
+    NOTIFIER, //
 };
-
-/// 0: `REGISTRY` is uninitialised, 1: being initialised, 2: ready.
-static REGISTRY_READY: Atomic<u32> = Atomic::new(0);
-/// The same, for `NOTIFIER`.
-static NOTIFIER_READY: Atomic<u32> = Atomic::new(0);
-
-/// Runs `init` exactly once for `state`; callers that lose the race wait until it has run.
-///
-/// `init` must not sleep: the losers spin. It is only ever a lock's initialisation.
-pub(super) fn once(state: &Atomic<u32>, init: impl FnOnce()) {
-    if state.load(Acquire) == 2 {
-        return;
-    }
-    if state.cmpxchg(0, 1, Acquire).is_ok() {
-        init();
-        state.store(2, Release);
-        return;
-    }
-    while state.load(Acquire) != 2 {
-        core::hint::spin_loop();
-    }
-}
-
-/// Locks the registry, initialising its lock on first use.
-fn registry() -> GlobalGuard<REGISTRY> {
-    // SAFETY: `once()` runs this exactly once, before any `lock()`.
-    once(&REGISTRY_READY, || unsafe { REGISTRY.init() });
-    REGISTRY.lock()
-}
 
 /// The module notifier of the registry: registered while a loadable module has a component
 /// registered (`NOTIFIER` says whether it is).
@@ -236,17 +189,10 @@ unsafe extern "C" fn module_going(
     0
 }
 
-/// Locks `NOTIFIER`, initialising it on first use.
-///
-/// The lock order is `NOTIFIER`, then the module notifier chain's lock (taken by
-/// `register_module_notifier()` and `unregister_module_notifier()`), then `REGISTRY`, which
-/// [`module_going`] takes from inside the chain: `REGISTRY` is never held while the chain's
-/// lock is taken.
-fn notifier() -> GlobalGuard<NOTIFIER> {
-    // SAFETY: `once()` runs this exactly once, before any `lock()`.
-    once(&NOTIFIER_READY, || unsafe { NOTIFIER.init() });
-    NOTIFIER.lock()
-}
+// The lock order is `NOTIFIER`, then the module notifier chain's lock (taken by
+// `register_module_notifier()` and `unregister_module_notifier()`), then `REGISTRY`, which
+// `module_going()` takes from inside the chain: `REGISTRY` is never held while the chain's
+// lock is taken.
 
 /// Puts the module notifier on the chain, if it is not there yet, so that a module cannot
 /// leave entries behind. The caller keeps the returned guard while it adds a module's entry.
@@ -279,6 +225,14 @@ fn unwatch_if_idle(on: &mut GlobalGuard<NOTIFIER>) {
 }
 
 impl State {
+    /// The registry before any registration.
+    pub(super) const fn new() -> Self {
+        Self {
+            entries: KVec::new(),
+            record: None,
+        }
+    }
+
     /// Returns the index of the entry called `name`, or where it would go.
     fn search(&self, name: &str) -> core::result::Result<usize, usize> {
         self.entries.binary_search_by(|e| {
