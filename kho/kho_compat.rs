@@ -138,7 +138,8 @@ impl kernel::InPlaceModule for KhoCompat {
         // they got, early in the log.
         incoming::report();
         if kho::is_enabled() {
-            match compat::publish_record() {
+            let published = compat::lock().publish_record();
+            match published {
                 Ok(p) => pr_info!(
                     "handover record v{} published ({} components, {} bytes)\n",
                     p.record_version,

@@ -126,42 +126,43 @@ pub(crate) fn prepare() -> Result {
         return Ok(());
     }
     let start = Instant::<Monotonic>::now();
-    let mut checked = None;
-    let prepared = compat::prepare_handover(|regs| {
-        let v = verdict(regs)?;
-        checked = Some(start.elapsed());
-        if let Some(refusal) = v.refusal() {
-            v.for_each_refusal(|why| {
-                pr_err!(
-                    "kexec refused ({}): {}\n",
-                    refusal.name(),
-                    format_args!("{why}")
-                );
-            });
-            return Err(refusal.into());
-        }
-        if let Overall::NoTarget { enforce: false } = v.overall {
-            pr_warn!(
-                "kexec without a target manifest: every component writes its newest version, \
-                unchecked\n"
+    // The registry stays locked from the check to the record: what is checked is what is
+    // written.
+    let mut registry = compat::lock();
+    let v = verdict(registry.registered())?;
+    let checked = start.elapsed();
+    if let Some(refusal) = v.refusal() {
+        v.for_each_refusal(|why| {
+            pr_err!(
+                "kexec refused ({}): {}\n",
+                refusal.name(),
+                format_args!("{why}")
             );
-        } else {
-            pr_info!(
-                "kexec allowed: target {} ({})\n",
-                v.target_release(),
-                v.note()
-            );
-        }
-        let mut p = plan(&v)?;
-        p.fault = crate::fault::fault(regs);
-        Ok(p)
-    })?;
+        });
+        return Err(refusal.into());
+    }
+    if let Overall::NoTarget { enforce: false } = v.overall {
+        pr_warn!(
+            "kexec without a target manifest: every component writes its newest version, \
+            unchecked\n"
+        );
+    } else {
+        pr_info!(
+            "kexec allowed: target {} ({})\n",
+            v.target_release(),
+            v.note()
+        );
+    }
+    let mut p = plan(&v)?;
+    p.fault = crate::fault::fault(registry.registered());
+    let prepared = registry.prepare_handover(&p)?;
+    drop(registry);
     pr_info!(
         "handover record v{} written for kexec ({} components, {} bytes); check took {} us\n",
         prepared.record_version,
         prepared.components,
         prepared.bytes,
-        checked.map_or(0, |c| c.as_micros_ceil())
+        checked.as_micros_ceil()
     );
     Ok(())
 }

@@ -45,6 +45,7 @@ mod registration {
                 Component,
                 Handler,
                 Plan,
+                Prepared,
                 Registration,
                 Status, //
             },
@@ -302,6 +303,14 @@ mod registration {
         })
     }
 
+    /// Prepares the handover with every registered component at its newest version, `name`
+    /// at `version`.
+    fn prepare(name: &str, version: u32) -> Result<Prepared> {
+        let mut registry = compat::lock();
+        let plan = plan_with(registry.registered(), name, version)?;
+        registry.prepare_handover(&plan)
+    }
+
     /// A handler whose `serialize()` takes a lock of its own, as a driver's does.
     #[pin_data]
     struct Locking {
@@ -340,7 +349,7 @@ mod registration {
         )?;
         drop(held);
         // The registry's lock, then the handler's: lockdep learns that order.
-        compat::prepare_handover(|regs| plan_with(regs, c.name(), 1))?;
+        prepare(c.name(), 1)?;
         // Read, then asserted: never assert with a lock held (`ensure_kunit`).
         let written = *reg.handler().written.lock();
         assert_eq!(written, 1);
@@ -349,7 +358,7 @@ mod registration {
         drop(reg);
         drop(held);
         assert!(!compat::is_registered(c.name()));
-        compat::publish_record()?;
+        compat::lock().publish_record()?;
         Ok(())
     }
 
@@ -359,23 +368,23 @@ mod registration {
         let reg = register(c)?;
         if !kho::is_enabled() {
             // Nothing is handed over: nothing is asked, nothing serializes.
-            let off = compat::prepare_handover(|regs| plan_with(regs, c.name(), 1));
+            let off = prepare(c.name(), 1);
             assert_eq!(off.err(), Some(EOPNOTSUPP));
             assert_eq!(reg.handler().serialized.load(Relaxed), 0);
             return Ok(());
         }
         // A version the component does not write is refused before anything is serialized.
-        let bad = compat::prepare_handover(|regs| plan_with(regs, c.name(), 7));
+        let bad = prepare(c.name(), 7);
         assert_eq!(bad.err(), Some(EINVAL));
         assert_eq!(reg.handler().serialized.load(Relaxed), 0);
-        let p = compat::prepare_handover(|regs| plan_with(regs, c.name(), 1))?;
+        let p = prepare(c.name(), 1)?;
         // Serialized at reboot, in the version the plan chose, and recorded.
         assert_eq!(reg.handler().serialized.load(Relaxed), 1);
         assert_eq!(p.record_version, 2);
         assert_eq!(reg.outgoing_version(), Some(1));
         drop(reg);
         // Back to the boot-time record.
-        compat::publish_record()?;
+        compat::lock().publish_record()?;
         Ok(())
     }
 

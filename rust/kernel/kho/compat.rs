@@ -94,6 +94,7 @@ pub mod incoming;
 pub mod ioctl;
 mod locks;
 pub mod manifest;
+mod outgoing;
 pub mod record;
 mod registry;
 pub mod rules;
@@ -105,15 +106,17 @@ pub use format::{
     NAME_MAX, //
 };
 pub use incoming::Status;
+pub use outgoing::{
+    Fault,
+    Plan,
+    Prepared, //
+};
 pub use registry::{
     is_registered,
-    prepare_handover,
-    publish_record,
+    lock,
     with_registered,
-    Fault,
     Handler,
-    Plan,
-    Prepared,
+    Locked,
     Registered,
     Registration, //
 };

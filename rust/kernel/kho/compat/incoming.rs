@@ -258,7 +258,7 @@ fn compute_real() -> Result<Incoming> {
         return Incoming::compute(Source::NotKhoBoot);
     }
     // SAFETY: The record subtree belongs to this code: the previous kernel published it from
-    // a `PreservedMem` (`registry`), and nothing else uses it. It is retrieved only here, under
+    // a `PreservedMem` (`outgoing`), and nothing else uses it. It is retrieved only here, under
     // `locks::COMPUTING`, once: `INCOMING` is set by the caller and this never runs again.
     match unsafe { kho::retrieve_subtree(record::SUBTREE, record::MAX_SIZE) } {
         // The result keeps nothing of the blob, whose memory is freed with it.

@@ -2,9 +2,12 @@
 
 //! The locks of the registry, set up together, on first use.
 //!
-//! - [`REGISTRY`]: the registered components and the outgoing record ([`super::registry`]);
-//! - [`NOTIFIER`]: whether the registry's module notifier is on the module notifier chain;
-//! - [`COMPUTING`]: the first reading of the incoming handover ([`super::incoming::get`]).
+//! - [`REGISTRY`](static@REGISTRY): the registered components and the outgoing record
+//!   ([`super::registry`]);
+//! - [`NOTIFIER`](static@NOTIFIER): whether the registry's module notifier is on the module
+//!   notifier chain;
+//! - [`COMPUTING`](static@COMPUTING): the first reading of the incoming handover
+//!   ([`super::incoming::get`]).
 //!
 //! They cannot wait for an initcall. The `kernel` crate has none of its own, and its users
 //! come early and in no order it controls: components register from the init functions of

@@ -4,9 +4,8 @@
 //!
 //! A component's module registers its declaration with a pinned [`Registration`] when it
 //! initialises; dropping the registration unregisters it. The registry keeps the registered
-//! components sorted by name, writes the handover record for them
-//! ([`prepare_handover`], [`publish_record`]) and lets the check before kexec see them
-//! ([`with_registered`]).
+//! components sorted by name; locked ([`lock`]), it lets the check before kexec read them and
+//! the handover record be written for them (`outgoing.rs`).
 //!
 //! The registry's lock is taken by registration, unregistration and those functions. A
 //! [`Handler`]'s callbacks run with it held, which makes the lock order: the registry's lock,
@@ -23,8 +22,6 @@
 use super::{
     builtin,
     incoming,
-    record,
-    Chosen,
     Component,
     Status, //
 };
@@ -32,17 +29,12 @@ use crate::types::Opaque;
 use crate::{
     bindings,
     error::to_result,
-    kho::{
-        self,
-        PreservedMem,
-        Subtree, //
-    },
+    kho::Subtree,
     prelude::*,
     sync::{
         atomic::{
             Acquire,
-            Atomic,
-            Release, //
+            Atomic, //
         },
         GlobalGuard,
     },
@@ -76,23 +68,24 @@ pub trait Handler: Send + Sync {
     /// negotiated with the target kernel.
     ///
     /// Called when a kexec is prepared, for a component declared
-    /// [`Chosen::AtReboot`] that writes something. An error refuses the kexec.
+    /// [`Chosen::AtReboot`](super::Chosen::AtReboot) that writes something. An error refuses
+    /// the kexec.
     fn serialize(&self, _version: u32) -> Result {
         Ok(())
     }
 }
 
 /// The part of a [`Registration`] the registry points to.
-struct Slot {
+pub(super) struct Slot {
     component: &'static Component,
     /// The module that registered the component; null for built-in code.
     module: *mut bindings::module,
     /// The registration's handler.
-    data: *const c_void,
+    pub(super) data: *const c_void,
     holds: unsafe fn(*const c_void) -> bool,
-    serialize: unsafe fn(*const c_void, u32) -> Result,
+    pub(super) serialize: unsafe fn(*const c_void, u32) -> Result,
     /// The version in the record last written, 0 if none.
-    written: Atomic<u32>,
+    pub(super) written: Atomic<u32>,
 }
 
 /// Calls [`Handler::holds_state`] on the handler at `data`.
@@ -123,8 +116,8 @@ unsafe fn serialize_fn<T: Handler>(data: *const c_void, version: u32) -> Result 
 /// been dropped, whose module (if any) has not gone: a registration removes its pointer, under
 /// the lock, before it is dropped, and the module notifier removes those of a module that goes.
 pub(super) struct State {
-    entries: KVec<NonNull<Slot>>,
-    record: Option<Subtree>,
+    pub(super) entries: KVec<NonNull<Slot>>,
+    pub(super) record: Option<Subtree>,
 }
 
 // SAFETY: The entries are only dereferenced with the lock held, while their registrations are
@@ -134,7 +127,8 @@ unsafe impl Send for State {}
 use super::locks::{
     notifier,
     registry,
-    NOTIFIER, //
+    NOTIFIER,
+    REGISTRY, //
 };
 
 /// The module notifier of the registry: registered while a loadable module has a component
@@ -538,7 +532,7 @@ impl<T: Handler + 'static> PinnedDrop for Registration<T> {
     }
 }
 
-/// A registered component, as [`with_registered`] and [`prepare_handover`] show it.
+/// A registered component, as the locked registry shows it ([`Locked::registered`]).
 ///
 /// # Invariants
 ///
@@ -551,7 +545,7 @@ pub struct Registered<'a> {
 }
 
 impl<'a> Registered<'a> {
-    fn entry(&self) -> &'a Slot {
+    pub(super) fn entry(&self) -> &'a Slot {
         // SAFETY: By the type invariant the entry is alive for `'a`.
         unsafe { self.entry.as_ref() }
     }
@@ -590,237 +584,42 @@ impl<'a> Registered<'a> {
 }
 
 /// Returns the registered components, sorted by name, for the duration of the borrow.
-fn views(entries: &KVec<NonNull<Slot>>) -> &[Registered<'_>] {
+pub(super) fn views(entries: &KVec<NonNull<Slot>>) -> &[Registered<'_>] {
     // SAFETY: `Registered` is a transparent `NonNull<Slot>`; the entries stay registered for
     // the borrow of `entries`, which is behind the held lock (type invariant of `State` and
     // `Registered`).
     unsafe { core::slice::from_raw_parts(entries.as_ptr().cast::<Registered<'_>>(), entries.len()) }
 }
 
-/// Calls `f` with the registered components, sorted by name, with the registry locked.
+/// The registry, locked: through it the check reads the registered components, and the
+/// outgoing record is written ([`Locked::prepare_handover`], [`Locked::publish_record`]), with
+/// nothing registered or unregistered in between.
+///
+/// While it is held, registering and unregistering wait: a thread holding it must not create
+/// or drop a [`Registration`].
+pub struct Locked(pub(super) GlobalGuard<REGISTRY>);
+
+/// Locks the registry.
+pub fn lock() -> Locked {
+    Locked(registry())
+}
+
+impl Locked {
+    /// Returns the registered components, sorted by name, for as long as the lock is held.
+    pub fn registered(&self) -> &[Registered<'_>] {
+        views(&self.0.entries)
+    }
+}
+
+/// Calls `f` with the registered components, sorted by name, with the registry locked: a
+/// short read ([`lock`] for more).
 ///
 /// `f` must not register or unregister a component.
 pub fn with_registered<R>(f: impl FnOnce(&[Registered<'_>]) -> R) -> R {
-    let state = registry();
-    f(views(&state.entries))
+    f(lock().registered())
 }
 
 /// Returns whether a component called `name` is registered.
 pub fn is_registered(name: &str) -> bool {
     registry().search(name).is_ok()
-}
-
-/// What to write into the handover record, decided by the check before kexec.
-pub struct Plan {
-    /// The record format version to write.
-    pub record_version: u32,
-    /// For each registered component, in the order of the slice the plan was made for, the
-    /// version it writes, or `None` for a component that writes nothing.
-    pub versions: KVec<Option<u32>>,
-    /// A fault to inject into the record, to test how the next kernel isolates it. Only for
-    /// fault-injection tests (`CONFIG_KHO_COMPAT_FAULT_INJECTION`).
-    pub fault: Option<Fault>,
-}
-
-/// A fault injected into the handover record, for tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// The entry of the component at this index (of the plan's slice) is written malformed: a
-    /// 64-bit version in a version 1 record, version 0 in version 2.
-    Entry(usize),
-    /// The component at this index is listed twice.
-    Duplicate(usize),
-    /// The encoded record is damaged ([`record::damage`]).
-    Bytes(record::Injected),
-    /// No record is published at all.
-    Missing,
-}
-
-/// What [`prepare_handover`] wrote.
-#[derive(Debug, Clone, Copy)]
-pub struct Prepared {
-    /// The record format version written.
-    pub record_version: u32,
-    /// The number of components in the record.
-    pub components: usize,
-    /// The record's size in bytes.
-    pub bytes: usize,
-}
-
-/// A record encoded and, if the published one cannot take it, memory to publish it in.
-struct Staged {
-    blob: KVVec<u8>,
-    len: usize,
-    fresh: Option<PreservedMem>,
-}
-
-/// Encodes the record of `list` in `version` and, unless the published subtree has exactly the
-/// size it needs (whole pages), allocates preserved memory for it. Publishes nothing.
-fn stage(
-    slot: &Option<Subtree>,
-    version: u32,
-    list: &[(&str, u32)],
-    malformed: Option<usize>,
-    damage: Option<record::Injected>,
-) -> Result<Staged> {
-    let mut blob = KVVec::from_elem(0u8, record::max_size(version), GFP_KERNEL)?;
-    let len = record::encode(&mut blob, version, super::release(), list, malformed)?;
-    let capacity = len.next_multiple_of(crate::page::PAGE_SIZE);
-    if let Some(how) = damage {
-        let at = record::damage(
-            &mut blob[..capacity.min(record::max_size(version))],
-            len,
-            how,
-        );
-        pr_warn!(
-            "kho_compat: fault injection: the record is damaged ({:?}), first at byte {}\n",
-            how,
-            at
-        );
-    }
-    // A reader takes the subtree's registered size as the blob's: a version 1 reader (a kernel
-    // without version 2) accepts one page at most, so the subtree is always exactly as large
-    // as the record needs.
-    let fresh = match slot {
-        Some(subtree) if subtree.as_slice().len() == capacity => None,
-        _ => Some(PreservedMem::alloc(capacity)?),
-    };
-    Ok(Staged { blob, len, fresh })
-}
-
-/// Publishes a staged record, replacing the previous one.
-fn publish(slot: &mut Option<Subtree>, staged: Staged) -> Result<usize> {
-    let Staged { blob, len, fresh } = staged;
-    match (fresh, slot.as_mut()) {
-        (None, Some(subtree)) => {
-            // Rewritten in place: the subtree has the size the record needs.
-            subtree.as_mut_slice()[..len].copy_from_slice(&blob[..len]);
-            subtree.as_mut_slice()[len..].fill(0);
-        }
-        (Some(mut mem), _) => {
-            mem.as_mut_slice()[..len].copy_from_slice(&blob[..len]);
-            // The name is free only once the old record is gone.
-            *slot = None;
-            *slot = Some(Subtree::add(record::SUBTREE, mem)?);
-        }
-        (None, None) => return Err(EINVAL),
-    }
-    Ok(len)
-}
-
-/// Prepares the handover record for a kexec.
-///
-/// With the registry locked, `plan` decides from the registered components (sorted by name)
-/// what each writes and which record version. The plan is checked whole, and the record
-/// encoded and its memory allocated, before any component serializes: then each
-/// [`Chosen::AtReboot`] component that writes a version serializes in it
-/// ([`Handler::serialize`]), and the record is published. An error leaves the kexec to be
-/// refused; one from a component's `serialize` leaves the previous record in place.
-///
-/// # Errors
-///
-/// [`EOPNOTSUPP`] if KHO is disabled (nothing is handed over), [`EINVAL`] for a plan that does
-/// not fit the components, [`ENOSPC`] if the record version cannot hold them, or the error of
-/// `plan` or of a component's `serialize`.
-pub fn prepare_handover(plan: impl FnOnce(&[Registered<'_>]) -> Result<Plan>) -> Result<Prepared> {
-    if !kho::is_enabled() {
-        return Err(EOPNOTSUPP);
-    }
-    let mut guard = registry();
-    let State { entries, record } = &mut *guard;
-    let views = views(entries);
-    let plan = plan(views)?;
-    if plan.versions.len() != views.len()
-        || !record::VERSIONS.contains(plan.record_version)
-        || views
-            .iter()
-            .zip(plan.versions.iter())
-            .any(|(r, v)| v.is_some_and(|v| !r.component().writes().contains(v)))
-    {
-        return Err(EINVAL);
-    }
-    let mut list = KVVec::with_capacity(views.len() + 1, GFP_KERNEL)?;
-    let mut malformed = None;
-    for (i, (r, v)) in views.iter().zip(plan.versions.iter()).enumerate() {
-        if let Some(v) = *v {
-            let name = r.component().name();
-            if plan.fault == Some(Fault::Entry(i)) {
-                pr_warn!("kho_compat: fault injection: the entry of \"{name}\" is malformed\n");
-                malformed = Some(list.len());
-            }
-            list.push((name, v), GFP_KERNEL)?;
-            if plan.fault == Some(Fault::Duplicate(i)) {
-                pr_warn!("kho_compat: fault injection: \"{name}\" is listed twice\n");
-                list.push((name, v), GFP_KERNEL)?;
-            }
-        }
-    }
-    let damage = match plan.fault {
-        Some(Fault::Bytes(how)) => Some(how),
-        _ => None,
-    };
-    let staged = stage(record, plan.record_version, &list, malformed, damage)?;
-    for (r, v) in views.iter().zip(plan.versions.iter()) {
-        let (Some(v), c) = (*v, r.component()) else {
-            continue;
-        };
-        if c.chosen() == Chosen::AtReboot {
-            let e = r.entry();
-            // SAFETY: `data` points to the handler of a registration alive under the lock.
-            if let Err(err) = unsafe { (e.serialize)(e.data, v) } {
-                pr_err!(
-                    "kho_compat: component \"{}\" cannot serialize version {}: {:?}\n",
-                    c.name(),
-                    v,
-                    err
-                );
-                return Err(err);
-            }
-        }
-    }
-    let bytes = if plan.fault == Some(Fault::Missing) {
-        pr_warn!("kho_compat: fault injection: no record is handed over\n");
-        *record = None;
-        0
-    } else {
-        publish(record, staged)?
-    };
-    // Remember what was written, for `outgoing_version()`.
-    for (r, v) in views.iter().zip(plan.versions.iter()) {
-        r.entry().written.store(v.unwrap_or(0), Release);
-    }
-    Ok(Prepared {
-        record_version: plan.record_version,
-        components: list.len(),
-        bytes,
-    })
-}
-
-/// Publishes the record at boot: each registered component at its newest version, in the
-/// record format for a target not known yet (`format::RECORD_UNKNOWN_TARGET`).
-/// [`prepare_handover`] rewrites it before a kexec.
-pub fn publish_record() -> Result<Prepared> {
-    let mut guard = registry();
-    let State { entries, record } = &mut *guard;
-    let views = views(entries);
-    let mut list: KVVec<(&str, u32)> = KVVec::with_capacity(views.len(), GFP_KERNEL)?;
-    for r in views {
-        list.push(
-            (r.component().name(), r.component().writes().max()),
-            GFP_KERNEL,
-        )?;
-    }
-    let version = super::format::RECORD_UNKNOWN_TARGET;
-    let staged = stage(record, version, &list, None, None)?;
-    let bytes = publish(record, staged)?;
-    for r in views {
-        r.entry()
-            .written
-            .store(r.component().writes().max(), Release);
-    }
-    Ok(Prepared {
-        record_version: version,
-        components: list.len(),
-        bytes,
-    })
 }
