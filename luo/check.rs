@@ -252,3 +252,488 @@ pub(crate) enum Commit {
     /// A kind `include/linux/kho_compat.h` does not name.
     Unknown,
 }
+
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+kernel::kho_component! {
+    /// Serialized at reboot, in any of versions 1 to 3.
+    static NEGOTIATE {
+        name: "kunit-negotiate",
+        reads: 1..=3,
+        writes: 1..=3,
+        chosen: AtReboot,
+        formats: [1 => [], 2 => [], 3 => []],
+    }
+}
+
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+kernel::kho_component! {
+    /// Holds nothing, ever.
+    static IDLE {
+        name: "kunit-idle",
+        reads: 1..=1,
+        writes: 1..=1,
+        chosen: AtReboot,
+        formats: [1 => []],
+    }
+}
+
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+#[kunit_tests(kho_compat_check)]
+mod tests {
+    use super::{
+        IDLE,
+        NEGOTIATE, //
+    };
+    use crate::check::compute_for;
+    use core::fmt::Write;
+    use kernel::kho::compat::{
+        manifest::{
+            parse,
+            Manifest as Target,
+            Text, //
+        },
+        rules::*,
+    };
+    use kernel::{
+        kho::compat::{
+            self,
+            Chosen,
+            Component,
+            Handler,
+            Registration,
+            Versions, //
+        },
+        page::PAGE_SIZE,
+        prelude::*,
+    };
+
+    /// A handler that says whether it holds state.
+    struct Holds(bool);
+
+    #[vtable]
+    impl Handler for Holds {
+        fn holds_state(&self) -> bool {
+            self.0
+        }
+    }
+
+    /// Registers `c`, holding state or not, for the duration of a test.
+    fn register(c: &'static Component, holds: bool) -> Result<Pin<KBox<Registration<Holds>>>> {
+        KBox::pin_init(Registration::new(c, Holds(holds)), GFP_KERNEL)
+    }
+
+    /// A target like this kernel (its registered components), with `edit` giving a component's
+    /// `(reads, writes)` (or `None` to leave it out) and `header` replacing arch, page size and
+    /// record range.
+    fn target_with(
+        edit: impl Fn(&Component) -> Option<(Versions, Versions)>,
+        header: (&str, u32, &str),
+    ) -> Result<Target> {
+        let mut t = Text(KVVec::new());
+        let (arch, page, record) = header;
+        write!(
+            t,
+            "kho-compat-manifest 1\nrelease 7.3.4-target\narch {arch}\npage-size {page}\nrecord {record}\n"
+        )
+        .map_err(|_| ENOMEM)?;
+        compat::with_registered(|regs| -> Result {
+            for r in regs {
+                let c = r.component();
+                if let Some((rd, wr)) = edit(c) {
+                    let when = match c.chosen() {
+                        Chosen::AtReboot => "at-reboot",
+                        Chosen::AtPreserve => "at-preserve",
+                    };
+                    writeln!(t, "component {} reads {rd} writes {wr} {when}", c.name())
+                        .map_err(|_| ENOMEM)?;
+                }
+            }
+            Ok(())
+        })?;
+        t.write_str("end\n").map_err(|_| ENOMEM)?;
+        parse(&t.0).map_err(|_| EINVAL)
+    }
+
+    fn native() -> (&'static str, u32, &'static str) {
+        (
+            compat::ARCH.to_str().unwrap_or("?"),
+            u32::try_from(PAGE_SIZE).unwrap_or(0),
+            "1-3",
+        )
+    }
+
+    fn same(c: &Component) -> Option<(Versions, Versions)> {
+        Some((c.reads(), c.writes()))
+    }
+
+    /// Runs the check against `t` (or no target) and hands the verdict to `f`.
+    fn with_verdict<R>(
+        t: Option<&Target>,
+        enforce: bool,
+        f: impl FnOnce(&Verdict) -> Result<R>,
+    ) -> Result<R> {
+        // The verdict owns what it says: `f`, which asserts, runs once the registry's lock is
+        // released (a failed KUnit assertion does not unwind, and would leave it held).
+        let v = compat::with_registered(|regs| compute_for(t, enforce, regs))?;
+        f(&v)
+    }
+
+    fn outcome(v: &Verdict, name: &str) -> Option<Outcome> {
+        v.entries()
+            .iter()
+            .find(|e| e.name() == name)
+            .map(|e| e.outcome)
+    }
+
+    fn text(v: &Verdict) -> Result<KVVec<u8>> {
+        let mut text = Text(KVVec::new());
+        v.write_text(&mut text).map_err(|_| ENOMEM)?;
+        Ok(text.0)
+    }
+
+    #[test]
+    fn same_kernel_is_allowed() -> Result {
+        let t = target_with(same, native())?;
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(v.overall, Overall::Checked);
+            assert_eq!(v.refusal(), None);
+            assert_eq!(v.record_version, compat::record::VERSIONS.max());
+            // With the registry locked (`with_verdict()`): its entries are every registered
+            // component.
+            for e in v.entries() {
+                assert_eq!(v.version_for(e.name()), Some(e.writes.max()));
+            }
+            assert!(matches!(
+                outcome(v, "memfd"),
+                Some(Outcome::Write {
+                    how: Choice::Pinned,
+                    ..
+                })
+            ));
+            Ok(())
+        })
+    }
+
+    /// The newest version in both ranges, found by trying every version from the top: an
+    /// oracle that shares nothing with `Versions::intersect()`.
+    fn newest_common(writes: Versions, reads: Versions) -> Option<u32> {
+        (1..=16).rev().find(|v| {
+            writes.min() <= *v && *v <= writes.max() && reads.min() <= *v && *v <= reads.max()
+        })
+    }
+
+    #[test]
+    fn negotiation_picks_the_newest_common_version() -> Result {
+        let _reg = register(&NEGOTIATE, true)?;
+        let (mut allowed, mut refused) = (0, 0);
+        for min in 1..=5 {
+            for max in min..=5 {
+                let reads = Versions::new(min, max);
+                let t = target_with(
+                    |c| {
+                        if c.name() == "kunit-negotiate" {
+                            Some((reads, reads))
+                        } else {
+                            same(c)
+                        }
+                    },
+                    native(),
+                )?;
+                let want = newest_common(NEGOTIATE.writes(), reads);
+                with_verdict(Some(&t), false, |v| {
+                    match want {
+                        Some(version) => {
+                            assert_eq!(
+                                outcome(v, "kunit-negotiate"),
+                                Some(Outcome::Write {
+                                    version,
+                                    how: Choice::Negotiated
+                                })
+                            );
+                            assert_eq!(v.refusal(), None);
+                            allowed += 1;
+                        }
+                        None => {
+                            refused += 1;
+                            assert_eq!(
+                                outcome(v, "kunit-negotiate"),
+                                Some(Outcome::Refused(Reason::NoCommonVersion {
+                                    writes: NEGOTIATE.writes(),
+                                    reads
+                                }))
+                            );
+                            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        // Every range of 1..=5: 15 targets, 3 of them with no common version (4-4, 4-5, 5-5):
+        // both paths were taken.
+        assert_eq!((allowed, refused), (12, 3));
+        assert_eq!(
+            newest_common(Versions::new(1, 3), Versions::new(4, 5)),
+            None
+        );
+        assert_eq!(
+            newest_common(Versions::new(1, 3), Versions::new(2, 9)),
+            Some(3)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn no_common_version_refuses_the_kexec() -> Result {
+        let _reg = register(&NEGOTIATE, true)?;
+        let t = target_with(
+            |c| {
+                if c.name() == "kunit-negotiate" {
+                    Some((Versions::new(4, 4), Versions::new(4, 4)))
+                } else {
+                    same(c)
+                }
+            },
+            native(),
+        )?;
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(
+                outcome(v, "kunit-negotiate"),
+                Some(Outcome::Refused(Reason::NoCommonVersion {
+                    writes: Versions::new(1, 3),
+                    reads: Versions::new(4, 4)
+                }))
+            );
+            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
+            // The others are unaffected.
+            assert!(matches!(outcome(v, "memfd"), Some(Outcome::Write { .. })));
+            let text = text(v)?;
+            let text = core::str::from_utf8(&text).map_err(|_| EINVAL)?;
+            assert!(text.contains("verdict refused ENOEXEC"));
+            assert!(text.contains(
+                "kunit-negotiate refused: no common version: this kernel writes 1-3, the target reads 4-4"
+            ));
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn pinned_version_must_be_read_by_the_target() -> Result {
+        let t = target_with(
+            |c| {
+                if c.name() == "memfd" {
+                    Some((Versions::new(3, 3), Versions::new(3, 3)))
+                } else {
+                    same(c)
+                }
+            },
+            native(),
+        )?;
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(
+                outcome(v, "memfd"),
+                Some(Outcome::Refused(Reason::PinNotRead {
+                    version: 2,
+                    reads: Versions::new(3, 3)
+                }))
+            );
+            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn component_missing_in_the_target_refuses() -> Result {
+        let t = target_with(|c| if c.name() == "luo" { None } else { same(c) }, native())?;
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(
+                outcome(v, "luo"),
+                Some(Outcome::Refused(Reason::MissingInTarget))
+            );
+            assert_eq!(v.version_for("luo"), None);
+            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn component_holding_nothing_does_not_block() -> Result {
+        // Missing in the target, and no common version: each blocks the kexec only if the
+        // component holds state. Both cases are run, so neither passes vacuously.
+        for holds in [false, true] {
+            let _reg = register(&IDLE, holds)?;
+            let missing = target_with(
+                |c| {
+                    if c.name() == "kunit-idle" {
+                        None
+                    } else {
+                        same(c)
+                    }
+                },
+                native(),
+            )?;
+            let newer = target_with(
+                |c| {
+                    if c.name() == "kunit-idle" {
+                        Some((Versions::new(2, 2), Versions::new(2, 2)))
+                    } else {
+                        same(c)
+                    }
+                },
+                native(),
+            )?;
+            for (t, reason) in [
+                (&missing, Reason::MissingInTarget),
+                (
+                    &newer,
+                    Reason::NoCommonVersion {
+                        writes: Versions::new(1, 1),
+                        reads: Versions::new(2, 2),
+                    },
+                ),
+            ] {
+                with_verdict(Some(t), false, |v| {
+                    if holds {
+                        assert_eq!(outcome(v, "kunit-idle"), Some(Outcome::Refused(reason)));
+                        assert_eq!(v.refusal(), Some(Refusal::Incompatible));
+                    } else {
+                        assert_eq!(outcome(v, "kunit-idle"), Some(Outcome::Idle(reason)));
+                        assert_eq!(v.refusal(), None);
+                        assert_eq!(v.version_for("kunit-idle"), None);
+                        // Nothing of it goes into the record.
+                        let plan = crate::check::plan(v)?;
+                        let at = v
+                            .entries()
+                            .iter()
+                            .position(|e| e.name() == "kunit-idle")
+                            .ok_or(ENOENT)?;
+                        assert_eq!(plan.versions[at], None);
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn another_architecture_or_page_size_refuses() -> Result {
+        let other = if compat::ARCH == c"arm64" {
+            "x86_64"
+        } else {
+            "arm64"
+        };
+        let t = target_with(same, (other, native().1, "1-2"))?;
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(v.overall, Overall::Mismatch(Mismatch::Arch));
+            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
+            Ok(())
+        })?;
+        let other_page = native().1 * 16;
+        let t = target_with(same, (native().0, other_page, "1-2"))?;
+        with_verdict(Some(&t), false, |v| {
+            assert_eq!(v.overall, Overall::Mismatch(Mismatch::PageSize(other_page)));
+            assert_eq!(v.refusal(), Some(Refusal::Incompatible));
+            let text = text(v)?;
+            let mut want = Text(KVVec::new());
+            write!(want, "page size is {other_page}").map_err(|_| ENOMEM)?;
+            assert!(core::str::from_utf8(&text)
+                .map_err(|_| EINVAL)?
+                .contains(core::str::from_utf8(&want.0).map_err(|_| EINVAL)?));
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn record_version_is_negotiated() -> Result {
+        // A target that reads only record version 1 gets version 1; one that reads none this
+        // kernel writes is refused.
+        for (reads, want) in [
+            ("1-1", Some(1)),
+            ("1-2", Some(2)),
+            ("2-5", Some(3)),
+            ("3-4", Some(3)),
+            ("4-5", None),
+        ] {
+            let t = target_with(same, (native().0, native().1, reads))?;
+            with_verdict(Some(&t), false, |v| {
+                match want {
+                    Some(version) => {
+                        assert_eq!(v.overall, Overall::Checked);
+                        assert_eq!(v.record_version, version);
+                        assert_eq!(crate::check::plan(v)?.record_version, version);
+                    }
+                    None => {
+                        assert!(matches!(v.overall, Overall::Mismatch(Mismatch::Record(_))));
+                        assert_eq!(v.refusal(), Some(Refusal::Incompatible));
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_modular_target_component_is_named_in_the_verdict() -> Result {
+        let _reg = register(&NEGOTIATE, true)?;
+        let mut t = Text(KVVec::new());
+        let (arch, page, record) = native();
+        write!(
+            t,
+            "kho-compat-manifest 1\nrelease 7.3.4-target\narch {arch}\npage-size {page}\nrecord {record}\n"
+        )
+        .map_err(|_| ENOMEM)?;
+        compat::with_registered(|regs| -> Result {
+            for r in regs {
+                let c = r.component();
+                let when = match c.chosen() {
+                    Chosen::AtReboot => "at-reboot",
+                    Chosen::AtPreserve => "at-preserve",
+                };
+                let modular = if c.name() == "kunit-negotiate" {
+                    " modular"
+                } else {
+                    ""
+                };
+                writeln!(
+                    t,
+                    "component {} reads {} writes {} {when}{modular}",
+                    c.name(),
+                    c.reads(),
+                    c.writes()
+                )
+                .map_err(|_| ENOMEM)?;
+            }
+            Ok(())
+        })?;
+        t.write_str("end\n").map_err(|_| ENOMEM)?;
+        let target = parse(&t.0).map_err(|_| EINVAL)?;
+        with_verdict(Some(&target), false, |v| {
+            assert_eq!(v.refusal(), None);
+            let text = text(v)?;
+            let text = core::str::from_utf8(&text).map_err(|_| EINVAL)?;
+            assert!(text.contains(
+                "kunit-negotiate write 3 negotiated (a module in the target: load it there to restore)"
+            ));
+            assert!(text.contains("\nluo write 5 pinned\n"));
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn no_target_follows_the_policy() -> Result {
+        with_verdict(None, false, |warn| {
+            assert_eq!(warn.refusal(), None);
+            assert_eq!(warn.record_version, compat::format::RECORD_UNKNOWN_TARGET);
+            for e in warn.entries() {
+                assert_eq!(warn.version_for(e.name()), Some(e.writes.max()));
+            }
+            Ok(())
+        })?;
+        with_verdict(None, true, |enforce| {
+            assert_eq!(enforce.refusal(), Some(Refusal::NoTarget));
+            Ok(())
+        })
+    }
+}

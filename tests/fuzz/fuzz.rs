@@ -71,6 +71,7 @@ mod record;
 #[path = "../../rust/kernel/kho/compat/ioctl.rs"]
 mod ioctl;
 
+#[path = "../../luo/tests/fuzz/props.rs"]
 mod props;
 
 #[cfg(fuzz = "seeds")]

@@ -358,7 +358,7 @@ fn extract(path: &[u8]) -> i32 {
     }
 }
 
-/// The header of `vmlinux`'s `.kho_compat` section (`struct Info` of `kho/manifest.rs`).
+/// The header of `vmlinux`'s `.kho_compat` section (`struct Info` of `luo/manifest.rs`).
 const INFO_SIZE: usize = 48;
 
 fn le32(b: &[u8], at: usize) -> u32 {

@@ -6,7 +6,7 @@
 //! Pure code, shared with the host tool. The kernel (a KUnit case) and the host tool
 //! (`kho-compat differential`) each generate the same pairs, compare them with
 //! [`compare`](super::rules::compare) and hash the verdicts, reasons included; both must
-//! match the digests kept in `tests/differential/expected`. A difference between how the
+//! match the digests kept in `luo/tests/digests`. A difference between how the
 //! kernel and the tool build the same source shows up there, with the block of 100 pairs it
 //! is in.
 //!
@@ -347,7 +347,7 @@ pub fn block_digest(block: u64) -> Result<(u64, [u32; 3])> {
     Ok((h, counts))
 }
 
-/// Writes the digest line of `block`, as `tests/differential/expected` has it.
+/// Writes the digest line of `block`, as `luo/tests/digests` has it.
 pub fn write_block(block: u64, out: &mut dyn core::fmt::Write) -> Result {
     let (h, c) = block_digest(block)?;
     writeln!(

@@ -4,7 +4,7 @@
 //! the same rules from the same source files, for different targets, with different
 //! allocators and runtimes. Both compute the verdicts of the same 1,200 generated pairs of
 //! manifests (valid, edited, near-valid and malformed) and hash each verdict's status and
-//! whole text; the tool's hashes are committed in `tests/differential/expected` (and the
+//! whole text; the tool's hashes are committed in `luo/tests/digests` (and the
 //! tool's own test checks it still prints them), this suite checks the kernel computes the
 //! very same ones. One disagreement, on any pair, fails both.
 //!
@@ -77,14 +77,16 @@ kernel::kho_component! {
 mod tests {
     use crate::{
         check,
-        ensure_kunit::ensure,
-        fuzz_corpus_kunit::props,
         target::{
             self,
             Image,
             ImageKind,
             LogLimit,
             Targets, //
+        },
+        tests::{
+            ensure::ensure,
+            fuzz::props, //
         },
     };
     use core::fmt::Write;
@@ -108,7 +110,7 @@ mod tests {
         prelude::*,
     };
 
-    const EXPECTED: &str = include_str!("../differential/expected");
+    const EXPECTED: &str = include_str!("digests");
 
     #[test]
     fn the_kernel_gives_the_tools_verdict_on_every_pair() -> Result {

@@ -7,7 +7,7 @@ use kernel::prelude::*;
 
 #[kunit_tests(kho_compat_registry)]
 mod tests {
-    use crate::ensure_kunit::ensure;
+    use crate::tests::ensure::ensure;
     use kernel::{
         kho::{
             abi,
@@ -50,7 +50,7 @@ mod tests {
         for name in EXPECTED {
             assert!(compat::is_registered(name));
         }
-        // Under the registry's lock: `ensure!`, not `assert!` (`ensure_kunit`).
+        // Under the registry's lock: `ensure!`, not `assert!` (`tests::ensure`).
         compat::with_registered(|regs| -> Result {
             for r in regs {
                 ensure!(!r.is_modular());

@@ -22,7 +22,7 @@ macro_rules! ensure {
 #[cfg(CONFIG_KHO_COMPAT_SYNTHETIC)]
 macro_rules! ensure_eq {
     ($a:expr, $b:expr $(,)?) => {
-        $crate::ensure_kunit::ensure!($a == $b)
+        $crate::tests::ensure::ensure!($a == $b)
     };
 }
 

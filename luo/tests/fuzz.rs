@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The committed fuzz corpus (`tests/fuzz/seeds.hex`, the seeds of the host fuzz targets),
+//! The committed fuzz corpus (`fuzz/seeds.hex`, the seeds of the host fuzz targets),
 //! replayed in the kernel: each input goes through the same property as on the host
-//! (`tests/fuzz/props.rs`), with the kernel's build of the parsers.
+//! (`fuzz/props.rs`), with the kernel's build of the parsers.
 
 use kernel::{
     kho::compat::{
@@ -28,7 +28,6 @@ mod env {
     pub(super) fn unpoison(_: &[u8]) {}
 }
 
-#[path = "../fuzz/props.rs"]
 pub(crate) mod props;
 
 #[kunit_tests(kho_compat_fuzz_corpus)]
@@ -38,7 +37,7 @@ mod tests {
 
     /// The corpus in hexadecimal, `#` lines being comments: `KHOFUZZ1`, then per input its
     /// target's name, a NUL, its length (`u32`, little endian) and its bytes.
-    const HEX: &str = include_str!("../fuzz/seeds.hex");
+    const HEX: &str = include_str!("fuzz/seeds.hex");
 
     /// The bytes of [`HEX`].
     fn unhex() -> Result<KVec<u8>> {

@@ -5,7 +5,7 @@
 //! `CONFIG_KHO_COMPAT_SYNTHETIC_COUNT` components named `synthetic-0000`, `synthetic-0001`,
 //! ..., reading and writing version 1 and serializing nothing, declared in the `.kho_compat`
 //! section like any other (so the build lists them in the manifest), but registered only by
-//! the KUnit scale suite (`tests/kunit/scale.rs`), for as long as a case needs them.
+//! the KUnit scale suite (`luo/tests/scale.rs`), for as long as a case needs them.
 
 use kernel::kho::compat::{
     Chosen,

@@ -42,52 +42,12 @@ mod manifest;
 #[cfg(CONFIG_KHO_COMPAT_SYNTHETIC)]
 mod synthetic;
 
-#[path = "../luo/check.rs"]
 mod check;
-#[path = "../luo/device.rs"]
 mod device;
-#[path = "../luo/target.rs"]
 mod target;
 
 #[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
-#[path = "../tests/kunit/ensure.rs"]
-mod ensure_kunit;
-
-#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
-#[path = "../tests/kunit/record.rs"]
-mod record_kunit;
-
-#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
-#[path = "../tests/kunit/registry.rs"]
-mod registry_kunit;
-
-#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
-#[path = "../tests/kunit/incoming.rs"]
-mod incoming_kunit;
-
-#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
-#[path = "../tests/kunit/target.rs"]
-mod target_kunit;
-
-#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
-#[path = "../tests/kunit/check.rs"]
-mod check_kunit;
-
-#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
-#[path = "../tests/kunit/image.rs"]
-mod image_kunit;
-
-#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
-#[path = "../tests/kunit/differential.rs"]
-mod differential_kunit;
-
-#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
-#[path = "../tests/kunit/fuzz_corpus.rs"]
-mod fuzz_corpus_kunit;
-
-#[cfg(all(CONFIG_KHO_COMPAT_KUNIT_TEST, CONFIG_KHO_COMPAT_SYNTHETIC))]
-#[path = "../tests/kunit/scale.rs"]
-mod scale_kunit;
+mod tests;
 
 module! {
     type: KhoCompat,

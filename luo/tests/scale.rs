@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! KUnit tests of the registry through its public API (`kernel::kho::compat`), from this crate
-//! as any module would use it, with the synthetic components (`kho/synthetic.rs`): register,
+//! as any module would use it, with the synthetic components (`luo/synthetic.rs`): register,
 //! unregister, duplicates, drop order, undeclared components, status and negotiated-version
 //! queries, the restore functions' refusals; then the record and the check at 1,000
 //! components, and the figures of the scale benchmark.
@@ -27,13 +27,13 @@ mod registration {
     use super::UNDECLARED;
     use crate::{
         check,
-        ensure_kunit::{
-            ensure,
-            ensure_eq, //
-        },
         synthetic::{
             COUNT,
             SYNTHETIC, //
+        },
+        tests::ensure::{
+            ensure,
+            ensure_eq, //
         },
     };
     use kernel::{
@@ -350,7 +350,7 @@ mod registration {
         drop(held);
         // The registry's lock, then the handler's: lockdep learns that order.
         prepare(c.name(), 1)?;
-        // Read, then asserted: never assert with a lock held (`ensure_kunit`).
+        // Read, then asserted: never assert with a lock held (`tests::ensure`).
         let written = *reg.handler().written.lock();
         assert_eq!(written, 1);
         // The driver's lock, then the registry's.
@@ -417,21 +417,20 @@ mod registration {
 }
 
 #[kunit_tests(kho_compat_scale)]
-mod scale {
+mod at_scale {
     use super::registration::{
         register,
         Synthetic, //
     };
     use crate::{
-        check,
-        ensure_kunit::{
-            ensure,
-            ensure_eq, //
-        },
-        manifest,
+        check, manifest,
         synthetic::{
             COUNT,
             SYNTHETIC, //
+        },
+        tests::ensure::{
+            ensure,
+            ensure_eq, //
         },
     };
     use core::fmt::Write;
