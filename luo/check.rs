@@ -107,11 +107,7 @@ pub(crate) fn plan(v: &Verdict) -> Result<Plan> {
         };
         versions.push(version, GFP_KERNEL)?;
     }
-    Ok(Plan {
-        record_version: v.record_version,
-        versions,
-        fault: None,
-    })
+    Ok(Plan::new(v.record_version, versions))
 }
 
 /// Prepares the handover for a kexec.
@@ -153,8 +149,9 @@ pub(crate) fn prepare() -> Result {
             v.note()
         );
     }
-    let mut p = plan(&v)?;
-    p.fault = crate::fault::fault(registry.registered());
+    let p = plan(&v)?;
+    #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+    let p = p.with_fault(crate::fault::fault(registry.registered()));
     let prepared = registry.prepare_handover(&p)?;
     drop(registry);
     pr_info!(

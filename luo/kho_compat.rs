@@ -36,6 +36,7 @@ use kernel::{
 /// Set once the module has initialised the state the kexec hook uses.
 static READY: Atomic<bool> = Atomic::new(false);
 
+#[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
 mod fault;
 mod incoming;
 mod manifest;
@@ -84,7 +85,9 @@ struct KhoCompat {
     _control: MiscDeviceRegistration<device::Control>,
     _manifest: Pin<KBox<debugfs::File<manifest::File>>>,
     _incoming: Pin<KBox<debugfs::File<incoming::File>>>,
-    _fault: Option<Pin<KBox<debugfs::File<fault::FaultFile>>>>,
+    /// Only in kernels built for fault-injection tests.
+    #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+    _fault: Pin<KBox<debugfs::File<fault::FaultFile>>>,
     _dir: debugfs::Dir,
 }
 
@@ -92,6 +95,7 @@ impl kernel::InPlaceModule for KhoCompat {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         // SAFETY: This is the first use of the lock, and the only call to its `init()`.
         unsafe { target::TARGETS.init() };
+        #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
         fault::init();
         manifest::init();
         // The built-in components registered before this module (link order): report what
@@ -116,15 +120,8 @@ impl kernel::InPlaceModule for KhoCompat {
             }),
             _manifest: KBox::pin_init(dir.read_only_file(c"manifest", manifest::File), GFP_KERNEL)?,
             _incoming: KBox::pin_init(dir.read_only_file(c"incoming", incoming::File), GFP_KERNEL)?,
-            // Only in kernels built for fault-injection tests.
-            _fault: if cfg!(CONFIG_KHO_COMPAT_FAULT_INJECTION) {
-                Some(KBox::pin_init(
-                    dir.read_write_file(c"fault", fault::FaultFile),
-                    GFP_KERNEL,
-                )?)
-            } else {
-                None
-            },
+            #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+            _fault: KBox::pin_init(dir.read_write_file(c"fault", fault::FaultFile), GFP_KERNEL)?,
             _dir: dir,
         })
         // The hooks act only once everything they and user space reach exists.

@@ -55,7 +55,7 @@ mod tests {
         for e in extra {
             list.push(*e, GFP_KERNEL)?;
         }
-        record::encode(buf, version, c"7.3.4-previous", &list, None)
+        record::encode(buf, version, c"7.3.4-previous", &list)
     }
 
     /// As [`record_in`], in version 1.

@@ -78,7 +78,7 @@ mod tests {
 
     /// Encodes `list` in `version` with nothing malformed.
     fn enc(buf: &mut [u8], version: u32, list: &[(&str, u32)]) -> Result<usize> {
-        encode(buf, version, c"7.3.4-test", list, None)
+        encode(buf, version, c"7.3.4-test", list)
     }
 
     /// What the reading side makes of `name` in the record `blob` (the one place that decides
@@ -254,7 +254,7 @@ mod tests {
         let mut buf = Buffer::<1024>::new();
         let list = [("kho", 4), ("test", 2), ("vmalloc", 1)];
         for version in [1, 2, 3] {
-            let len = encode(&mut buf, version, c"r", &list, Some(1))?;
+            let len = encode_malformed(&mut buf, version, c"r", &list, 1)?;
             let blob = &buf[..len];
             assert_eq!(entry_of(blob, "kho")?, Entry::Version(4));
             assert!(matches!(entry_of(blob, "test")?, Entry::Corrupt(_)));

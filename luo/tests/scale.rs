@@ -296,11 +296,7 @@ mod registration {
                 GFP_KERNEL,
             )?;
         }
-        Ok(Plan {
-            record_version: 2,
-            versions,
-            fault: None,
-        })
+        Ok(Plan::new(2, versions))
     }
 
     /// Prepares the handover with every registered component at its newest version, `name`
@@ -495,7 +491,7 @@ mod at_scale {
             )?;
         }
         let mut buf = KVVec::from_elem(0u8, record::max_size(version), GFP_KERNEL)?;
-        let len = record::encode(&mut buf, version, c"7.3.4-scale", &list, None)?;
+        let len = record::encode(&mut buf, version, c"7.3.4-scale", &list)?;
         buf.truncate(len);
         Ok(buf)
     }

@@ -152,7 +152,11 @@ fn main() {
             // SAFETY: `buf` is 4096 bytes, any bit pattern is a valid u8.
             let bytes =
                 unsafe { core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), 4096) };
-            let len = record::encode(bytes, version, c"7.3.4-B", &list, malformed).expect("encode");
+            let len = match malformed {
+                Some(at) => record::encode_malformed(bytes, version, c"7.3.4-B", &list, at),
+                None => record::encode(bytes, version, c"7.3.4-B", &list),
+            }
+            .expect("encode");
             put(
                 "record",
                 &format!(

@@ -151,7 +151,7 @@ fn check_record_in(input: &[u8]) -> Checked {
     let out = unsafe {
         core::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), record::max_size(2))
     };
-    let Ok(len) = record::encode(out, 2, r.release, &list, None) else {
+    let Ok(len) = record::encode(out, 2, r.release, &list) else {
         // A release or a list the encoder refuses (too long): nothing to compare.
         return Ok(());
     };

@@ -106,8 +106,9 @@ pub use format::{
     NAME_MAX, //
 };
 pub use incoming::Status;
+#[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+pub use outgoing::Fault;
 pub use outgoing::{
-    Fault,
     Plan,
     Prepared, //
 };

@@ -33,12 +33,70 @@ pub struct Plan {
     /// For each registered component, in the order of the slice the plan was made for, the
     /// version it writes, or `None` for a component that writes nothing.
     pub versions: KVec<Option<u32>>,
-    /// A fault to inject into the record, to test how the next kernel isolates it. Only for
-    /// fault-injection tests (`CONFIG_KHO_COMPAT_FAULT_INJECTION`).
-    pub fault: Option<Fault>,
+    /// A fault to inject into the record, to test how the next kernel isolates it.
+    #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+    fault: Option<Fault>,
 }
 
-/// A fault injected into the handover record, for tests.
+impl Plan {
+    /// Creates a plan: the record written in `record_version`, each registered component (in
+    /// the order of the slice the plan is made for) in the version `versions` gives.
+    pub fn new(record_version: u32, versions: KVec<Option<u32>>) -> Self {
+        Self {
+            record_version,
+            versions,
+            #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+            fault: None,
+        }
+    }
+
+    /// Returns the plan with `fault` injected into the record it writes.
+    #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+    pub fn with_fault(self, fault: Option<Fault>) -> Self {
+        Self { fault, ..self }
+    }
+
+    /// Applies the plan's fault to `list`, the record's entries (those of the components that
+    /// write one, in the plan's order): a component listed twice is listed twice there. Returns
+    /// what the fault does to the record as it is encoded.
+    #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+    fn inject(&self, list: &mut KVVec<(&str, u32)>) -> Result<Injection> {
+        let mut injection = Injection::NONE;
+        // The index in `list` of the entry of the component at `i`, if it writes one.
+        let at = |i: usize| {
+            self.versions.get(i)?.as_ref()?;
+            Some(self.versions[..i].iter().filter(|v| v.is_some()).count())
+        };
+        match self.fault {
+            Some(Fault::Entry(i)) => {
+                if let Some(p) = at(i) {
+                    pr_warn!(
+                        "kho_compat: fault injection: the entry of \"{}\" is malformed\n",
+                        list[p].0
+                    );
+                    injection.malformed = Some(p);
+                }
+            }
+            Some(Fault::Duplicate(i)) => {
+                if let Some(p) = at(i) {
+                    let entry = list[p];
+                    pr_warn!(
+                        "kho_compat: fault injection: \"{}\" is listed twice\n",
+                        entry.0
+                    );
+                    list.insert_within_capacity(p + 1, entry)?;
+                }
+            }
+            Some(Fault::Bytes(how)) => injection.damage = Some(how),
+            Some(Fault::Missing) | None => {}
+        }
+        Ok(injection)
+    }
+}
+
+/// A fault injected into the handover record, for tests of how the next kernel isolates it.
+/// Only in kernels built for them (`CONFIG_KHO_COMPAT_FAULT_INJECTION`).
+#[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// The entry of the component at this index (of the plan's slice) is written malformed: a
@@ -70,19 +128,51 @@ struct Staged {
     fresh: Option<PreservedMem>,
 }
 
+/// What a plan's fault does to the record as it is encoded: nothing, unless the kernel is
+/// built for fault injection (`CONFIG_KHO_COMPAT_FAULT_INJECTION`).
+struct Injection {
+    /// The index in the record's list of the entry written malformed.
+    #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+    malformed: Option<usize>,
+    /// The damage done to the encoded bytes.
+    #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+    damage: Option<record::Injected>,
+}
+
+impl Injection {
+    /// Nothing injected.
+    const NONE: Self = Self {
+        #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+        malformed: None,
+        #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+        damage: None,
+    };
+}
+
 /// Encodes the record of `list` in `version` and, unless the published subtree has exactly the
 /// size it needs (whole pages), allocates preserved memory for it. Publishes nothing.
 fn stage(
     slot: &Option<Subtree>,
     version: u32,
     list: &[(&str, u32)],
-    malformed: Option<usize>,
-    damage: Option<record::Injected>,
+    #[cfg_attr(
+        not(CONFIG_KHO_COMPAT_FAULT_INJECTION),
+        expect(unused_variables, reason = "nothing is injected")
+    )]
+    injection: Injection,
 ) -> Result<Staged> {
     let mut blob = KVVec::from_elem(0u8, record::max_size(version), GFP_KERNEL)?;
-    let len = record::encode(&mut blob, version, super::release(), list, malformed)?;
+    let release = super::release();
+    #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+    let len = match injection.malformed {
+        Some(at) => record::encode_malformed(&mut blob, version, release, list, at)?,
+        None => record::encode(&mut blob, version, release, list)?,
+    };
+    #[cfg(not(CONFIG_KHO_COMPAT_FAULT_INJECTION))]
+    let len = record::encode(&mut blob, version, release, list)?;
     let capacity = len.next_multiple_of(crate::page::PAGE_SIZE);
-    if let Some(how) = damage {
+    #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+    if let Some(how) = injection.damage {
         let at = record::damage(
             &mut blob[..capacity.min(record::max_size(version))],
             len,
@@ -155,27 +245,18 @@ impl Locked {
         {
             return Err(EINVAL);
         }
+        // One more than the components: a fault may list one twice.
         let mut list = KVVec::with_capacity(views.len() + 1, GFP_KERNEL)?;
-        let mut malformed = None;
-        for (i, (r, v)) in views.iter().zip(plan.versions.iter()).enumerate() {
+        for (r, v) in views.iter().zip(plan.versions.iter()) {
             if let Some(v) = *v {
-                let name = r.component().name();
-                if plan.fault == Some(Fault::Entry(i)) {
-                    pr_warn!("kho_compat: fault injection: the entry of \"{name}\" is malformed\n");
-                    malformed = Some(list.len());
-                }
-                list.push((name, v), GFP_KERNEL)?;
-                if plan.fault == Some(Fault::Duplicate(i)) {
-                    pr_warn!("kho_compat: fault injection: \"{name}\" is listed twice\n");
-                    list.push((name, v), GFP_KERNEL)?;
-                }
+                list.push((r.component().name(), v), GFP_KERNEL)?;
             }
         }
-        let damage = match plan.fault {
-            Some(Fault::Bytes(how)) => Some(how),
-            _ => None,
-        };
-        let staged = stage(record, plan.record_version, &list, malformed, damage)?;
+        #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+        let injection = plan.inject(&mut list)?;
+        #[cfg(not(CONFIG_KHO_COMPAT_FAULT_INJECTION))]
+        let injection = Injection::NONE;
+        let staged = stage(record, plan.record_version, &list, injection)?;
         for (r, v) in views.iter().zip(plan.versions.iter()) {
             let (Some(v), c) = (*v, r.component()) else {
                 continue;
@@ -194,6 +275,7 @@ impl Locked {
                 }
             }
         }
+        #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
         let bytes = if plan.fault == Some(Fault::Missing) {
             pr_warn!("kho_compat: fault injection: no record is handed over\n");
             *record = None;
@@ -201,6 +283,8 @@ impl Locked {
         } else {
             publish(record, staged)?
         };
+        #[cfg(not(CONFIG_KHO_COMPAT_FAULT_INJECTION))]
+        let bytes = publish(record, staged)?;
         // Remember what was written, for `outgoing_version()`.
         for (r, v) in views.iter().zip(plan.versions.iter()) {
             r.entry().written.store(v.unwrap_or(0), Release);
@@ -226,7 +310,7 @@ impl Locked {
             )?;
         }
         let version = super::format::RECORD_UNKNOWN_TARGET;
-        let staged = stage(record, version, &list, None, None)?;
+        let staged = stage(record, version, &list, Injection::NONE)?;
         let bytes = publish(record, staged)?;
         for r in views {
             r.entry()

@@ -177,15 +177,46 @@ pub fn fits(version: u32, release: &CStr, components: &[(&str, u32)]) -> bool {
 
 /// Writes a record in `version` into `buf` and returns its length.
 ///
-/// `components` gives, for each component handed over, its name and the version written. If
-/// `malformed` is the index of one of them, that entry is written malformed (a 64-bit version
-/// in version 1, version 0 in version 2): for tests of how the next kernel isolates it.
+/// `components` gives, for each component handed over, its name and the version written.
 ///
 /// # Errors
 ///
 /// [`EINVAL`] for an unknown version or a bad name, [`ENOSPC`] if the version cannot hold that
 /// many components (by count, or by size: [`max_size`]) or `buf` is too small.
 pub fn encode(
+    buf: &mut [u8],
+    version: u32,
+    release: &CStr,
+    components: &[(&str, u32)],
+) -> Result<usize> {
+    encode_entries(buf, version, release, components, None)
+}
+
+/// Encodes a record as [`encode()`] does, with the entry at index `malformed` of `components`
+/// written malformed (a 64-bit version in version 1, version 0 in version 2): for tests of
+/// how the next kernel isolates it. Only in the kernels built for them (fault injection, the
+/// KUnit suites) and in the host's fuzz seeds.
+///
+/// # Errors
+///
+/// As for [`encode()`].
+#[cfg(any(
+    CONFIG_KHO_COMPAT_FAULT_INJECTION,
+    CONFIG_KHO_COMPAT_KUNIT_TEST,
+    fuzz = "seeds"
+))]
+pub fn encode_malformed(
+    buf: &mut [u8],
+    version: u32,
+    release: &CStr,
+    components: &[(&str, u32)],
+    malformed: usize,
+) -> Result<usize> {
+    encode_entries(buf, version, release, components, Some(malformed))
+}
+
+/// [`encode()`], with the entry at index `malformed` written malformed if there is one.
+fn encode_entries(
     buf: &mut [u8],
     version: u32,
     release: &CStr,
@@ -314,6 +345,7 @@ pub struct Record<'a> {
 
 /// Damage done to an encoded record on purpose, for tests of how the next kernel isolates
 /// it (the fault-injection knob of `CONFIG_KHO_COMPAT_FAULT_INJECTION`): see [`damage`].
+#[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Injected {
     /// `count` bytes of the blob, at offsets drawn from `seed`, each XORed with a non-zero
@@ -338,6 +370,7 @@ pub enum Injected {
 }
 
 /// A small deterministic generator (splitmix64) for [`damage`].
+#[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
     let mut z = *state;
@@ -348,6 +381,7 @@ fn splitmix(state: &mut u64) -> u64 {
 
 /// Damages the record in `blob[..len]` as `how` says (the rest of `blob` is the room the
 /// record is published in). Returns the offset of the first byte changed, for the log.
+#[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
 pub fn damage(blob: &mut [u8], len: usize, how: Injected) -> usize {
     let len = len.min(blob.len());
     if len < 8 {
