@@ -85,6 +85,30 @@
 use crate::prelude::*;
 use core::fmt;
 
+/// Prints a message of this module (and of the KHO abstractions that check the registry) at
+/// `$level`, one of `kernel::print::format_strings`, under the `kho_compat:`
+/// prefix of the `kho_compat` module's messages: `pr_fmt`-style, one prefix per line (the
+/// kernel crate's `pr_*!` print under `rust_kernel:`).
+macro_rules! compat_pr {
+    ($level:ident, $($arg:tt)+) => {
+        // As in `pr_*!`: the arguments are expanded outside the `unsafe` block.
+        match $crate::prelude::fmt!($($arg)+) {
+            args => {
+                // SAFETY: The format string is one of `format_strings`, and the prefix is
+                // NUL-terminated.
+                unsafe {
+                    $crate::print::call_printk(
+                        &$crate::print::format_strings::$level,
+                        b"kho_compat\0",
+                        args,
+                    )
+                }
+            }
+        }
+    };
+}
+pub(crate) use compat_pr;
+
 #[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
 pub mod corpus;
 mod env;
@@ -692,8 +716,9 @@ pub fn builtin() -> &'static [Component] {
             // for the kernel's lifetime, inside the image the bounds describe.
             let t = unsafe { table(start, bytes, &Bounds::vmlinux()) };
             if t.is_none() {
-                pr_err!(
-                    "kho_compat: vmlinux's .kho_compat section holds something else than \
+                compat_pr!(
+                    ERR,
+                    "vmlinux's .kho_compat section holds something else than \
                     declarations: no built-in component is declared\n"
                 );
             }

@@ -34,6 +34,7 @@
 
 use super::compat::{
     self,
+    compat_pr,
     Handler,
     Registration, //
 };
@@ -131,8 +132,8 @@ impl RadixTree {
                 let root = match take_subtree(root_phys, depth - 1, &mut taken) {
                     Ok(root) => root,
                     Err(e) => {
-                        pr_err!(
-                            "kho_compat: {}: radix tree at {:#x} is not wholly preserved ({} nodes taken back, then one refused); not restored\n",
+                        compat_pr!(ERR,
+                            "{}: radix tree at {:#x} is not wholly preserved ({} nodes taken back, then one refused); not restored\n",
                             name.as_cstr(),
                             root_phys,
                             taken

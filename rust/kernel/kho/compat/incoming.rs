@@ -285,8 +285,9 @@ pub fn get() -> Option<&'static Incoming> {
             let _ = INCOMING.populate(incoming);
         }
         Err(e) => {
-            pr_err!(
-                "kho_compat: cannot compute the incoming component status: {:?}\n",
+            compat_pr!(
+                ERR,
+                "cannot compute the incoming component status: {:?}\n",
                 e
             );
             return None;
@@ -322,8 +323,9 @@ pub(crate) fn check_restore(owner: &Component, format: &str, what: &str) -> Resu
         (format, format_status(format)),
     ] {
         if let Some(err) = s.to_error() {
-            pr_err!(
-                "kho_compat: {}: not restoring its {}: {} is {}; its memory stays reserved\n",
+            compat_pr!(
+                ERR,
+                "{}: not restoring its {}: {} is {}; its memory stays reserved\n",
                 owner.name(),
                 what,
                 name,

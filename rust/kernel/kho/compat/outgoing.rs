@@ -70,8 +70,9 @@ impl Plan {
         match self.fault {
             Some(Fault::Entry(i)) => {
                 if let Some(p) = at(i) {
-                    pr_warn!(
-                        "kho_compat: fault injection: the entry of \"{}\" is malformed\n",
+                    compat_pr!(
+                        WARNING,
+                        "fault injection: the entry of \"{}\" is malformed\n",
                         list[p].0
                     );
                     injection.malformed = Some(p);
@@ -80,8 +81,9 @@ impl Plan {
             Some(Fault::Duplicate(i)) => {
                 if let Some(p) = at(i) {
                     let entry = list[p];
-                    pr_warn!(
-                        "kho_compat: fault injection: \"{}\" is listed twice\n",
+                    compat_pr!(
+                        WARNING,
+                        "fault injection: \"{}\" is listed twice\n",
                         entry.0
                     );
                     list.insert_within_capacity(p + 1, entry)?;
@@ -178,8 +180,9 @@ fn stage(
             len,
             how,
         );
-        pr_warn!(
-            "kho_compat: fault injection: the record is damaged ({:?}), first at byte {}\n",
+        compat_pr!(
+            WARNING,
+            "fault injection: the record is damaged ({:?}), first at byte {}\n",
             how,
             at
         );
@@ -265,8 +268,9 @@ impl Locked {
                 let e = r.entry();
                 // SAFETY: `data` points to the handler of a registration alive under the lock.
                 if let Err(err) = unsafe { (e.serialize)(e.data, v) } {
-                    pr_err!(
-                        "kho_compat: component \"{}\" cannot serialize version {}: {:?}\n",
+                    compat_pr!(
+                        ERR,
+                        "component \"{}\" cannot serialize version {}: {:?}\n",
                         c.name(),
                         v,
                         err
@@ -277,7 +281,7 @@ impl Locked {
         }
         #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
         let bytes = if plan.fault == Some(Fault::Missing) {
-            pr_warn!("kho_compat: fault injection: no record is handed over\n");
+            compat_pr!(WARNING, "fault injection: no record is handed over\n");
             *record = None;
             0
         } else {

@@ -170,8 +170,8 @@ unsafe extern "C" fn module_going(
         }
         // SAFETY: `module` is the module of the event, alive during the notification.
         let owner = unsafe { module_name(module) };
-        pr_err!(
-            "kho_compat: component \"{}\" of module {} was not unregistered before the module went; dropped from the registry\n",
+        compat_pr!(ERR,
+            "component \"{}\" of module {} was not unregistered before the module went; dropped from the registry\n",
             entry.component.name(),
             owner
         );
@@ -312,8 +312,8 @@ unsafe fn register(entry: NonNull<Slot>) -> Result {
     let (declared, owner) =
         unsafe { (is_declared_in(e.component, e.module), module_name(e.module)) };
     if !declared || !is_well_formed(e.component) {
-        pr_err!(
-            "kho_compat: component \"{}\" ({}) refused: its declaration is not in the .kho_compat section of its image, or is malformed; declare it with kho_component!\n",
+        compat_pr!(ERR,
+            "component \"{}\" ({}) refused: its declaration is not in the .kho_compat section of its image, or is malformed; declare it with kho_component!\n",
             name,
             owner
         );
@@ -344,8 +344,9 @@ unsafe fn insert(e: &Slot, entry: NonNull<Slot>, owner: &str) -> Result {
     let mut state = registry();
     let at = match state.search(name) {
         Ok(_) => {
-            pr_err!(
-                "kho_compat: component \"{}\" ({}) refused: a component of that name is already registered\n",
+            compat_pr!(
+                ERR,
+                "component \"{}\" ({}) refused: a component of that name is already registered\n",
                 name,
                 owner
             );
@@ -356,8 +357,9 @@ unsafe fn insert(e: &Slot, entry: NonNull<Slot>, owner: &str) -> Result {
     // A module may not take a name that built-in code declares (registered or not): the
     // manifest lists each name once.
     if !e.module.is_null() && super::find_builtin(name).is_some() {
-        pr_err!(
-            "kho_compat: component \"{}\" ({}) refused: vmlinux declares a component of that name\n",
+        compat_pr!(
+            ERR,
+            "component \"{}\" ({}) refused: vmlinux declares a component of that name\n",
             name,
             owner
         );
@@ -373,8 +375,9 @@ unsafe fn insert(e: &Slot, entry: NonNull<Slot>, owner: &str) -> Result {
     drop(state);
     if !e.module.is_null() {
         // A module registers after the boot-time report: say what it gets.
-        pr_info!(
-            "kho_compat: component \"{}\" registered by module {}; incoming: {}\n",
+        compat_pr!(
+            INFO,
+            "component \"{}\" registered by module {}; incoming: {}\n",
             name,
             owner,
             incoming::status(e.component)
@@ -524,10 +527,7 @@ impl<T: Handler + 'static> PinnedDrop for Registration<T> {
         // SAFETY: As above; the entry is no longer in the registry.
         let e = unsafe { &*entry };
         if !e.module.is_null() {
-            pr_info!(
-                "kho_compat: component \"{}\" unregistered\n",
-                e.component.name()
-            );
+            compat_pr!(INFO, "component \"{}\" unregistered\n", e.component.name());
         }
     }
 }
