@@ -53,14 +53,22 @@ pub(crate) fn source() -> ThisKernel<'static> {
     }
 }
 
-/// The registered components, as the rules see them (each asked whether it holds state).
-fn own<'a>(regs: &'a [Registered<'a>]) -> impl Iterator<Item = Outgoing<'a>> {
-    regs.iter().map(|r| Outgoing {
-        name: r.component().name(),
-        writes: r.component().writes(),
-        chosen: r.component().chosen(),
-        holds_state: r.holds_state(),
-    })
+/// The registered components, as the rules see them: each is asked here, before the rules
+/// run, whether it holds state, so that the rules call nothing back.
+fn own<'a>(regs: &'a [Registered<'a>]) -> Result<KVec<Outgoing<'a>>> {
+    let mut own = KVec::with_capacity(regs.len(), GFP_KERNEL)?;
+    for r in regs {
+        own.push(
+            Outgoing {
+                name: r.component().name(),
+                writes: r.component().writes(),
+                chosen: r.component().chosen(),
+                holds_state: r.holds_state(),
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    Ok(own)
 }
 
 /// Checks the registered components `regs` against `target` (or `enforce`, without one).
@@ -69,7 +77,7 @@ pub(crate) fn compute_for(
     enforce: bool,
     regs: &[Registered<'_>],
 ) -> Result<Verdict> {
-    rules::compute(&source(), target, enforce, own(regs))
+    rules::compute(&source(), target, enforce, own(regs)?.into_iter())
 }
 
 /// Computes the verdict for the registered components `regs`, against the target and with the
@@ -92,7 +100,7 @@ pub(crate) fn verdict_of(targets: &Targets, regs: &[Registered<'_>]) -> Result<V
             v.set_note(why);
             Ok(v)
         }
-        Resolved::Unusable(why) => rules::unusable(&src, why.as_str(), own(regs)),
+        Resolved::Unusable(why) => rules::unusable(&src, why.as_str(), own(regs)?.into_iter()),
     }
 }
 
@@ -179,41 +187,40 @@ pub(crate) fn check_load(image: Image) -> Result {
         TARGETS.lock().pending = Some(image);
         return Ok(());
     }
-    // The registry's lock before the target's, as everywhere (`prepare_handover`).
-    compat::with_registered(|regs| {
-        let mut targets = TARGETS.lock();
-        let before = core::mem::replace(&mut targets.image, image);
-        let verdict = verdict_of(&targets, regs);
-        let image = core::mem::replace(&mut targets.image, before);
-        let v = verdict.inspect_err(|e| {
-            pr_err!("kexec load refused: the check failed ({:?})\n", e);
-        })?;
-        let Some(refusal) = v.refusal() else {
-            targets.pending = Some(image);
-            return Ok(());
-        };
-        targets.pending = None;
-        // kexec-tools falls back to kexec_load() on ENOEXEC and reads it as a broken image:
-        // ECANCELED is neither (kexec_file_load failed: Operation canceled).
-        let (errno, name) = match refusal {
-            Refusal::NoTarget => (ENODATA, "ENODATA"),
-            Refusal::Incompatible => (ECANCELED, "ECANCELED"),
-        };
-        let stays = if matches!(targets.image, Image::None) {
-            "nothing is loaded"
-        } else {
-            "the kernel loaded before stays"
-        };
-        v.for_each_refusal(|why| {
-            pr_err!(
-                "kexec load refused ({}): {}; {}\n",
-                name,
-                format_args!("{why}"),
-                stays
-            );
-        });
-        Err(errno)
-    })
+    // The registry's lock before the target's, as everywhere (`prepare()`).
+    let registry = compat::lock();
+    let mut targets = TARGETS.lock();
+    let before = core::mem::replace(&mut targets.image, image);
+    let verdict = verdict_of(&targets, registry.registered());
+    let image = core::mem::replace(&mut targets.image, before);
+    let v = verdict.inspect_err(|e| {
+        pr_err!("kexec load refused: the check failed ({:?})\n", e);
+    })?;
+    let Some(refusal) = v.refusal() else {
+        targets.pending = Some(image);
+        return Ok(());
+    };
+    targets.pending = None;
+    // kexec-tools falls back to kexec_load() on ENOEXEC and reads it as a broken image:
+    // ECANCELED is neither (kexec_file_load failed: Operation canceled).
+    let (errno, name) = match refusal {
+        Refusal::NoTarget => (ENODATA, "ENODATA"),
+        Refusal::Incompatible => (ECANCELED, "ECANCELED"),
+    };
+    let stays = if matches!(targets.image, Image::None) {
+        "nothing is loaded"
+    } else {
+        "the kernel loaded before stays"
+    };
+    v.for_each_refusal(|why| {
+        pr_err!(
+            "kexec load refused ({}): {}; {}\n",
+            name,
+            format_args!("{why}"),
+            stays
+        );
+    });
+    Err(errno)
 }
 
 /// The slot a normal kexec boots takes what the last [`check_load`] kept (`File`, `Segments`),
