@@ -31,7 +31,6 @@ use kernel::{
                 ThisKernel,
                 Verdict, //
             },
-            Plan,
             Registered, //
         },
     },
@@ -104,9 +103,9 @@ pub(crate) fn verdict_of(targets: &Targets, regs: &[Registered<'_>]) -> Result<V
     }
 }
 
-/// Returns the record plan of an allowed verdict: the record version and what each component
-/// writes, in the order of the registered components.
-pub(crate) fn plan(v: &Verdict) -> Result<Plan> {
+/// Returns the versions the registered components write under an allowed verdict, in their
+/// order (`None`: nothing), for the record plan ([`compat::Locked::plan`]).
+pub(crate) fn writes(v: &Verdict) -> Result<KVec<Option<u32>>> {
     let mut versions = KVec::with_capacity(v.entries().len(), GFP_KERNEL)?;
     for e in v.entries() {
         let version = match e.outcome {
@@ -115,7 +114,7 @@ pub(crate) fn plan(v: &Verdict) -> Result<Plan> {
         };
         versions.push(version, GFP_KERNEL)?;
     }
-    Ok(Plan::new(v.record_version, versions))
+    Ok(versions)
 }
 
 /// Prepares the handover for a kexec.
@@ -157,7 +156,7 @@ pub(crate) fn prepare() -> Result {
             v.note()
         );
     }
-    let p = plan(&v)?;
+    let p = registry.plan(v.record_version, writes(&v)?);
     #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
     let p = p.with_fault(crate::fault::fault(registry.registered()));
     let prepared = registry.prepare_handover(&p)?;
@@ -605,13 +604,13 @@ mod tests {
                         assert_eq!(v.refusal(), None);
                         assert_eq!(v.version_for("kunit-idle"), None);
                         // Nothing of it goes into the record.
-                        let plan = crate::check::plan(v)?;
+                        let writes = crate::check::writes(v)?;
                         let at = v
                             .entries()
                             .iter()
                             .position(|e| e.name() == "kunit-idle")
                             .ok_or(ENOENT)?;
-                        assert_eq!(plan.versions[at], None);
+                        assert_eq!(writes[at], None);
                     }
                     Ok(())
                 })?;
@@ -665,7 +664,6 @@ mod tests {
                     Some(version) => {
                         assert_eq!(v.overall, Overall::Checked);
                         assert_eq!(v.record_version, version);
-                        assert_eq!(crate::check::plan(v)?.record_version, version);
                     }
                     None => {
                         assert!(matches!(v.overall, Overall::Mismatch(Mismatch::Record(_))));

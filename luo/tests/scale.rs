@@ -39,7 +39,8 @@ mod registration {
     use kernel::{
         cpu::CpuId,
         kho::{
-            self, block,
+            self,
+            block,
             compat::{
                 self,
                 Component,
@@ -49,7 +50,8 @@ mod registration {
                 Registration,
                 Status, //
             },
-            radix, vmalloc,
+            radix,
+            vmalloc, //
         },
         new_mutex,
         prelude::*,
@@ -59,9 +61,11 @@ mod registration {
                 Full,
                 Relaxed, //
             },
-            Arc, Completion, Mutex,
+            Arc,
+            Completion,
+            Mutex, //
         },
-        workqueue,
+        workqueue, //
     };
 
     /// Holds nothing; remembers the version it was last asked to serialize.
@@ -283,7 +287,8 @@ mod registration {
 
     /// The plan of a handover where every registered component writes its newest version,
     /// except `name`, which writes `version`.
-    fn plan_with(regs: &[compat::Registered<'_>], name: &str, version: u32) -> Result<Plan> {
+    fn plan_with(registry: &compat::Locked, name: &str, version: u32) -> Result<Plan> {
+        let regs = registry.registered();
         let mut versions = KVec::with_capacity(regs.len(), GFP_KERNEL)?;
         for r in regs {
             let c = r.component();
@@ -296,14 +301,14 @@ mod registration {
                 GFP_KERNEL,
             )?;
         }
-        Ok(Plan::new(2, versions))
+        Ok(registry.plan(2, versions))
     }
 
     /// Prepares the handover with every registered component at its newest version, `name`
     /// at `version`.
     fn prepare(name: &str, version: u32) -> Result<Prepared> {
         let mut registry = compat::lock();
-        let plan = plan_with(registry.registered(), name, version)?;
+        let plan = plan_with(&registry, name, version)?;
         registry.prepare_handover(&plan)
     }
 
@@ -354,6 +359,33 @@ mod registration {
         drop(reg);
         drop(held);
         assert!(!compat::is_registered(c.name()));
+        compat::lock().publish_record()?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_plan_is_for_the_registered_set_it_was_made_from() -> Result {
+        if !kho::is_enabled() {
+            // Nothing is handed over: `prepare_handover` refuses any plan first.
+            return Ok(());
+        }
+        let c = &SYNTHETIC[6];
+        let before = compat::lock();
+        let count = before.registered().len();
+        // No component matches "": every one at its newest version.
+        let plan = plan_with(&before, "", 0)?;
+        drop(before);
+        // The set changes and changes back: as many components, not the same moment.
+        drop(register(c)?);
+        let mut registry = compat::lock();
+        let now = registry.registered().len();
+        let stale = registry.prepare_handover(&plan).err();
+        let fresh = plan_with(&registry, "", 0)?;
+        let ok = registry.prepare_handover(&fresh).is_ok();
+        drop(registry);
+        assert_eq!(now, count);
+        assert_eq!(stale, Some(EINVAL));
+        assert!(ok);
         compat::lock().publish_record()?;
         Ok(())
     }
@@ -419,7 +451,8 @@ mod at_scale {
         Synthetic, //
     };
     use crate::{
-        check, manifest,
+        check,
+        manifest,
         synthetic::{
             COUNT,
             SYNTHETIC, //
@@ -427,7 +460,7 @@ mod at_scale {
         tests::ensure::{
             ensure,
             ensure_eq, //
-        },
+        }, //
     };
     use core::fmt::Write;
     use kernel::{

@@ -18,7 +18,9 @@
 //! setting up only initialises three mutexes, and does not sleep.
 //!
 //! Where two are held, the order is `NOTIFIER`, then the module notifier chain's lock, then
-//! `REGISTRY` (see `registry.rs`).
+//! `REGISTRY` (see `registry.rs`); and `REGISTRY`, then `COMPUTING`: the incoming statuses may
+//! be read for the first time with the registry locked, and computing them takes no other
+//! lock of these.
 
 // The lock types `global_lock!` makes are named after their statics.
 #![allow(clippy::upper_case_acronyms)]
@@ -37,17 +39,20 @@ use crate::{
 };
 
 crate::sync::global_lock! {
-    // SAFETY: `set_up()` calls `init()` exactly once, before the first `lock()`.
+    // SAFETY: `set_up()` calls `init()` exactly once, before the first `lock()`: it is locked
+    // only through this module's functions, which call `set_up()` first.
     pub(super) unsafe(uninit) static REGISTRY: Mutex<State> = State::new();
 }
 
 crate::sync::global_lock! {
-    // SAFETY: `set_up()` calls `init()` exactly once, before the first `lock()`.
+    // SAFETY: `set_up()` calls `init()` exactly once, before the first `lock()`: it is locked
+    // only through this module's functions, which call `set_up()` first.
     pub(super) unsafe(uninit) static NOTIFIER: Mutex<bool> = false;
 }
 
 crate::sync::global_lock! {
-    // SAFETY: `set_up()` calls `init()` exactly once, before the first `lock()`.
+    // SAFETY: `set_up()` calls `init()` exactly once, before the first `lock()`: it is locked
+    // only through this module's functions, which call `set_up()` first.
     pub(super) unsafe(uninit) static COMPUTING: Mutex<()> = ();
 }
 

@@ -26,30 +26,22 @@ use crate::{
     sync::atomic::Release,
 };
 
-/// What to write into the handover record, decided by the check before kexec.
+/// What to write into the handover record, decided by the check before kexec for the
+/// registered components it read ([`Locked::plan`]).
 pub struct Plan {
     /// The record format version to write.
     pub record_version: u32,
     /// For each registered component, in the order of the slice the plan was made for, the
     /// version it writes, or `None` for a component that writes nothing.
     pub versions: KVec<Option<u32>>,
+    /// The registered set the plan is for (`State::generation`).
+    generation: u64,
     /// A fault to inject into the record, to test how the next kernel isolates it.
     #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
     fault: Option<Fault>,
 }
 
 impl Plan {
-    /// Creates a plan: the record written in `record_version`, each registered component (in
-    /// the order of the slice the plan is made for) in the version `versions` gives.
-    pub fn new(record_version: u32, versions: KVec<Option<u32>>) -> Self {
-        Self {
-            record_version,
-            versions,
-            #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
-            fault: None,
-        }
-    }
-
     /// Returns the plan with `fault` injected into the record it writes.
     #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
     pub fn with_fault(self, fault: Option<Fault>) -> Self {
@@ -218,6 +210,21 @@ fn publish(slot: &mut Option<Subtree>, staged: Staged) -> Result<usize> {
 }
 
 impl Locked {
+    /// Creates the plan of a handover for the components registered now
+    /// ([`Locked::registered`]): the record written in `record_version`, each component, in
+    /// that order, in the version `versions` gives (`None`: it writes nothing). The plan is
+    /// for this registered set: [`Locked::prepare_handover`] refuses it once a component has
+    /// registered or unregistered since.
+    pub fn plan(&self, record_version: u32, versions: KVec<Option<u32>>) -> Plan {
+        Plan {
+            record_version,
+            versions,
+            generation: self.0.generation,
+            #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
+            fault: None,
+        }
+    }
+
     /// Prepares the handover record for a kexec.
     ///
     /// `plan`, made from [`Locked::registered`] under this lock, says what each registered
@@ -231,15 +238,21 @@ impl Locked {
     /// # Errors
     ///
     /// [`EOPNOTSUPP`] if KHO is disabled (nothing is handed over), [`EINVAL`] for a plan that
-    /// does not fit the components, [`ENOSPC`] if the record version cannot hold them, or the
+    /// does not fit the components or was made for another registered set, [`ENOSPC`] if the record version cannot hold them, or the
     /// error of a component's `serialize`.
     pub fn prepare_handover(&mut self, plan: &Plan) -> Result<Prepared> {
         if !kho::is_enabled() {
             return Err(EOPNOTSUPP);
         }
-        let State { entries, record } = &mut *self.0;
-        let views = views(entries);
-        if plan.versions.len() != views.len()
+        let State {
+            entries,
+            record,
+            generation,
+        } = &mut *self.0;
+        // SAFETY: The entries of the registry's state, through its held lock.
+        let views = unsafe { views(entries) };
+        if plan.generation != *generation
+            || plan.versions.len() != views.len()
             || !record::VERSIONS.contains(plan.record_version)
             || views
                 .iter()
@@ -304,8 +317,11 @@ impl Locked {
     /// record format for a target not known yet (`format::RECORD_UNKNOWN_TARGET`).
     /// [`Locked::prepare_handover`] rewrites it before a kexec.
     pub fn publish_record(&mut self) -> Result<Prepared> {
-        let State { entries, record } = &mut *self.0;
-        let views = views(entries);
+        let State {
+            entries, record, ..
+        } = &mut *self.0;
+        // SAFETY: The entries of the registry's state, through its held lock.
+        let views = unsafe { views(entries) };
         let mut list: KVVec<(&str, u32)> = KVVec::with_capacity(views.len(), GFP_KERNEL)?;
         for r in views {
             list.push(

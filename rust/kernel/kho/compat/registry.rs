@@ -7,7 +7,7 @@
 //! components sorted by name; locked ([`lock`]), it lets the check before kexec read them and
 //! the handover record be written for them (`outgoing.rs`).
 //!
-//! The registry's lock is taken by registration, unregistration and those functions. A
+//! The registry's lock is taken by registration, unregistration and [`lock`]'s guard. A
 //! [`Handler`]'s callbacks run with it held, which makes the lock order: the registry's lock,
 //! then any lock a callback takes. A callback must not register, unregister or prepare a
 //! handover; a driver must not create or drop a [`Registration`] while it holds a lock its
@@ -118,6 +118,9 @@ unsafe fn serialize_fn<T: Handler>(data: *const c_void, version: u32) -> Result 
 pub(super) struct State {
     pub(super) entries: KVec<NonNull<Slot>>,
     pub(super) record: Option<Subtree>,
+    /// Changes whenever `entries` does: a [`Plan`](super::Plan) is for the registered set it
+    /// was made from, and no other.
+    pub(super) generation: u64,
 }
 
 // SAFETY: The entries are only dereferenced with the lock held, while their registrations are
@@ -161,6 +164,7 @@ unsafe extern "C" fn module_going(
     }
     let module = data.cast::<bindings::module>();
     let mut state = registry();
+    let before = state.entries.len();
     state.entries.retain(|e| {
         // SAFETY: By the type invariant of `State` the entry is alive until this removes it:
         // its module is going, after its exit ran, before its memory is freed.
@@ -170,7 +174,8 @@ unsafe extern "C" fn module_going(
         }
         // SAFETY: `module` is the module of the event, alive during the notification.
         let owner = unsafe { module_name(module) };
-        compat_pr!(ERR,
+        compat_pr!(
+            ERR,
             "component \"{}\" of module {} was not unregistered before the module went; dropped from the registry\n",
             entry.component.name(),
             owner
@@ -178,6 +183,9 @@ unsafe extern "C" fn module_going(
         crate::warn_on!(true);
         false
     });
+    if state.entries.len() != before {
+        state.generation = state.generation.wrapping_add(1);
+    }
     // The notifier stays on the chain (it cannot take itself off from its own call): the next
     // registration or unregistration of a module's component takes it off if it is idle.
     0
@@ -224,6 +232,7 @@ impl State {
         Self {
             entries: KVec::new(),
             record: None,
+            generation: 0,
         }
     }
 
@@ -312,7 +321,8 @@ unsafe fn register(entry: NonNull<Slot>) -> Result {
     let (declared, owner) =
         unsafe { (is_declared_in(e.component, e.module), module_name(e.module)) };
     if !declared || !is_well_formed(e.component) {
-        compat_pr!(ERR,
+        compat_pr!(
+            ERR,
             "component \"{}\" ({}) refused: its declaration is not in the .kho_compat section of its image, or is malformed; declare it with kho_component!\n",
             name,
             owner
@@ -372,6 +382,7 @@ unsafe fn insert(e: &Slot, entry: NonNull<Slot>, owner: &str) -> Result {
         .entries
         .insert_within_capacity(at, entry)
         .map_err(|_| ENOMEM)?;
+    state.generation = state.generation.wrapping_add(1);
     drop(state);
     if !e.module.is_null() {
         // A module registers after the boot-time report: say what it gets.
@@ -397,6 +408,7 @@ unsafe fn unregister(entry: NonNull<Slot>) {
         let mut state = registry();
         if let Some(at) = state.entries.iter().position(|e| *e == entry) {
             let _ = state.entries.remove(at);
+            state.generation = state.generation.wrapping_add(1);
         }
     };
     // SAFETY: By the safety requirements `entry` is initialised and alive.
@@ -584,10 +596,14 @@ impl<'a> Registered<'a> {
 }
 
 /// Returns the registered components, sorted by name, for the duration of the borrow.
-pub(super) fn views(entries: &KVec<NonNull<Slot>>) -> &[Registered<'_>] {
-    // SAFETY: `Registered` is a transparent `NonNull<Slot>`; the entries stay registered for
-    // the borrow of `entries`, which is behind the held lock (type invariant of `State` and
-    // `Registered`).
+///
+/// # Safety
+///
+/// `entries` is the `entries` of the registry's [`State`], borrowed through its held lock.
+pub(super) unsafe fn views(entries: &KVec<NonNull<Slot>>) -> &[Registered<'_>] {
+    // SAFETY: `Registered` is a transparent `NonNull<Slot>`. By the safety requirements and
+    // the type invariant of `State`, the entries stay registered for the borrow of `entries`:
+    // nothing unregisters while the lock is held.
     unsafe { core::slice::from_raw_parts(entries.as_ptr().cast::<Registered<'_>>(), entries.len()) }
 }
 
@@ -597,6 +613,7 @@ pub(super) fn views(entries: &KVec<NonNull<Slot>>) -> &[Registered<'_>] {
 ///
 /// While it is held, registering and unregistering wait: a thread holding it must not create
 /// or drop a [`Registration`].
+#[must_use = "the registry is unlocked when the guard is dropped"]
 pub struct Locked(pub(super) GlobalGuard<REGISTRY>);
 
 /// Locks the registry.
@@ -607,7 +624,8 @@ pub fn lock() -> Locked {
 impl Locked {
     /// Returns the registered components, sorted by name, for as long as the lock is held.
     pub fn registered(&self) -> &[Registered<'_>] {
-        views(&self.0.entries)
+        // SAFETY: The entries of the registry's state, through its held lock.
+        unsafe { views(&self.0.entries) }
     }
 }
 
