@@ -86,23 +86,30 @@ use crate::prelude::*;
 use core::fmt;
 
 /// Prints a message of this module (and of the KHO abstractions that check the registry) at
-/// `$level`, one of `kernel::print::format_strings`, under the `kho_compat:`
-/// prefix of the `kho_compat` module's messages: `pr_fmt`-style, one prefix per line (the
-/// kernel crate's `pr_*!` print under `rust_kernel:`).
+/// `ERR`, `WARNING`, `NOTICE` or `INFO`, under the `kho_compat:` prefix of the `kho_compat`
+/// module's messages: `pr_fmt`-style, one prefix per line (the kernel crate's `pr_*!` print
+/// under `rust_kernel:`).
 macro_rules! compat_pr {
-    ($level:ident, $($arg:tt)+) => {
+    (ERR, $($arg:tt)+) => {
+        $crate::kho::compat::compat_pr!(@ $crate::print::format_strings::ERR, $($arg)+)
+    };
+    (WARNING, $($arg:tt)+) => {
+        $crate::kho::compat::compat_pr!(@ $crate::print::format_strings::WARNING, $($arg)+)
+    };
+    (NOTICE, $($arg:tt)+) => {
+        $crate::kho::compat::compat_pr!(@ $crate::print::format_strings::NOTICE, $($arg)+)
+    };
+    (INFO, $($arg:tt)+) => {
+        $crate::kho::compat::compat_pr!(@ $crate::print::format_strings::INFO, $($arg)+)
+    };
+    (@ $format:path, $($arg:tt)+) => {
         // As in `pr_*!`: the arguments are expanded outside the `unsafe` block.
         match $crate::prelude::fmt!($($arg)+) {
             args => {
-                // SAFETY: The format string is one of `format_strings`, and the prefix is
-                // NUL-terminated.
-                unsafe {
-                    $crate::print::call_printk(
-                        &$crate::print::format_strings::$level,
-                        b"kho_compat\0",
-                        args,
-                    )
-                }
+                // SAFETY: `$format` is one of the non-continuation format strings of
+                // `format_strings` (the arms above name them; `CONT` is not one), which take
+                // a NUL-terminated prefix, then the arguments; the prefix is NUL-terminated.
+                unsafe { $crate::print::call_printk(&$format, b"kho_compat\0", args) }
             }
         }
     };

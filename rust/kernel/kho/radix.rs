@@ -132,7 +132,8 @@ impl RadixTree {
                 let root = match take_subtree(root_phys, depth - 1, &mut taken) {
                     Ok(root) => root,
                     Err(e) => {
-                        compat_pr!(ERR,
+                        compat_pr!(
+                            ERR,
                             "{}: radix tree at {:#x} is not wholly preserved ({} nodes taken back, then one refused); not restored\n",
                             name.as_cstr(),
                             root_phys,
