@@ -17,7 +17,7 @@
 //!
 //! An empty write clears it; reading the file shows it (the words written, for a component;
 //! the damage's fields, for the bytes). Each record it damages logs what was done. Without the
-//! option the file does not exist and nothing is ever damaged.
+//! option this module is not compiled: the file does not exist and nothing is ever damaged.
 //! `Documentation/core-api/kho/compat/record.rst` says what the next kernel makes of each.
 
 use kernel::kho::compat::{
@@ -158,23 +158,15 @@ pub(crate) fn init() {
 /// Returns the fault to inject into the record of the components `regs`, if one was asked for
 /// (and, for a named component, it is registered).
 pub(crate) fn fault(regs: &[Registered<'_>]) -> Option<Fault> {
-    #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
-    {
-        use knob::Request;
-        let index = |n: &kernel::kho::compat::record::NodeName| {
-            regs.iter()
-                .position(|r| r.component().name().as_bytes() == n.as_bytes())
-        };
-        match (*knob::FAULT.lock())? {
-            Request::Entry(n) => index(&n).map(Fault::Entry),
-            Request::Duplicate(n) => index(&n).map(Fault::Duplicate),
-            Request::Bytes(d) => Some(Fault::Bytes(d)),
-            Request::Missing => Some(Fault::Missing),
-        }
-    }
-    #[cfg(not(CONFIG_KHO_COMPAT_FAULT_INJECTION))]
-    {
-        let _ = regs;
-        None
+    use knob::Request;
+    let index = |n: &kernel::kho::compat::record::NodeName| {
+        regs.iter()
+            .position(|r| r.component().name().as_bytes() == n.as_bytes())
+    };
+    match (*knob::FAULT.lock())? {
+        Request::Entry(n) => index(&n).map(Fault::Entry),
+        Request::Duplicate(n) => index(&n).map(Fault::Duplicate),
+        Request::Bytes(d) => Some(Fault::Bytes(d)),
+        Request::Missing => Some(Fault::Missing),
     }
 }
