@@ -267,7 +267,7 @@ pub(crate) fn parse_logged(text: &[u8], from: &str) -> Result<KBox<Manifest>, Re
     match manifest::parse(text) {
         Ok(m) => Ok(KBox::new(m, GFP_KERNEL).map_err(|_| Rejected {
             line: 0,
-            why: manifest::Reason::NoMemory,
+            why: manifest::Rejection::NoMemory,
         })?),
         Err(r) => {
             pr_err!(
@@ -285,7 +285,7 @@ pub(crate) fn parse_user(text: &[u8]) -> Result<KBox<Manifest>, Rejected> {
     manifest::parse(text).and_then(|m| {
         KBox::new(m, GFP_KERNEL).map_err(|_| Rejected {
             line: 0,
-            why: manifest::Reason::NoMemory,
+            why: manifest::Rejection::NoMemory,
         })
     })
 }
@@ -517,7 +517,7 @@ mod tests {
         assert!(text.len() <= MANIFEST_MAX);
         let r = rejected(&text).ok_or(EINVAL)?;
         assert_eq!(Error::from(r), EINVAL);
-        assert_eq!(r.why, Reason::TooManyComponents);
+        assert_eq!(r.why, Rejection::TooManyComponents);
         Ok(())
     }
 

@@ -25,7 +25,7 @@ SUBTREE = 'kernel/liveupdate/kho_compat/'
 # The repository's files that go into the kernel: patches/series must name
 # each of them (the harness, the fuzz targets and the scripts stay out).
 KERNEL_FILES = ('Kbuild', 'Kconfig', 'kho/*', 'luo/*', 'rust/*', 'tools/kho-compat/*',
-                'tests/kunit/*.rs', 'tests/kunit/*.kunitconfig', 'Documentation/*')
+                'tests/kunit/*.kunitconfig', 'Documentation/*')
 
 
 class PlanError(Exception):

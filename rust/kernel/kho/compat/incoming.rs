@@ -19,9 +19,14 @@ use super::{
         Invalid,
         NodeName, //
     },
-    Component, Versions,
+    Component,
+    Versions, //
 };
-use crate::{kho, prelude::*, sync::SetOnce};
+use crate::{
+    kho,
+    prelude::*,
+    sync::SetOnce, //
+};
 use core::fmt;
 
 /// What this kernel can do with a component's incoming data.

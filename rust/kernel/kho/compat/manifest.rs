@@ -156,7 +156,7 @@ impl Manifest {
 
 /// What is wrong with a rejected manifest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
+pub enum Rejection {
     /// Larger than [`MANIFEST_MAX`].
     TooBig,
     /// No bytes at all.
@@ -205,34 +205,34 @@ pub enum Reason {
     NoMemory,
 }
 
-impl fmt::Display for Reason {
+impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Reason::TooBig => "larger than 256 KiB",
-            Reason::Empty => "empty",
-            Reason::NotText => "not printable ASCII text",
-            Reason::NoEnd => "does not end with the line \"end\" (truncated?)",
-            Reason::TooManyFields => "too many fields",
-            Reason::EmptyField => "empty field (fields are separated by one space)",
-            Reason::FirstLine => "the first line must be \"kho-compat-manifest 1\"",
-            Reason::ReleaseTooLong => "release longer than 64 bytes",
-            Reason::ArchTooLong => "arch longer than 16 bytes",
-            Reason::PageSize => "page-size is not a power of two of 4096 or more",
-            Reason::RecordRange => "bad record version range",
-            Reason::TooManyComponents => "more than 4096 components",
-            Reason::BadName => "bad component name",
-            Reason::ComponentSyntax => {
+            Rejection::TooBig => "larger than 256 KiB",
+            Rejection::Empty => "empty",
+            Rejection::NotText => "not printable ASCII text",
+            Rejection::NoEnd => "does not end with the line \"end\" (truncated?)",
+            Rejection::TooManyFields => "too many fields",
+            Rejection::EmptyField => "empty field (fields are separated by one space)",
+            Rejection::FirstLine => "the first line must be \"kho-compat-manifest 1\"",
+            Rejection::ReleaseTooLong => "release longer than 64 bytes",
+            Rejection::ArchTooLong => "arch longer than 16 bytes",
+            Rejection::PageSize => "page-size is not a power of two of 4096 or more",
+            Rejection::RecordRange => "bad record version range",
+            Rejection::TooManyComponents => "more than 4096 components",
+            Rejection::BadName => "bad component name",
+            Rejection::ComponentSyntax => {
                 "expected: component <name> reads <a>-<b> writes <a>-<b> <when> [modular]"
             }
-            Reason::VersionRange => "bad version range",
-            Reason::WritesOutsideReads => "writes not inside reads",
-            Reason::When => "expected at-reboot or at-preserve",
-            Reason::Modular => "expected \"modular\" or the end of the line",
-            Reason::ListedTwice => "listed twice",
-            Reason::Unknown => "unknown or malformed line",
-            Reason::Missing => "release, arch, page-size or record missing (truncated?)",
-            Reason::ComponentTwice => "component listed twice",
-            Reason::NoMemory => "out of memory",
+            Rejection::VersionRange => "bad version range",
+            Rejection::WritesOutsideReads => "writes not inside reads",
+            Rejection::When => "expected at-reboot or at-preserve",
+            Rejection::Modular => "expected \"modular\" or the end of the line",
+            Rejection::ListedTwice => "listed twice",
+            Rejection::Unknown => "unknown or malformed line",
+            Rejection::Missing => "release, arch, page-size or record missing (truncated?)",
+            Rejection::ComponentTwice => "component listed twice",
+            Rejection::NoMemory => "out of memory",
         })
     }
 }
@@ -243,7 +243,7 @@ pub struct Rejected {
     /// The line at fault (1-based; 0 for the manifest as a whole).
     pub line: usize,
     /// What is wrong.
-    pub why: Reason,
+    pub why: Rejection,
 }
 
 impl From<Rejected> for Error {
@@ -251,8 +251,8 @@ impl From<Rejected> for Error {
     /// `ENOMEM` when it could not be stored, `EINVAL` for anything else.
     fn from(r: Rejected) -> Self {
         match r.why {
-            Reason::TooBig => EFBIG,
-            Reason::NoMemory => ENOMEM,
+            Rejection::TooBig => EFBIG,
+            Rejection::NoMemory => ENOMEM,
             _ => EINVAL,
         }
     }
@@ -268,7 +268,7 @@ impl fmt::Display for Rejected {
     }
 }
 
-fn reject<T>(line: usize, why: Reason) -> Result<T, Rejected> {
+fn reject<T>(line: usize, why: Rejection) -> Result<T, Rejected> {
     Err(Rejected { line, why })
 }
 
@@ -285,24 +285,24 @@ fn copy_into(buf: &mut [u8], s: &str) -> Option<usize> {
 /// Parses a manifest.
 pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
     if input.len() > MANIFEST_MAX {
-        return reject(0, Reason::TooBig);
+        return reject(0, Rejection::TooBig);
     }
     if input.is_empty() {
-        return reject(0, Reason::Empty);
+        return reject(0, Rejection::Empty);
     }
     if !input
         .iter()
         .all(|b| *b == b'\n' || (0x20..0x7f).contains(b))
     {
-        return reject(0, Reason::NotText);
+        return reject(0, Rejection::NotText);
     }
     let text = core::str::from_utf8(input).map_err(|_| Rejected {
         line: 0,
-        why: Reason::NotText,
+        why: Rejection::NotText,
     })?;
     // A manifest ends with the line "end": one cut anywhere is rejected.
     let Some(text) = text.strip_suffix("\nend\n") else {
-        return reject(0, Reason::NoEnd);
+        return reject(0, Rejection::NoEnd);
     };
 
     let mut m = Manifest {
@@ -321,18 +321,18 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
         let mut nf = 0;
         for w in line.split(' ') {
             if nf == f.len() {
-                return reject(n, Reason::TooManyFields);
+                return reject(n, Rejection::TooManyFields);
             }
             f[nf] = w;
             nf += 1;
         }
         let f = &f[..nf];
         if f.iter().any(|w| w.is_empty()) {
-            return reject(n, Reason::EmptyField);
+            return reject(n, Rejection::EmptyField);
         }
         if n == 1 {
             if f != ["kho-compat-manifest", "1"] {
-                return reject(n, Reason::FirstLine);
+                return reject(n, Rejection::FirstLine);
             }
             continue;
         }
@@ -340,14 +340,14 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
             ("release", 2) if !release => {
                 m.release_len = copy_into(&mut m.release, f[1]).ok_or(Rejected {
                     line: n,
-                    why: Reason::ReleaseTooLong,
+                    why: Rejection::ReleaseTooLong,
                 })?;
                 release = true;
             }
             ("arch", 2) if !arch => {
                 m.arch_len = copy_into(&mut m.arch, f[1]).ok_or(Rejected {
                     line: n,
-                    why: Reason::ArchTooLong,
+                    why: Rejection::ArchTooLong,
                 })?;
                 arch = true;
             }
@@ -356,42 +356,42 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
                     .filter(|p| p.is_power_of_two() && *p >= 4096)
                     .ok_or(Rejected {
                         line: n,
-                        why: Reason::PageSize,
+                        why: Rejection::PageSize,
                     })?;
                 page = true;
             }
             ("record", 2) if !record => {
                 m.record = range(f[1]).ok_or(Rejected {
                     line: n,
-                    why: Reason::RecordRange,
+                    why: Rejection::RecordRange,
                 })?;
                 record = true;
             }
             ("component", 7 | 8) => {
                 if m.components.len() == MAX_COMPONENTS {
-                    return reject(n, Reason::TooManyComponents);
+                    return reject(n, Rejection::TooManyComponents);
                 }
                 if !name_is_valid(f[1]) {
-                    return reject(n, Reason::BadName);
+                    return reject(n, Rejection::BadName);
                 }
                 if f[2] != "reads" || f[4] != "writes" {
-                    return reject(n, Reason::ComponentSyntax);
+                    return reject(n, Rejection::ComponentSyntax);
                 }
                 let (Some(reads), Some(writes)) = (range(f[3]), range(f[5])) else {
-                    return reject(n, Reason::VersionRange);
+                    return reject(n, Rejection::VersionRange);
                 };
                 if !writes.is_within(reads) {
-                    return reject(n, Reason::WritesOutsideReads);
+                    return reject(n, Rejection::WritesOutsideReads);
                 }
                 let chosen = match f[6] {
                     "at-reboot" => Chosen::AtReboot,
                     "at-preserve" => Chosen::AtPreserve,
-                    _ => return reject(n, Reason::When),
+                    _ => return reject(n, Rejection::When),
                 };
                 let modular = match f.get(7) {
                     None => false,
                     Some(&"modular") => true,
-                    Some(_) => return reject(n, Reason::Modular),
+                    Some(_) => return reject(n, Rejection::Modular),
                 };
                 let mut name = [0u8; NAME_MAX + 1];
                 name[..f[1].len()].copy_from_slice(f[1].as_bytes());
@@ -409,17 +409,17 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
                     )
                     .map_err(|_| Rejected {
                         line: n,
-                        why: Reason::NoMemory,
+                        why: Rejection::NoMemory,
                     })?;
             }
             ("release" | "arch" | "page-size" | "record", 2) => {
-                return reject(n, Reason::ListedTwice);
+                return reject(n, Rejection::ListedTwice);
             }
-            _ => return reject(n, Reason::Unknown),
+            _ => return reject(n, Rejection::Unknown),
         }
     }
     if !(release && arch && page && record) {
-        return reject(0, Reason::Missing);
+        return reject(0, Rejection::Missing);
     }
     m.components
         .sort_unstable_by(|a, b| a.name().cmp(b.name()).then(a.line.cmp(&b.line)));
@@ -431,7 +431,7 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
         .map(|w| w[1].line)
         .min()
     {
-        return reject(line, Reason::ComponentTwice);
+        return reject(line, Rejection::ComponentTwice);
     }
     Ok(m)
 }
