@@ -227,7 +227,7 @@ impl Locked {
 
     /// Prepares the handover record for a kexec.
     ///
-    /// `plan`, made from [`Locked::registered`] under this lock, says what each registered
+    /// `plan`, made by [`Locked::plan`] for the components registered now, says what each
     /// component writes and in which record version. The plan is checked whole, and the
     /// record encoded and its memory allocated, before any component serializes: then each
     /// [`Chosen::AtReboot`] component that writes a version serializes in it
@@ -238,8 +238,8 @@ impl Locked {
     /// # Errors
     ///
     /// [`EOPNOTSUPP`] if KHO is disabled (nothing is handed over), [`EINVAL`] for a plan that
-    /// does not fit the components or was made for another registered set, [`ENOSPC`] if the record version cannot hold them, or the
-    /// error of a component's `serialize`.
+    /// does not fit the components or was made for another registered set, [`ENOSPC`] if the
+    /// record version cannot hold them, or the error of a component's `serialize`.
     pub fn prepare_handover(&mut self, plan: &Plan) -> Result<Prepared> {
         if !kho::is_enabled() {
             return Err(EOPNOTSUPP);
