@@ -49,8 +49,23 @@ pub(crate) struct Info {
     page_size: u32,
     component_size: u32,
     manifest_version: u32,
-    arch: [u8; 16],
+    arch: [u8; compat::section::info::ARCH_LEN],
 }
+
+// Laid out as the section's format says, which the build's tool reads (`section::info`).
+const _: () = {
+    use compat::section::info;
+    use core::mem::offset_of;
+    assert!(size_of::<Info>() == info::SIZE);
+    assert!(offset_of!(Info, magic) == info::AT_MAGIC);
+    assert!(offset_of!(Info, info_version) == info::AT_VERSION);
+    assert!(offset_of!(Info, record_min) == info::AT_RECORD_MIN);
+    assert!(offset_of!(Info, record_max) == info::AT_RECORD_MAX);
+    assert!(offset_of!(Info, page_size) == info::AT_PAGE_SIZE);
+    assert!(offset_of!(Info, component_size) == info::AT_DECL_SIZE);
+    assert!(offset_of!(Info, manifest_version) == info::AT_MANIFEST_VERSION);
+    assert!(offset_of!(Info, arch) == info::AT_ARCH);
+};
 
 /// Returns `s` NUL-padded to `N` bytes (`s` must be shorter).
 const fn padded<const N: usize>(s: &[u8]) -> [u8; N] {
@@ -66,8 +81,8 @@ const fn padded<const N: usize>(s: &[u8]) -> [u8; N] {
 #[used]
 #[link_section = ".kho_compat.info"]
 static INFO: Info = Info {
-    magic: *b"KHOCOMPT",
-    info_version: 1,
+    magic: compat::section::info::MAGIC,
+    info_version: compat::section::info::VERSION,
     record_min: record::VERSIONS.min(),
     record_max: record::VERSIONS.max(),
     page_size: PAGE_SIZE as u32,
@@ -129,7 +144,8 @@ const fn empty_room<const N: usize>() -> [u8; N] {
 const ROOM: usize = parse(env!("KHO_COMPAT_IMAGE_MANIFEST_SIZE"));
 
 /// Room for this kernel's manifest in its own `vmlinux`: the `.kho_manifest` section, which
-/// the build fills (`kho-compat embed`) before it makes the boot image. On arm64 `Image` is
+/// the build fills when it makes `vmlinux` (`objcopy --update-section`, in
+/// `scripts/Makefile.vmlinux`), before the boot image. On arm64 `Image` is
 /// `vmlinux` copied out, and this section, last in its data, is the image's manifest; on
 /// x86_64 the image carries the same manifest in a PE section of its own. On both, the running
 /// kernel reads it back ([`embedded`]): its manifest is its image's, modules not loaded
@@ -156,7 +172,7 @@ fn embedded() -> Result<Option<KVVec<u8>>, Option<kernel::kho::compat::image::Da
         // SAFETY: `room` points to the `ROOM` bytes of the static `IMAGE_MANIFEST`, so
         // `room.add(i)` (`i < ROOM`) is in bounds, aligned for `u8` and valid for reads for as
         // long as the kernel runs; nothing writes it. The read is volatile because the build
-        // rewrote these bytes after the compiler saw their initial value (`kho-compat embed`):
+        // rewrote these bytes after the compiler saw their initial value (`objcopy`):
         // their value must come from memory, never from the initializer.
         let b = unsafe { room.add(i).read_volatile() };
         // Within the capacity reserved above: this does not allocate.

@@ -100,10 +100,30 @@ kernel_image() {
 	esac
 }
 
-# tool_build ARCH OUT: builds tools/kho-compat, a static program with no C
-# library, for ARCH (x86_64 for the host or a guest, arm64 for a guest) into
-# OUT. Its `core` is built once per rustc and target from Debian's rust-src
-# (the toolchain ships no core for arm64 user space), in the cache.
+# host_tool: builds tools/kho-compat for this host the way the kernel's build
+# does (make -C tools/kho-compat, in the work tree scripts/build prepares:
+# the host's Rust toolchain and standard library, no RUSTC_BOOTSTRAP), keeps
+# a copy in $CACHE/bin/kho-compat and prints its path. Incremental: make
+# rebuilds it when a file it reads changed.
+host_tool() {
+	local wt out=$CACHE/bin/host
+	wt=$(work_tree)
+	[ -f "$wt/tools/kho-compat/Makefile" ] ||
+		die "no tools/kho-compat in the work tree $wt: run scripts/build first"
+	mkdir -p "$out"
+	make -s -C "$wt/tools/kho-compat" O="$out" HOSTRUSTC=/usr/bin/rustc \
+		HOSTCC=clang$LLVM_SUFFIX >&2 || die "make -C tools/kho-compat failed"
+	cmp -s "$out/kho-compat" "$CACHE/bin/kho-compat" ||
+		cp "$out/kho-compat" "$CACHE/bin/kho-compat"
+	echo "$CACHE/bin/kho-compat"
+}
+
+# tool_build ARCH OUT: builds tools/kho-compat for a test guest, whose user
+# space has no C library: a static program (--cfg nolibc: its own _start,
+# system calls and allocator) for ARCH (x86_64 or arm64) into OUT. Its `core`
+# is built once per rustc and target from Debian's rust-src (the toolchain
+# ships no core for arm64 user space), in the cache; that build, not the
+# tool's, needs RUSTC_BOOTSTRAP.
 tool_build() {
 	local arch=$1 out=$2 target triple sys lib rustc=/usr/bin/rustc src=/usr/lib/rustlib/src/rust/library
 	case $arch in
@@ -129,7 +149,7 @@ tool_build() {
 		touch "$lib/.complete"
 	fi
 	"$rustc" --crate-name kho_compat --crate-type bin --edition 2021 "${flags[@]}" \
-		--sysroot "$sys" -D warnings -C overflow-checks=on -C debug-assertions=on \
+		--sysroot "$sys" --cfg nolibc -D warnings -C overflow-checks=on -C debug-assertions=on \
 		-C linker=clang$LLVM_SUFFIX -C link-arg=--target=$triple -C link-arg=-fuse-ld=lld$LLVM_SUFFIX \
 		-C link-arg=-nostdlib -C link-arg=-static -C link-arg=-no-pie \
 		-o "$out" "$REPO/tools/kho-compat/kho_compat.rs"

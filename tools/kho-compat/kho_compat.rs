@@ -20,8 +20,9 @@
 //! kho-compat manifest-of VMLINUX RELEASE [MODULE.ko...]
 //!                                  the build's manifest, read out of vmlinux and modules
 //! kho-compat blob MANIFEST OUT     the manifest blob an x86_64 image embeds
-//! kho-compat embed VMLINUX MANIFEST
-//!                                  write the manifest into vmlinux's .kho_manifest section
+//! kho-compat section VMLINUX MANIFEST OUT
+//!                                  the contents of vmlinux's .kho_manifest section holding
+//!                                  the manifest, for objcopy --update-section
 //! kho-compat differential BLOCKS   digests of the differential corpus
 //! ```
 //!
@@ -35,11 +36,14 @@
 //! Exit status: 0 on success (verdict and compare: the update is allowed), 1 when the update
 //! would be refused, 2 on errors (with a message).
 //!
-//! The program has no C library (`rt.rs`), so that the same source runs on the build host and
-//! in the test guests.
+//! The kernel's build makes it (`tools/kho-compat/Makefile`, called by the kernel's Makefile
+//! when `CONFIG_KHO_COMPAT_IMAGE_MANIFEST` is on, or `make -C tools/kho-compat`) with the Rust
+//! toolchain the kernel's Rust support requires and its standard library, as a stable program.
+//! Built with `--cfg nolibc` it is a static program with no C library (`rt.rs` then provides
+//! `_start`, the panic handler and the memory functions), for a user space without one, as the
+//! test guests are: it then needs a `core` built for its target.
 
-#![no_std]
-#![no_main]
+#![cfg_attr(nolibc, no_std, no_main)]
 
 mod elf;
 mod rt;
@@ -68,6 +72,10 @@ mod image;
 #[allow(dead_code)]
 mod corpus;
 
+#[path = "../../rust/kernel/kho/compat/section.rs"]
+#[allow(dead_code)]
+mod section;
+
 use crate::{
     env::{
         Error,
@@ -82,6 +90,10 @@ use crate::{
     manifest::{
         Line,
         Text, //
+    },
+    section::{
+        decl,
+        info, //
     },
 };
 use core::fmt::{
@@ -358,9 +370,6 @@ fn extract(path: &[u8]) -> i32 {
     }
 }
 
-/// The header of `vmlinux`'s `.kho_compat` section (`struct Info` of `luo/manifest.rs`).
-const INFO_SIZE: usize = 48;
-
 fn le32(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4)
         .and_then(|s| s.try_into().ok())
@@ -369,7 +378,7 @@ fn le32(b: &[u8], at: usize) -> u32 {
 
 /// A declaration read out of a `.kho_compat` section.
 struct Decl {
-    name: [u8; 32],
+    name: [u8; decl::NAME_LEN],
     reads: Versions,
     writes: Versions,
     chosen: Chosen,
@@ -378,33 +387,41 @@ struct Decl {
 
 impl Decl {
     fn name(&self) -> &str {
-        let len = self.name.iter().position(|b| *b == 0).unwrap_or(32);
+        let len = self
+            .name
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(decl::NAME_LEN);
         core::str::from_utf8(&self.name[..len]).unwrap_or("?")
     }
 }
 
-/// Reads the declarations of the section `table` (`size`-byte records).
+/// Reads the declarations of the section `table` (`size`-byte records, laid out as
+/// `section::decl` says).
 fn declarations(
     table: &[u8],
     size: usize,
     modular: bool,
     out: &mut KVec<Decl>,
 ) -> Result<(), &'static str> {
-    if size < 56 || table.len() % size != 0 {
+    if size < decl::READ_END || table.len() % size != 0 {
         return Err(".kho_compat is not a whole number of declarations");
     }
     for rec in table.chunks(size) {
-        let mut name = [0u8; 32];
-        name.copy_from_slice(&rec[..32]);
-        let chosen = match le32(rec, 48) {
+        let mut name = [0u8; decl::NAME_LEN];
+        name.copy_from_slice(&rec[decl::AT_NAME..decl::AT_NAME + decl::NAME_LEN]);
+        let chosen = match le32(rec, decl::AT_CHOSEN) {
             1 => Chosen::AtReboot,
             2 => Chosen::AtPreserve,
             _ => return Err("a declaration has an unknown `chosen`"),
         };
         let d = Decl {
             name,
-            reads: Versions::new(le32(rec, 32), le32(rec, 36)),
-            writes: Versions::new(le32(rec, 40), le32(rec, 44)),
+            reads: Versions::new(le32(rec, decl::AT_READS_MIN), le32(rec, decl::AT_READS_MAX)),
+            writes: Versions::new(
+                le32(rec, decl::AT_WRITES_MIN),
+                le32(rec, decl::AT_WRITES_MAX),
+            ),
             chosen,
             modular,
         };
@@ -416,7 +433,24 @@ fn declarations(
     Ok(())
 }
 
-/// Writes the manifest of a build (`vmlinux` and its modules) into `out`.
+/// Reads the declarations of a module's object (`.o` or `.ko`), in every section called
+/// `.kho_compat` (an object has one per component); returns how many it read.
+fn module_declarations(
+    elf: &[u8],
+    size: usize,
+    out: &mut KVec<Decl>,
+) -> Result<usize, &'static str> {
+    let first = out.len();
+    let mut result = Ok(());
+    elf::each(elf, b".kho_compat", |s| {
+        if result.is_ok() && s.progbits {
+            result = declarations(&elf[s.offset..s.offset + s.size], size, true, out);
+        }
+    })?;
+    result.map(|()| out.len() - first)
+}
+
+/// Writes the manifest of a build (`vmlinux` and its modules' objects) into `out`.
 fn build_manifest(vmlinux: &[u8], release: &[u8], modules: &[&[u8]], out: &mut Text) -> i32 {
     let vm = match slurp(vmlinux) {
         Ok(d) => d,
@@ -432,25 +466,33 @@ fn build_manifest(vmlinux: &[u8], release: &[u8], modules: &[&[u8]], out: &mut T
         }
         Err(e) => return fail(format_args!("{}: {e}", show(vmlinux))),
     };
-    if section.len() < INFO_SIZE || &section[..8] != b"KHOCOMPT" || le32(section, 8) != 1 {
+    if section.len() < info::SIZE
+        || section[info::AT_MAGIC..info::AT_MAGIC + 8] != info::MAGIC
+        || le32(section, info::AT_VERSION) != info::VERSION
+    {
         return fail(format_args!(
-            "{}: .kho_compat does not start with a version 1 header",
-            show(vmlinux)
+            "{}: .kho_compat does not start with a version {} header",
+            show(vmlinux),
+            info::VERSION
         ));
     }
-    let record = Versions::new(le32(section, 12), le32(section, 16));
-    let page_size = le32(section, 20) as usize;
-    let size = le32(section, 24) as usize;
-    if size != COMPONENT_SIZE {
+    let record = Versions::new(
+        le32(section, info::AT_RECORD_MIN),
+        le32(section, info::AT_RECORD_MAX),
+    );
+    let page_size = le32(section, info::AT_PAGE_SIZE) as usize;
+    let size = le32(section, info::AT_DECL_SIZE) as usize;
+    if size != decl::SIZE {
         return fail(format_args!(
-            "{}: declarations of {size} bytes, this tool reads {COMPONENT_SIZE}",
-            show(vmlinux)
+            "{}: declarations of {size} bytes, this tool reads {}",
+            show(vmlinux),
+            decl::SIZE
         ));
     }
-    let arch = &section[32..48];
-    let arch = show(&arch[..arch.iter().position(|b| *b == 0).unwrap_or(16)]);
+    let arch = &section[info::AT_ARCH..info::AT_ARCH + info::ARCH_LEN];
+    let arch = show(&arch[..arch.iter().position(|b| *b == 0).unwrap_or(info::ARCH_LEN)]);
     let mut decls = KVec::new();
-    if let Err(e) = declarations(&section[INFO_SIZE..], size, false, &mut decls) {
+    if let Err(e) = declarations(&section[info::SIZE..], size, false, &mut decls) {
         return fail(format_args!("{}: {e}", show(vmlinux)));
     }
     for m in modules {
@@ -458,16 +500,8 @@ fn build_manifest(vmlinux: &[u8], release: &[u8], modules: &[&[u8]], out: &mut T
             Ok(d) => d,
             Err(code) => return code,
         };
-        match elf::find(&ko, b".kho_compat") {
-            Ok(Some(s)) if s.progbits => {
-                if let Err(e) =
-                    declarations(&ko[s.offset..s.offset + s.size], size, true, &mut decls)
-                {
-                    return fail(format_args!("{}: {e}", show(m)));
-                }
-            }
-            Ok(_) => {}
-            Err(e) => return fail(format_args!("{}: {e}", show(m))),
+        if let Err(e) = module_declarations(&ko, size, &mut decls) {
+            return fail(format_args!("{}: {e}", show(m)));
         }
     }
     decls.sort_unstable_by(|a, b| a.name().cmp(b.name()));
@@ -493,11 +527,6 @@ fn build_manifest(vmlinux: &[u8], release: &[u8], modules: &[&[u8]], out: &mut T
     }
     0
 }
-
-/// The size of a declaration in a module's `.kho_compat` section: `kernel::kho::compat::
-/// Component` of a 64-bit kernel (the only ones with KHO), which `vmlinux`'s section header
-/// states too ([`build_manifest`] checks that the two agree).
-const COMPONENT_SIZE: usize = 72;
 
 /// Writes into `out` the manifest of the target kernel `target` (a manifest file or its
 /// image) with the components of `modules` (`.ko` files built for that kernel, outside its
@@ -537,19 +566,8 @@ fn vouch(target: &[u8], modules: &[&[u8]], out: &mut Text) -> i32 {
             ));
         }
         let first = decls.len();
-        match elf::find(&ko, b".kho_compat") {
-            Ok(Some(s)) if s.progbits => {
-                if let Err(e) = declarations(
-                    &ko[s.offset..s.offset + s.size],
-                    COMPONENT_SIZE,
-                    true,
-                    &mut decls,
-                ) {
-                    return fail(format_args!("{}: {e}", show(m)));
-                }
-            }
-            Ok(_) => {}
-            Err(e) => return fail(format_args!("{}: {e}", show(m))),
+        if let Err(e) = module_declarations(&ko, decl::SIZE, &mut decls) {
+            return fail(format_args!("{}: {e}", show(m)));
         }
         if decls.len() == first {
             return fail(format_args!("{}: declares no KHO component", show(m)));
@@ -673,7 +691,10 @@ fn blob(manifest_path: &[u8], out_path: &[u8]) -> i32 {
     write_file(out_path, &out)
 }
 
-fn embed(vmlinux: &[u8], manifest_path: &[u8]) -> i32 {
+/// Writes to `out_path` the contents of `vmlinux`'s `.kho_manifest` section (its size) with the
+/// manifest in it, for the build's `objcopy --update-section`: the blob, zeros, and the footer
+/// at the end by which the kernel and this tool find it in an arm64 `Image`.
+fn section(vmlinux: &[u8], manifest_path: &[u8], out_path: &[u8]) -> i32 {
     let text = match checked_manifest(manifest_path) {
         Ok(t) => t,
         Err(code) => return code,
@@ -686,14 +707,15 @@ fn embed(vmlinux: &[u8], manifest_path: &[u8]) -> i32 {
         Ok(Some(s)) if s.progbits => s,
         Ok(_) => {
             return fail(format_args!(
-                "{}: no .kho_manifest section to fill",
+                "{}: no .kho_manifest section to fill (built without \
+                CONFIG_KHO_COMPAT_IMAGE_MANIFEST?)",
                 show(vmlinux)
             ))
         }
         Err(e) => return fail(format_args!("{}: {e}", show(vmlinux))),
     };
     let Ok(mut section) = KVec::from_elem(0u8, s.size, GFP_KERNEL) else {
-        return 2;
+        return fail(format_args!("out of memory"));
     };
     if image::encode_section(&text, &mut section).is_err() {
         return fail(format_args!(
@@ -703,22 +725,7 @@ fn embed(vmlinux: &[u8], manifest_path: &[u8]) -> i32 {
             s.size
         ));
     }
-    let Some(p) = cpath(vmlinux) else { return 2 };
-    const O_WRONLY: usize = 1;
-    let fd = rt::open(&p, O_WRONLY);
-    if fd < 0 {
-        return fail(format_args!(
-            "{}: {}",
-            show(vmlinux),
-            Error::from_errno(fd).name()
-        ));
-    }
-    let r = rt::pwrite(fd as i32, &section, s.offset as u64);
-    rt::close(fd as i32);
-    if r != section.len() as isize {
-        return fail(format_args!("{}: write failed", show(vmlinux)));
-    }
-    0
+    write_file(out_path, &section)
 }
 
 fn differential(blocks: &[u8]) -> i32 {
@@ -738,11 +745,11 @@ const USAGE: &str = "usage: kho-compat manifest | load FILE | clear | verdict | 
        kho-compat compare OWN TARGET | extract IMAGE |
        kho-compat vouch TARGET MODULE.ko... |
        kho-compat manifest-of VMLINUX RELEASE [MODULE.ko...] | blob MANIFEST OUT |
-       kho-compat embed VMLINUX MANIFEST | differential BLOCKS
+       kho-compat section VMLINUX MANIFEST OUT | differential BLOCKS
 (OWN, TARGET, FILE: a manifest file or a kernel image)";
 
-/// The program: returns its exit status.
-pub(crate) fn main(args: &[&[u8]]) -> i32 {
+/// The program, with its arguments (the first its name): returns its exit status.
+pub(crate) fn run(args: &[&[u8]]) -> i32 {
     let args = args.get(1..).unwrap_or(&[]);
     let code = match args {
         [b"manifest"] => match get_text(GET_MANIFEST) {
@@ -814,7 +821,7 @@ pub(crate) fn main(args: &[&[u8]]) -> i32 {
             code
         }
         [b"blob", manifest, out] => blob(manifest, out),
-        [b"embed", vmlinux, manifest] => embed(vmlinux, manifest),
+        [b"section", vmlinux, manifest, out] => section(vmlinux, manifest, out),
         [b"differential", blocks] => differential(blocks),
         _ => {
             let mut err = Out::new(2);
@@ -823,4 +830,21 @@ pub(crate) fn main(args: &[&[u8]]) -> i32 {
         }
     };
     code
+}
+
+/// The program with the standard library: its arguments as `run()` takes them.
+#[cfg(not(nolibc))]
+fn main() {
+    use std::os::unix::ffi::OsStringExt;
+
+    std::panic::set_hook(std::boxed::Box::new(|info| {
+        let mut err = Out::new(2);
+        let _ = writeln!(err, "kho-compat: internal error: {info}");
+        err.flush();
+        rt::exit(2);
+    }));
+    let args: std::vec::Vec<std::vec::Vec<u8>> =
+        std::env::args_os().map(OsStringExt::into_vec).collect();
+    let args: std::vec::Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+    rt::exit(run(&args))
 }

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The tool's runtime: a static Linux program with no C library.
+//! The tool's runtime: the few system calls the tool makes and a bump allocator over `mmap()`,
+//! the same with the standard library or without a C library.
 //!
-//! The same program runs on the build host and in the test guests (x86_64 and arm64), whose
-//! user space has no C library: `_start`, the few system calls the tool makes, a bump
-//! allocator over `mmap()`, and the memory functions the compiler expects.
+//! Built with `--cfg nolibc`, for a user space without a C library (the test guests, x86_64
+//! and arm64), it also provides `_start`, the panic handler and the memory functions the
+//! compiler expects.
 
-use core::{
-    arch::global_asm,
-    cell::UnsafeCell, //
-};
+#[cfg(nolibc)]
+use core::arch::global_asm;
+use core::cell::UnsafeCell;
 
 #[cfg(target_arch = "x86_64")]
 mod nr {
@@ -18,7 +18,6 @@ mod nr {
     pub(super) const CLOSE: usize = 3;
     pub(super) const MMAP: usize = 9;
     pub(super) const IOCTL: usize = 16;
-    pub(super) const PWRITE64: usize = 18;
     pub(super) const EXIT_GROUP: usize = 231;
     pub(super) const OPENAT: usize = 257;
 }
@@ -30,7 +29,6 @@ mod nr {
     pub(super) const CLOSE: usize = 57;
     pub(super) const MMAP: usize = 222;
     pub(super) const IOCTL: usize = 29;
-    pub(super) const PWRITE64: usize = 68;
     pub(super) const EXIT_GROUP: usize = 94;
     pub(super) const OPENAT: usize = 56;
 }
@@ -109,35 +107,19 @@ pub(crate) fn write(fd: i32, buf: &[u8]) -> isize {
     }
 }
 
-/// Writes `buf` to `fd` at `offset`.
-pub(crate) fn pwrite(fd: i32, buf: &[u8], offset: u64) -> isize {
-    // SAFETY: `buf` is valid for reads of its length.
-    unsafe {
-        syscall(
-            nr::PWRITE64,
-            [
-                fd as usize,
-                buf.as_ptr() as usize,
-                buf.len(),
-                offset as usize,
-                0,
-                0,
-            ],
-        )
-    }
-}
-
 /// Opens the NUL-terminated `path` with `flags`.
 pub(crate) fn open(path: &[u8], flags: usize) -> isize {
     if path.last() != Some(&0) {
         return -22;
     }
     const AT_FDCWD: isize = -100;
+    // A file it creates: mode 0666 less the umask, as C's fopen() creates files.
+    const MODE: usize = 0o666;
     // SAFETY: `path` is NUL-terminated.
     unsafe {
         syscall(
             nr::OPENAT,
-            [AT_FDCWD as usize, path.as_ptr() as usize, flags, 0, 0, 0],
+            [AT_FDCWD as usize, path.as_ptr() as usize, flags, MODE, 0, 0],
         )
     }
 }
@@ -210,7 +192,7 @@ pub(crate) fn alloc(size: usize, align: usize) -> *mut u8 {
     start as *mut u8
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(nolibc, target_arch = "x86_64"))]
 global_asm!(
     ".globl _start",
     "_start:",
@@ -222,7 +204,7 @@ global_asm!(
     start = sym start,
 );
 
-#[cfg(target_arch = "aarch64")]
+#[cfg(all(nolibc, target_arch = "aarch64"))]
 global_asm!(
     ".globl _start",
     "_start:",
@@ -239,6 +221,7 @@ global_asm!(
 ///
 /// `sp` points to `argc`, then `argc` pointers to NUL-terminated arguments, as the kernel
 /// lays out a new program's stack.
+#[cfg(nolibc)]
 unsafe extern "C" fn start(sp: *const usize) -> ! {
     // SAFETY: By the safety requirements.
     let argc = unsafe { *sp };
@@ -257,9 +240,10 @@ unsafe extern "C" fn start(sp: *const usize) -> ! {
             exit(2);
         }
     }
-    exit(crate::main(&args))
+    exit(crate::run(&args))
 }
 
+#[cfg(nolibc)]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     let mut err = crate::Out::new(2);
@@ -276,6 +260,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 /// # Safety
 ///
 /// As C's `memcpy()`.
+#[cfg(nolibc)]
 #[no_mangle]
 pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     // SAFETY: As `memmove()`, which handles the non-overlapping case too.
@@ -287,6 +272,7 @@ pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut 
 /// # Safety
 ///
 /// As C's `memmove()`.
+#[cfg(nolibc)]
 #[no_mangle]
 pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     // Volatile accesses, so that the compiler does not turn the loops into a call to this.
@@ -309,6 +295,7 @@ pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut
 /// # Safety
 ///
 /// As C's `memset()`.
+#[cfg(nolibc)]
 #[no_mangle]
 pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
     for i in 0..n {
@@ -323,6 +310,7 @@ pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
 /// # Safety
 ///
 /// As C's `memcmp()`.
+#[cfg(nolibc)]
 #[no_mangle]
 pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     for i in 0..n {
@@ -340,6 +328,7 @@ pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 /// # Safety
 ///
 /// As C's `bcmp()`.
+#[cfg(nolibc)]
 #[no_mangle]
 pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     // SAFETY: As `memcmp()`.
@@ -351,6 +340,7 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 /// # Safety
 ///
 /// As C's `strlen()`.
+#[cfg(nolibc)]
 #[no_mangle]
 pub unsafe extern "C" fn strlen(s: *const u8) -> usize {
     let mut n = 0;

@@ -129,6 +129,7 @@ mod outgoing;
 pub mod record;
 mod registry;
 pub mod rules;
+pub mod section;
 
 pub use format::{
     name_is_valid,
@@ -342,6 +343,23 @@ pub struct Component {
     _reserved: u32,
     formats: &'static [Format],
 }
+
+// The fields the build reads are where the section's format says (`section::decl`).
+const _: () = {
+    use core::mem::offset_of;
+    use section::decl;
+    assert!(offset_of!(Component, name) == decl::AT_NAME);
+    assert!(size_of::<[u8; NAME_MAX + 1]>() == decl::NAME_LEN);
+    assert!(offset_of!(Component, reads) + Versions::AT_MIN == decl::AT_READS_MIN);
+    assert!(offset_of!(Component, reads) + Versions::AT_MAX == decl::AT_READS_MAX);
+    assert!(offset_of!(Component, writes) + Versions::AT_MIN == decl::AT_WRITES_MIN);
+    assert!(offset_of!(Component, writes) + Versions::AT_MAX == decl::AT_WRITES_MAX);
+    assert!(offset_of!(Component, chosen) == decl::AT_CHOSEN);
+    assert!(size_of::<Chosen>() == decl::READ_END - decl::AT_CHOSEN);
+    assert!(Chosen::AtReboot as u32 == 1 && Chosen::AtPreserve as u32 == 2);
+    #[cfg(target_pointer_width = "64")]
+    assert!(size_of::<Component>() == decl::SIZE);
+};
 
 /// Returns whether `formats` stays within the bounds a section's check accepts: at most
 /// 256 formats, layouts per format and fields per layout, names of at most 256 bytes (checked

@@ -23,6 +23,11 @@ pub struct Versions {
 }
 
 impl Versions {
+    /// Offset of `min` in the C layout (the `.kho_compat` section's format).
+    pub const AT_MIN: usize = core::mem::offset_of!(Versions, min);
+    /// Offset of `max` in the C layout.
+    pub const AT_MAX: usize = core::mem::offset_of!(Versions, max);
+
     /// Creates the range `min..=max` (not checked: see [`Versions::is_valid`]).
     pub const fn new(min: u32, max: u32) -> Self {
         Self { min, max }

@@ -20,10 +20,10 @@
 //! Where the blob is, without reading more of the image than headers:
 //!
 //! - x86_64 `bzImage`: in the PE section `.kho` of the image (the EFI stub's PE/COFF header
-//!   lists it, like `.sbat`), which the build fills from a file
-//!   (`CONFIG_KHO_COMPAT_IMAGE_MANIFEST_FILE`);
-//! - arm64 `Image`: in the section `.kho_manifest` of `vmlinux`, which the build fills before
-//!   it copies `vmlinux` into `Image`; the section ends the image's data, and its last 16 bytes
+//!   lists it, like `.sbat`), which the build fills with the blob of the manifest it wrote
+//!   into `vmlinux`;
+//! - arm64 `Image`: in the section `.kho_manifest` of `vmlinux`, which the build fills when it
+//!   makes `vmlinux`, before it copies `vmlinux` into `Image`; the section ends the image's data, and its last 16 bytes
 //!   are a footer (magic `KHOCMEND`, the section's size), so the blob is found from the end of
 //!   the image (or from the start of its signature, when the image is signed).
 //!
