@@ -184,7 +184,8 @@ def export(repo, pristine, out):
         env = ['-c', f'user.name={project.group(1).strip()}', '-c',
                f'user.email={project.group(2)}']
         git(work, 'init', '-q')
-        git(work, 'add', '-A')
+        # -f: a .gitignore the series touches must not hide the files it names.
+        git(work, 'add', '-A', '-f')
         git(work, *env, 'commit', '-q', '--allow-empty', '-m', 'pristine')
         git(work, 'tag', 'base')
         for patch, entries in plan:
@@ -200,7 +201,7 @@ def export(repo, pristine, out):
                 else:
                     shutil.copyfile(src, dst)
                 shutil.copymode(src, dst)
-                git(work, 'add', kernel_path(f))
+                git(work, 'add', '-f', kernel_path(f))
             if entries:
                 git(work, *env, 'commit', '-q', '--amend', '--no-edit', '--allow-empty')
         os.makedirs(out, exist_ok=True)

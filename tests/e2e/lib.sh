@@ -36,6 +36,8 @@ initrd() {
 		echo "dir /debugfs 0755 0 0"
 		echo "dir /sys 0755 0 0"
 		echo "dir /bin 0755 0 0"
+		# kexec-tools decompresses an arm64 Image.gz into /tmp (mkstemp).
+		echo "dir /tmp 1777 0 0"
 		echo "nod /dev/console 0600 0 0 c 5 1"
 		echo "file /init $W/lu_init 0755 0 0"
 		echo "file /bin/kho-compat $W/kho-compat 0755 0 0"

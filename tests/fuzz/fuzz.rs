@@ -3,7 +3,8 @@
 //! Host fuzz targets of the project's parsers, built from the very files the kernel builds
 //! (`#[path]`, no copies): the manifest parser and validator, the verdict, the handover-record
 //! decoder over libfdt (the kernel tree's `scripts/dtc/libfdt`), the image-manifest finder and
-//! the control device's argument decoding. The kernel's environment is replaced by small
+//! the control device's argument decoding; and the host tool's reader of compressed images
+//! (`gzip`). The kernel's environment is replaced by small
 //! shims: `env` (the prelude's names over `std`), `bindings` (libfdt's declarations), `page`.
 //!
 //! One target per build: `--cfg 'fuzz="NAME"'`. `scripts/fuzz` builds them with LLVM's
@@ -78,6 +79,15 @@ mod props;
 #[path = "../../rust/kernel/kho/compat/corpus.rs"]
 mod corpus;
 
+// The tool's reader of compressed images (tools/kho-compat/gzip.rs): the tool's, not the
+// kernel's, so its property is here rather than in the corpus KUnit replays.
+#[cfg(fuzz = "gzip")]
+#[path = "../../tools/kho-compat/gzip.rs"]
+mod gzip;
+
+#[cfg(fuzz = "gzip")]
+mod gzip_props;
+
 /// libFuzzer's entry point.
 #[cfg(not(fuzz = "seeds"))]
 ///
@@ -96,7 +106,14 @@ pub unsafe extern "C" fn LLVMFuzzerTestOneInput(data: *const u8, size: usize) ->
     0
 }
 
-#[cfg(not(fuzz = "seeds"))]
+#[cfg(fuzz = "gzip")]
+fn run(input: &[u8]) {
+    if let Err(why) = gzip_props::check(input) {
+        panic!("gzip: {why}");
+    }
+}
+
+#[cfg(not(any(fuzz = "seeds", fuzz = "gzip")))]
 fn run(input: &[u8]) {
     #[cfg(fuzz = "manifest")]
     const TARGET: &str = "manifest";

@@ -11,7 +11,8 @@
 //! kho-compat incoming              status of what the previous kernel handed over
 //! kho-compat policy                the policy of the check (enforce, check-at-load)
 //! kho-compat compare OWN TARGET    offline: can a kernel hand over to another? Each is a
-//!                                  manifest file or a kernel image (bzImage, Image)
+//!                                  manifest file or a kernel image (bzImage, Image, and
+//!                                  Image.gz or an EFI zboot vmlinuz.efi, decompressed)
 //! kho-compat extract IMAGE         the manifest a kernel image carries
 //! kho-compat vouch TARGET MODULE.ko...
 //!                                  the target's manifest (a file or its image) with the
@@ -46,6 +47,7 @@
 #![cfg_attr(nolibc, no_std, no_main)]
 
 mod elf;
+mod gzip;
 mod rt;
 
 // The kernel's `kernel::kho::compat`, as far as the tool uses it: the same files, as modules
@@ -215,9 +217,30 @@ fn is_image(data: &[u8]) -> bool {
         || data.get(0x202..0x206) == Some(&b"HdrS"[..])
 }
 
-/// Reads a manifest out of the file at `path`: a manifest, or the one a kernel image carries.
+/// Undoes the compression of a kernel image as distributions ship them: a gzip file (arm64's
+/// `Image.gz`, Debian's `vmlinuz`) or an EFI zboot image whose payload is gzip. `None` when
+/// `data` is not compressed; an error, said, for a compression the tool does not read or
+/// damaged data.
+fn unpacked(path: &[u8], data: &[u8]) -> Result<Option<KVec<u8>>, i32> {
+    let said = |e: gzip::Unpack<'_>| fail(format_args!("{}: {e}", show(path)));
+    let member = match gzip::kind(data).map_err(said)? {
+        gzip::Kind::Plain => return Ok(None),
+        gzip::Kind::Gzip(member) => member,
+        gzip::Kind::Zboot { payload, method } if method == b"gzip" => payload,
+        gzip::Kind::Zboot { method, .. } => return Err(said(gzip::Unpack::Unsupported(method))),
+    };
+    let size = gzip::size(member).map_err(said)?;
+    let mut out =
+        KVec::from_elem(0u8, size, GFP_KERNEL).map_err(|_| fail(format_args!("out of memory")))?;
+    gzip::gunzip(member, &mut out).map_err(said)?;
+    Ok(Some(out))
+}
+
+/// Reads a manifest out of the file at `path`: a manifest, or the one a kernel image carries
+/// (compressed or not).
 fn manifest_of_file(path: &[u8]) -> Result<KVec<u8>, i32> {
     let data = slurp(path)?;
+    let data = unpacked(path, &data)?.unwrap_or(data);
     if !is_image(&data) {
         return Ok(data);
     }

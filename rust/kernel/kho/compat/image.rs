@@ -23,9 +23,10 @@
 //!   lists it, like `.sbat`), which the build fills with the blob of the manifest it wrote
 //!   into `vmlinux`;
 //! - arm64 `Image`: in the section `.kho_manifest` of `vmlinux`, which the build fills when it
-//!   makes `vmlinux`, before it copies `vmlinux` into `Image`; the section ends the image's data, and its last 16 bytes
-//!   are a footer (magic `KHOCMEND`, the section's size), so the blob is found from the end of
-//!   the image (or from the start of its signature, when the image is signed).
+//!   makes `vmlinux`, before it copies `vmlinux` into `Image`; the section ends the image's
+//!   data, and its last 16 bytes are a footer (magic `KHOCMEND`, the section's size), so the
+//!   blob is found from the end of the image (or from the start of its signature, when the
+//!   image is signed).
 //!
 //! `Documentation/core-api/kho/compat/manifest.rst` describes both.
 
@@ -313,7 +314,8 @@ fn orphan_blob(image: &[u8], end: usize) -> Option<usize> {
 /// Finds the manifest an image carries.
 ///
 /// Reads the PE/COFF header and section table (x86_64: the `.kho` section) or, failing that,
-/// looks for the footer in the last [`FOOTER_WINDOW`] bytes of the image's data (arm64): never
+/// looks for the footer in the last [`FOOTER_WINDOW`] bytes of the image's data (arm64; zeros
+/// after the data the PE/COFF headers describe are not data): never
 /// more of the image than that, and the first bytes of each section; when it finds no footer,
 /// the last [`ROOM_MAX`] bytes of the data for a blob whose footer is gone. An image shorter
 /// than its PE/COFF headers, or an x86 `bzImage`'s setup header, say is [`Damage::Cut`],
@@ -337,6 +339,15 @@ pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
                 have: end,
             });
         }
+    }
+    // Zeros after the data the PE/COFF headers describe are not part of it: an EFI zboot
+    // image's payload is the image padded with zeros to its size in memory. (Only zeros: a
+    // section table damaged to describe less data must not hide a manifest.)
+    let end = match &pe {
+        Some(p) if p.data_end > 0 && image[p.data_end..end].iter().all(|b| *b == 0) => p.data_end,
+        _ => end,
+    };
+    if let Some(pe) = &pe {
         let mut named = None;
         let mut unnamed = false;
         for i in 0..pe.count {
