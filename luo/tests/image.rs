@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! KUnit tests of the manifest a kernel image carries (`kernel::kho::compat::image`): the blob,
-//! the two ways to find it (an x86_64 PE section, an arm64 footer, also in a signed image), and
-//! damaged images; and of the control device's argument decoding (`kernel::kho::compat::ioctl`).
+//! the two ways to find it (an x86_64 PE section, an arm64 footer, also in a signed image and in
+//! one padded with zeros), and damaged images; and of the control device's argument decoding (`kernel::kho::compat::ioctl`).
 
 use kernel::prelude::*;
 
@@ -217,6 +217,37 @@ mod image_tests {
         let footer = start + size - FOOTER;
         wild[footer + 8..footer + 16].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
         assert_eq!(find(&wild), Err(Damage::Headers));
+        Ok(())
+    }
+
+    #[test]
+    fn an_arm64_image_longer_than_its_data_is_read_at_both_ends() -> Result {
+        // An EFI zboot payload: the image padded with zeros to its size in memory, further
+        // than the footer and orphan windows reach: found at the end of the data the PE/COFF
+        // header describes.
+        let size = 0x800;
+        let end = 0x3000;
+        let start = end - 0x200 - size;
+        let pad = ROOM_MAX + 2 * FOOTER_WINDOW;
+        let mut img = pe_image(end + pad, &[(b".text\0\0\0", 0x400, end - 0x400)], None)?;
+        encode_section(TEXT, &mut img[start..start + size])?;
+        assert_eq!(find(&img), Ok(Found::Manifest(TEXT)));
+        // Not only zeros after the data: found at the end of the data all the same.
+        img[end + pad / 2] = 1;
+        assert_eq!(find(&img), Ok(Found::Manifest(TEXT)));
+        // A section table damaged to describe less data than there is: the manifest is found
+        // at the end of the file, where it is.
+        let mut short = pe_image(end, &[(b".text\0\0\0", 0x400, 0x400)], None)?;
+        encode_section(TEXT, &mut short[start..start + size])?;
+        assert_eq!(find(&short), Ok(Found::Manifest(TEXT)));
+        // A blob whose length was enlarged into the zeros, its footer gone: damage still.
+        let mut both = pe_image(end + pad, &[(b".text\0\0\0", 0x400, end - 0x400)], None)?;
+        encode_section(TEXT, &mut both[start..start + size])?;
+        both[start + size - FOOTER..start + size].fill(0);
+        // (Longer than the data after the blob: it runs into the zeros.)
+        let len = (end - start + 0x100) as u64;
+        both[start + 8..start + 16].copy_from_slice(&len.to_le_bytes());
+        assert_eq!(find(&both), Err(Damage::Orphan));
         Ok(())
     }
 

@@ -1,6 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Sections of little-endian ELF64 files (`vmlinux`, a module's `.ko`).
+//! Sections of little-endian ELF64 files (`vmlinux`, a module's object or `.ko`).
+//!
+//! Read from memory, or from a file through its descriptor: then only the headers and the
+//! sections asked for are read (a `vmlinux` with debug information is hundreds of MiB, and the
+//! build reads it on every `make`).
+
+use crate::{
+    env::{
+        KVec,
+        GFP_KERNEL, //
+    },
+    rt,
+};
 
 /// A section of an ELF file.
 pub(crate) struct Section {
@@ -12,63 +24,140 @@ pub(crate) struct Section {
     pub(crate) progbits: bool,
 }
 
-fn le16(b: &[u8], at: usize) -> Option<usize> {
-    Some(u16::from_le_bytes(b.get(at..at.checked_add(2)?)?.try_into().ok()?) as usize)
+const BAD: &str = "not a little-endian ELF64 file, or its section headers are broken";
+
+/// Where an ELF file's bytes come from.
+pub(crate) trait Source {
+    /// The file's size.
+    fn len(&self) -> usize;
+    /// Fills `buf` with the bytes at `offset`.
+    fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<(), &'static str>;
 }
 
-fn le32(b: &[u8], at: usize) -> Option<usize> {
-    Some(u32::from_le_bytes(b.get(at..at.checked_add(4)?)?.try_into().ok()?) as usize)
+impl Source for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<(), &'static str> {
+        let end = offset.checked_add(buf.len()).ok_or(BAD)?;
+        buf.copy_from_slice(self.get(offset..end).ok_or(BAD)?);
+        Ok(())
+    }
 }
 
-fn le64(b: &[u8], at: usize) -> Option<usize> {
-    usize::try_from(u64::from_le_bytes(
-        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
-    .ok()
+/// A file open for reading.
+pub(crate) struct Fd {
+    fd: i32,
+    len: usize,
 }
 
-/// Finds the section called `name` in the ELF file `elf` (the first, if several have the name).
-pub(crate) fn find(elf: &[u8], name: &[u8]) -> Result<Option<Section>, &'static str> {
-    let mut first = None;
-    each(elf, name, |s| {
-        first = first.take().or(Some(s));
-    })?;
-    Ok(first)
+impl Fd {
+    /// Opens the NUL-terminated `path`; the error is the negative errno.
+    pub(crate) fn open(path: &[u8]) -> Result<Self, isize> {
+        let fd = rt::open(path, 0);
+        if fd < 0 {
+            return Err(fd);
+        }
+        let fd = fd as i32;
+        let len = rt::file_size(fd);
+        if len < 0 {
+            rt::close(fd);
+            return Err(len);
+        }
+        Ok(Self {
+            fd,
+            len: len as usize,
+        })
+    }
 }
 
-/// Calls `f` with every section called `name` in the ELF file `elf`, in header order. A linked
+impl Drop for Fd {
+    fn drop(&mut self) {
+        rt::close(self.fd);
+    }
+}
+
+impl Source for Fd {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn read_at(&self, offset: usize, buf: &mut [u8]) -> Result<(), &'static str> {
+        if offset
+            .checked_add(buf.len())
+            .is_none_or(|end| end > self.len)
+        {
+            return Err(BAD);
+        }
+        let mut done = 0;
+        while done < buf.len() {
+            let n = rt::pread(self.fd, &mut buf[done..], (offset + done) as u64);
+            if n <= 0 {
+                return Err("a read failed, or the file is shorter than its headers say");
+            }
+            done += n as usize;
+        }
+        Ok(())
+    }
+}
+
+fn le<const N: usize>(b: &[u8], at: usize) -> usize {
+    let mut v = [0u8; 8];
+    v[..N].copy_from_slice(&b[at..at + N]);
+    u64::from_le_bytes(v) as usize
+}
+
+/// Calls `f` with every section called `name` of the ELF file `elf`, in header order. A linked
 /// file has one section of a name; an object file may have several (a compiler emitting one per
 /// symbol), which the linker concatenates in this order.
-pub(crate) fn each(
-    elf: &[u8],
+pub(crate) fn each<S: Source + ?Sized>(
+    elf: &S,
     name: &[u8],
     mut f: impl FnMut(Section),
 ) -> Result<(), &'static str> {
-    const BAD: &str = "not a little-endian ELF64 file, or its section headers are broken";
-    if elf.get(..4) != Some(&b"\x7fELF"[..]) || elf.get(4) != Some(&2) || elf.get(5) != Some(&1) {
+    let mut head = [0u8; 64];
+    elf.read_at(0, &mut head)?;
+    if &head[..4] != b"\x7fELF" || head[4] != 2 || head[5] != 1 {
         return Err(BAD);
     }
-    let shoff = le64(elf, 0x28).ok_or(BAD)?;
-    let shentsize = le16(elf, 0x3a).ok_or(BAD)?;
-    let shnum = le16(elf, 0x3c).ok_or(BAD)?;
-    let shstrndx = le16(elf, 0x3e).ok_or(BAD)?;
+    let shoff = le::<8>(&head, 0x28);
+    let shentsize = le::<2>(&head, 0x3a);
+    let shnum = le::<2>(&head, 0x3c);
+    let shstrndx = le::<2>(&head, 0x3e);
     if shentsize < 64 || shstrndx >= shnum {
         return Err(BAD);
     }
-    let header = |i: usize| shoff.checked_add(i.checked_mul(shentsize)?);
-    let strtab = header(shstrndx).ok_or(BAD)?;
-    let strings = le64(elf, strtab.checked_add(24).ok_or(BAD)?).ok_or(BAD)?;
+    let header = |i: usize| -> Result<[u8; 64], &'static str> {
+        let at = i
+            .checked_mul(shentsize)
+            .and_then(|o| o.checked_add(shoff))
+            .ok_or(BAD)?;
+        let mut h = [0u8; 64];
+        elf.read_at(at, &mut h)?;
+        Ok(h)
+    };
+    let table = header(shstrndx)?;
+    let (strings, strings_size) = (le::<8>(&table, 24), le::<8>(&table, 32));
+    // Section names: a small table (a few KiB); more is not a kernel's.
+    if strings_size > 1 << 20
+        || strings
+            .checked_add(strings_size)
+            .is_none_or(|e| e > elf.len())
+    {
+        return Err(BAD);
+    }
+    let mut names = KVec::from_elem(0u8, strings_size, GFP_KERNEL).map_err(|_| "out of memory")?;
+    elf.read_at(strings, &mut names)?;
     for i in 0..shnum {
-        let h = header(i).ok_or(BAD)?;
-        let at = strings.checked_add(le32(elf, h).ok_or(BAD)?).ok_or(BAD)?;
-        let rest = elf.get(at..).ok_or(BAD)?;
+        let h = header(i)?;
+        let at = le::<4>(&h, 0);
+        let rest = names.get(at..).ok_or(BAD)?;
         let end = rest.iter().position(|b| *b == 0).ok_or(BAD)?;
         if &rest[..end] != name {
             continue;
         }
-        let kind = le32(elf, h.checked_add(4).ok_or(BAD)?).ok_or(BAD)?;
-        let offset = le64(elf, h.checked_add(24).ok_or(BAD)?).ok_or(BAD)?;
-        let size = le64(elf, h.checked_add(32).ok_or(BAD)?).ok_or(BAD)?;
+        let (kind, offset, size) = (le::<4>(&h, 4), le::<8>(&h, 24), le::<8>(&h, 32));
         let progbits = kind != 8;
         if progbits && offset.checked_add(size).is_none_or(|e| e > elf.len()) {
             return Err(BAD);
@@ -80,4 +169,42 @@ pub(crate) fn each(
         });
     }
     Ok(())
+}
+
+/// Finds the section called `name` in the ELF file `elf` (the first, if several have the name).
+pub(crate) fn find<S: Source + ?Sized>(
+    elf: &S,
+    name: &[u8],
+) -> Result<Option<Section>, &'static str> {
+    let mut first = None;
+    each(elf, name, |s| {
+        first = first.take().or(Some(s));
+    })?;
+    Ok(first)
+}
+
+/// Appends the contents of every section called `name` of `elf` to `out`, in header order;
+/// returns how many there were.
+pub(crate) fn read_all<S: Source + ?Sized>(
+    elf: &S,
+    name: &[u8],
+    out: &mut KVec<u8>,
+) -> Result<usize, &'static str> {
+    let mut found = KVec::new();
+    let mut oom = false;
+    each(elf, name, |s| {
+        if s.progbits {
+            oom |= found.push(s, GFP_KERNEL).is_err();
+        }
+    })?;
+    if oom {
+        return Err("out of memory");
+    }
+    for s in found.iter() {
+        let mut bytes = KVec::from_elem(0u8, s.size, GFP_KERNEL).map_err(|_| "out of memory")?;
+        elf.read_at(s.offset, &mut bytes)?;
+        out.extend_from_slice(&bytes, GFP_KERNEL)
+            .map_err(|_| "out of memory")?;
+    }
+    Ok(found.len())
 }

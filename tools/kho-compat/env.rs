@@ -37,6 +37,7 @@ impl Error {
             25 => "ENOTTY",
             27 => "EFBIG",
             28 => "ENOSPC",
+            29 => "ESPIPE (not a regular file)",
             61 => "ENODATA",
             8 => "ENOEXEC",
             _ => "E?",

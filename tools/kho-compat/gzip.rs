@@ -24,6 +24,8 @@ pub(crate) const MAX_OUT: usize = 1 << 30;
 pub(crate) enum Kind<'a> {
     /// Not compressed in a way the tool knows of.
     Plain,
+    /// A file compressed with a method the tool does not decode (its name).
+    Other(&'static [u8]),
     /// A gzip member (the whole file).
     Gzip(&'a [u8]),
     /// An EFI zboot image: its payload and the compression its header names.
@@ -38,8 +40,13 @@ pub(crate) enum Kind<'a> {
 /// Why a compressed image cannot be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Unpack<'a> {
-    /// A compression the tool does not decode.
-    Unsupported(&'a [u8]),
+    /// A compression the tool does not decode: of a file, or of a zboot image's payload.
+    Unsupported {
+        /// Whether it is a zboot image's payload.
+        zboot: bool,
+        /// The compression's name.
+        method: &'a [u8],
+    },
     /// A gzip file that is not deflate (its method byte).
     Method(u8),
     /// The compressed data is damaged: why.
@@ -51,11 +58,16 @@ pub(crate) enum Unpack<'a> {
 impl fmt::Display for Unpack<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Unpack::Unsupported(m) => write!(
+            Unpack::Unsupported { zboot, method } => write!(
                 f,
-                "an EFI zboot image whose kernel is compressed with {}: kho-compat reads gzip \
-                only (extract and decompress the payload first)",
-                core::str::from_utf8(m).unwrap_or("an unknown method")
+                "{} compressed with {}: kho-compat reads gzip only (decompress it first{})",
+                if zboot {
+                    "an EFI zboot image whose kernel is"
+                } else {
+                    "a file"
+                },
+                core::str::from_utf8(method).unwrap_or("an unknown method"),
+                if zboot { ", from the payload" } else { "" }
             ),
             Unpack::Method(m) => write!(
                 f,
@@ -77,11 +89,26 @@ fn le32(b: &[u8], at: usize) -> Option<u32> {
     ))
 }
 
+/// The magic numbers of the other compressions `make` can write a kernel image with
+/// (`Image.zst`, `.xz`, `.bz2`, `.lzma`, `.lz4`, `.lzo`, `scripts/Makefile.lib`).
+const OTHERS: [(&[u8], &[u8]); 6] = [
+    (&[0x28, 0xb5, 0x2f, 0xfd], b"zstd"),
+    (&[0xfd, b'7', b'z', b'X', b'Z', 0], b"xz"),
+    (b"BZh", b"bzip2"),
+    (&[0x5d, 0, 0], b"lzma"),
+    (&[0x02, 0x21, 0x4c, 0x18], b"lz4 (legacy)"),
+    (&[0x89, b'L', b'Z', b'O', 0], b"lzop"),
+];
+
 /// Tells what `data` is: a gzip member, an EFI zboot image (`MZ`, then `zimg`, the payload's
-/// offset and size, and the compression's name at 24), or neither.
+/// offset and size, and the compression's name at 24), a file of another compression, or
+/// none of these.
 pub(crate) fn kind(data: &[u8]) -> Result<Kind<'_>, Unpack<'_>> {
     if data.starts_with(&[0x1f, 0x8b]) {
         return Ok(Kind::Gzip(data));
+    }
+    if let Some((_, name)) = OTHERS.iter().find(|(magic, _)| data.starts_with(magic)) {
+        return Ok(Kind::Other(name));
     }
     if data.get(..2) != Some(&b"MZ"[..]) || data.get(4..8) != Some(&b"zimg"[..]) {
         return Ok(Kind::Plain);
@@ -200,7 +227,9 @@ pub(crate) fn gunzip<'a>(member: &'a [u8], out: &mut [u8]) -> Result<(), Unpack<
         ));
     }
     if deflate[used + 8..].iter().any(|b| *b != 0) {
-        return Err(Unpack::Damaged("data follows the gzip member"));
+        return Err(Unpack::Damaged(
+            "data follows the gzip member (kho-compat reads a single member)",
+        ));
     }
     Ok(())
 }

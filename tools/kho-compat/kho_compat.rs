@@ -18,8 +18,10 @@
 //!                                  the target's manifest (a file or its image) with the
 //!                                  components of modules built for it outside its tree
 //!                                  added, to `load`: the agent vouches for them
-//! kho-compat manifest-of VMLINUX RELEASE [MODULE.ko...]
-//!                                  the build's manifest, read out of vmlinux and modules
+//! kho-compat manifest-of VMLINUX RELEASE [-T LIST] [MODULE...]
+//!                                  the build's manifest, read out of vmlinux and the
+//!                                  modules' objects (LIST: one path per line, as
+//!                                  modules.order)
 //! kho-compat blob MANIFEST OUT     the manifest blob an x86_64 image embeds
 //! kho-compat section VMLINUX MANIFEST OUT
 //!                                  the contents of vmlinux's .kho_manifest section holding
@@ -98,10 +100,19 @@ use crate::{
         info, //
     },
 };
-use core::fmt::{
-    self,
-    Write, //
+use core::{
+    fmt::{
+        self,
+        Write, //
+    },
+    sync::atomic::{
+        AtomicBool,
+        Ordering, //
+    },
 };
+
+/// Whether some output could not be written.
+static LOST: AtomicBool = AtomicBool::new(false);
 
 /// Buffered output to a file descriptor.
 pub(crate) struct Out {
@@ -124,6 +135,8 @@ impl Out {
         while done < self.len {
             let n = rt::write(self.fd, &self.buf[done..self.len]);
             if n <= 0 {
+                // The output is incomplete: the program must not say it succeeded.
+                LOST.store(true, Ordering::Relaxed);
                 break;
             }
             done += n as usize;
@@ -171,42 +184,35 @@ fn show(s: &[u8]) -> &str {
     core::str::from_utf8(s).unwrap_or("?")
 }
 
-/// Reads the whole file at `path`.
-fn slurp(path: &[u8]) -> Result<KVec<u8>, i32> {
+/// The largest file the tool reads whole (a kernel image, compressed or not, is far smaller).
+const FILE_MAX: usize = 1 << 31;
+
+/// Opens the file at `path` for reading, saying why it cannot.
+fn open_file(path: &[u8]) -> Result<elf::Fd, i32> {
     let p = cpath(path).ok_or(2)?;
-    let fd = rt::open(&p, 0);
-    if fd < 0 {
-        return Err(fail(format_args!(
+    elf::Fd::open(&p).map_err(|e| {
+        fail(format_args!(
             "{}: {}",
             show(path),
-            Error::from_errno(fd).name()
+            Error::from_errno(e).name()
+        ))
+    })
+}
+
+/// Reads the whole file at `path` (a regular file, of at most [`FILE_MAX`] bytes).
+fn slurp(path: &[u8]) -> Result<KVec<u8>, i32> {
+    use elf::Source;
+    let file = open_file(path)?;
+    if file.len() > FILE_MAX {
+        return Err(fail(format_args!(
+            "{}: larger than the {FILE_MAX} bytes kho-compat reads",
+            show(path)
         )));
     }
-    let fd = fd as i32;
-    let mut data = KVec::new();
-    let mut chunk = [0u8; 65536];
-    loop {
-        let n = rt::read(fd, &mut chunk);
-        if n < 0 {
-            rt::close(fd);
-            return Err(fail(format_args!(
-                "{}: {}",
-                show(path),
-                Error::from_errno(n).name()
-            )));
-        }
-        if n == 0 {
-            break;
-        }
-        if data
-            .extend_from_slice(&chunk[..n as usize], GFP_KERNEL)
-            .is_err()
-        {
-            rt::close(fd);
-            return Err(fail(format_args!("{}: out of memory", show(path))));
-        }
-    }
-    rt::close(fd);
+    let mut data = KVec::from_elem(0u8, file.len(), GFP_KERNEL)
+        .map_err(|_| fail(format_args!("{}: out of memory", show(path))))?;
+    file.read_at(0, &mut data)
+        .map_err(|e| fail(format_args!("{}: {e}", show(path))))?;
     Ok(data)
 }
 
@@ -227,7 +233,18 @@ fn unpacked(path: &[u8], data: &[u8]) -> Result<Option<KVec<u8>>, i32> {
         gzip::Kind::Plain => return Ok(None),
         gzip::Kind::Gzip(member) => member,
         gzip::Kind::Zboot { payload, method } if method == b"gzip" => payload,
-        gzip::Kind::Zboot { method, .. } => return Err(said(gzip::Unpack::Unsupported(method))),
+        gzip::Kind::Zboot { method, .. } => {
+            return Err(said(gzip::Unpack::Unsupported {
+                zboot: true,
+                method,
+            }))
+        }
+        gzip::Kind::Other(method) => {
+            return Err(said(gzip::Unpack::Unsupported {
+                zboot: false,
+                method,
+            }))
+        }
     };
     let size = gzip::size(member).map_err(said)?;
     let mut out =
@@ -458,37 +475,37 @@ fn declarations(
 
 /// Reads the declarations of a module's object (`.o` or `.ko`), in every section called
 /// `.kho_compat` (an object has one per component); returns how many it read.
-fn module_declarations(
-    elf: &[u8],
+fn module_declarations<S: elf::Source + ?Sized>(
+    elf: &S,
     size: usize,
     out: &mut KVec<Decl>,
 ) -> Result<usize, &'static str> {
     let first = out.len();
-    let mut result = Ok(());
-    elf::each(elf, b".kho_compat", |s| {
-        if result.is_ok() && s.progbits {
-            result = declarations(&elf[s.offset..s.offset + s.size], size, true, out);
-        }
-    })?;
-    result.map(|()| out.len() - first)
+    let mut table = KVec::new();
+    elf::read_all(elf, b".kho_compat", &mut table)?;
+    declarations(&table, size, true, out)?;
+    Ok(out.len() - first)
 }
 
-/// Writes the manifest of a build (`vmlinux` and its modules' objects) into `out`.
+/// Writes the manifest of a build (`vmlinux` and its modules' objects) into `out`. Only the
+/// `.kho_compat` sections of the files are read.
 fn build_manifest(vmlinux: &[u8], release: &[u8], modules: &[&[u8]], out: &mut Text) -> i32 {
-    let vm = match slurp(vmlinux) {
-        Ok(d) => d,
+    let vm = match open_file(vmlinux) {
+        Ok(f) => f,
         Err(code) => return code,
     };
-    let section = match elf::find(&vm, b".kho_compat") {
-        Ok(Some(s)) if s.progbits => &vm[s.offset..s.offset + s.size],
+    let mut table = KVec::new();
+    match elf::read_all(&vm, b".kho_compat", &mut table) {
+        Ok(1) => {}
         Ok(_) => {
             return fail(format_args!(
-                "{}: no .kho_compat section (built without CONFIG_KHO_COMPAT?)",
+                "{}: not one .kho_compat section (built without CONFIG_KHO_COMPAT?)",
                 show(vmlinux)
             ))
         }
         Err(e) => return fail(format_args!("{}: {e}", show(vmlinux))),
-    };
+    }
+    let section = &table[..];
     if section.len() < info::SIZE
         || section[info::AT_MAGIC..info::AT_MAGIC + 8] != info::MAGIC
         || le32(section, info::AT_VERSION) != info::VERSION
@@ -519,11 +536,11 @@ fn build_manifest(vmlinux: &[u8], release: &[u8], modules: &[&[u8]], out: &mut T
         return fail(format_args!("{}: {e}", show(vmlinux)));
     }
     for m in modules {
-        let ko = match slurp(m) {
-            Ok(d) => d,
+        let object = match open_file(m) {
+            Ok(f) => f,
             Err(code) => return code,
         };
-        if let Err(e) = module_declarations(&ko, size, &mut decls) {
+        if let Err(e) = module_declarations(&object, size, &mut decls) {
             return fail(format_args!("{}: {e}", show(m)));
         }
     }
@@ -572,7 +589,7 @@ fn vouch(target: &[u8], modules: &[&[u8]], out: &mut Text) -> i32 {
             Err(code) => return code,
         };
         // Built for the target: its vermagic starts with the target's release.
-        let vermagic = match elf::find(&ko, b".modinfo") {
+        let vermagic = match elf::find(&ko[..], b".modinfo") {
             Ok(Some(s)) if s.progbits => ko[s.offset..s.offset + s.size]
                 .split(|b| *b == 0)
                 .find_map(|i| i.strip_prefix(b"vermagic=")),
@@ -589,7 +606,7 @@ fn vouch(target: &[u8], modules: &[&[u8]], out: &mut Text) -> i32 {
             ));
         }
         let first = decls.len();
-        if let Err(e) = module_declarations(&ko, decl::SIZE, &mut decls) {
+        if let Err(e) = module_declarations(&ko[..], decl::SIZE, &mut decls) {
             return fail(format_args!("{}: {e}", show(m)));
         }
         if decls.len() == first {
@@ -722,8 +739,8 @@ fn section(vmlinux: &[u8], manifest_path: &[u8], out_path: &[u8]) -> i32 {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let vm = match slurp(vmlinux) {
-        Ok(d) => d,
+    let vm = match open_file(vmlinux) {
+        Ok(f) => f,
         Err(code) => return code,
     };
     let s = match elf::find(&vm, b".kho_manifest") {
@@ -767,7 +784,7 @@ fn differential(blocks: &[u8]) -> i32 {
 const USAGE: &str = "usage: kho-compat manifest | load FILE | clear | verdict | incoming | policy |
        kho-compat compare OWN TARGET | extract IMAGE |
        kho-compat vouch TARGET MODULE.ko... |
-       kho-compat manifest-of VMLINUX RELEASE [MODULE.ko...] | blob MANIFEST OUT |
+       kho-compat manifest-of VMLINUX RELEASE [-T LIST] [MODULE...] | blob MANIFEST OUT |
        kho-compat section VMLINUX MANIFEST OUT | differential BLOCKS
 (OWN, TARGET, FILE: a manifest file or a kernel image)";
 
@@ -827,9 +844,26 @@ pub(crate) fn run(args: &[&[u8]]) -> i32 {
         [b"load", file] => load(file),
         [b"compare", own, target] => compare(own, target),
         [b"extract", image] => extract(image),
-        [b"manifest-of", vmlinux, release, modules @ ..] => {
+        [b"manifest-of", vmlinux, release, rest @ ..] => {
+            // -T LIST: the modules' objects, one path per line (modules.order), as the
+            // kernel's build passes them: a list that can be longer than a command line.
+            let (list, named) = match rest {
+                [b"-T", list, named @ ..] => (Some(*list), named),
+                _ => (None, rest),
+            };
+            let listed = match list.map(slurp).transpose() {
+                Ok(l) => l,
+                Err(code) => return code,
+            };
+            let mut modules = KVec::new();
+            let lines = listed.as_deref().unwrap_or(&[]).split(|b| *b == b'\n');
+            for m in lines.filter(|l| !l.is_empty()).chain(named.iter().copied()) {
+                if modules.push(m, GFP_KERNEL).is_err() {
+                    return fail(format_args!("out of memory"));
+                }
+            }
             let mut text = Text(KVec::new());
-            let code = build_manifest(vmlinux, release, modules, &mut text);
+            let code = build_manifest(vmlinux, release, &modules, &mut text);
             if code == 0 {
                 print(&mut Out::new(1), &text.0);
             }
@@ -852,6 +886,10 @@ pub(crate) fn run(args: &[&[u8]]) -> i32 {
             2
         }
     };
+    // (The `Out`s of the commands are flushed by now: dropped at the end of their arm.)
+    if LOST.load(Ordering::Relaxed) && code != 2 {
+        return fail(format_args!("the output could not be written whole"));
+    }
     code
 }
 

@@ -13,9 +13,10 @@ use core::cell::UnsafeCell;
 
 #[cfg(target_arch = "x86_64")]
 mod nr {
-    pub(super) const READ: usize = 0;
     pub(super) const WRITE: usize = 1;
     pub(super) const CLOSE: usize = 3;
+    pub(super) const LSEEK: usize = 8;
+    pub(super) const PREAD64: usize = 17;
     pub(super) const MMAP: usize = 9;
     pub(super) const IOCTL: usize = 16;
     pub(super) const EXIT_GROUP: usize = 231;
@@ -24,9 +25,10 @@ mod nr {
 
 #[cfg(target_arch = "aarch64")]
 mod nr {
-    pub(super) const READ: usize = 63;
     pub(super) const WRITE: usize = 64;
     pub(super) const CLOSE: usize = 57;
+    pub(super) const LSEEK: usize = 62;
+    pub(super) const PREAD64: usize = 67;
     pub(super) const MMAP: usize = 222;
     pub(super) const IOCTL: usize = 29;
     pub(super) const EXIT_GROUP: usize = 94;
@@ -85,15 +87,29 @@ unsafe fn syscall(n: usize, a: [usize; 6]) -> isize {
     ret
 }
 
-/// Reads up to `buf.len()` bytes from `fd`.
-pub(crate) fn read(fd: i32, buf: &mut [u8]) -> isize {
+/// Reads up to `buf.len()` bytes from `fd` at `offset`.
+pub(crate) fn pread(fd: i32, buf: &mut [u8], offset: u64) -> isize {
     // SAFETY: `buf` is valid for writes of its length.
     unsafe {
         syscall(
-            nr::READ,
-            [fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0],
+            nr::PREAD64,
+            [
+                fd as usize,
+                buf.as_mut_ptr() as usize,
+                buf.len(),
+                offset as usize,
+                0,
+                0,
+            ],
         )
     }
+}
+
+/// Returns the size of the file open at `fd` (its end, by `lseek()`; the offset is left there).
+pub(crate) fn file_size(fd: i32) -> isize {
+    const SEEK_END: usize = 2;
+    // SAFETY: No pointer argument.
+    unsafe { syscall(nr::LSEEK, [fd as usize, 0, SEEK_END, 0, 0, 0]) }
 }
 
 /// Writes `buf` to `fd`.

@@ -289,17 +289,17 @@ fn bzimage_len(image: &[u8]) -> Option<usize> {
         .checked_add(syssize.checked_mul(16)?)
 }
 
-/// Returns the offset of a blob's header (its magic, then a length that fits before `end`) at
-/// an 8-byte boundary of the last [`ROOM_MAX`] bytes before `end`: a manifest section whose
-/// footer is gone. Reads each position's 16 bytes once, hashes nothing.
-fn orphan_blob(image: &[u8], end: usize) -> Option<usize> {
+/// Returns the offset of a blob's header (its magic, then a length that fits before `limit`)
+/// at an 8-byte boundary of the last [`ROOM_MAX`] bytes before `end` (at most `limit`): a
+/// manifest section whose footer is gone. Reads each position's 16 bytes once, hashes nothing.
+fn orphan_blob(image: &[u8], end: usize, limit: usize) -> Option<usize> {
     let mut at = end.saturating_sub(HEADER) & !7;
     let start = end.saturating_sub(ROOM_MAX);
     while at >= start {
         let fits = le64(image, at + 8)
             .and_then(|len| usize::try_from(len).ok())
             .and_then(|len| len.checked_add(HEADER))
-            .is_some_and(|blob| blob <= end - at);
+            .is_some_and(|blob| blob <= limit - at);
         if fits && image.get(at..at + 8) == Some(&MAGIC[..]) {
             return Some(at);
         }
@@ -314,13 +314,13 @@ fn orphan_blob(image: &[u8], end: usize) -> Option<usize> {
 /// Finds the manifest an image carries.
 ///
 /// Reads the PE/COFF header and section table (x86_64: the `.kho` section) or, failing that,
-/// looks for the footer in the last [`FOOTER_WINDOW`] bytes of the image's data (arm64; zeros
-/// after the data the PE/COFF headers describe are not data): never
-/// more of the image than that, and the first bytes of each section; when it finds no footer,
-/// the last [`ROOM_MAX`] bytes of the data for a blob whose footer is gone. An image shorter
-/// than its PE/COFF headers, or an x86 `bzImage`'s setup header, say is [`Damage::Cut`],
-/// whatever it carries, and an EFI-stub image (`MZ`) whose PE header is gone is
-/// [`Damage::PeHeader`].
+/// looks for the footer in the last [`FOOTER_WINDOW`] bytes of the image's data (arm64), at
+/// the end of the file and, if it finds nothing there and the file is longer than the data its
+/// PE/COFF headers describe (a zboot payload's padding), at the end of that data: never more
+/// of the image than that, and the first bytes of each section; when it finds no footer, the
+/// last [`ROOM_MAX`] bytes of the data for a blob whose footer is gone. An image shorter than
+/// its PE/COFF headers, or an x86 `bzImage`'s setup header, say is [`Damage::Cut`], whatever
+/// it carries, and an EFI-stub image (`MZ`) whose PE header is gone is [`Damage::PeHeader`].
 pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
     let pe = pe(image)?;
     // The data ends where a signature starts, if the image is signed.
@@ -339,15 +339,6 @@ pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
                 have: end,
             });
         }
-    }
-    // Zeros after the data the PE/COFF headers describe are not part of it: an EFI zboot
-    // image's payload is the image padded with zeros to its size in memory. (Only zeros: a
-    // section table damaged to describe less data must not hide a manifest.)
-    let end = match &pe {
-        Some(p) if p.data_end > 0 && image[p.data_end..end].iter().all(|b| *b == 0) => p.data_end,
-        _ => end,
-    };
-    if let Some(pe) = &pe {
         let mut named = None;
         let mut unnamed = false;
         for i in 0..pe.count {
@@ -376,6 +367,23 @@ pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
             return Err(Damage::SectionName);
         }
     }
+    // The data ends at the end of the file (or of the signed part), or, if the file is longer,
+    // where its PE/COFF headers say: an EFI zboot image's payload is the image padded to its
+    // size in memory. Looked for at the first; at the second only when the first finds
+    // nothing, not even damage.
+    match at_end(image, end, end)? {
+        Found::Absent => match &pe {
+            Some(p) if p.data_end > 0 && p.data_end < end => at_end(image, p.data_end, end),
+            _ => Ok(Found::Absent),
+        },
+        found => Ok(found),
+    }
+}
+
+/// Finds the manifest section whose footer ends in the last [`FOOTER_WINDOW`] bytes before
+/// `end`, or a blob of one whose footer is gone in the [`ROOM_MAX`] bytes before `end` (whose
+/// length fits before `limit`, where the file ends).
+fn at_end(image: &[u8], end: usize, limit: usize) -> Result<Found<'_>, Damage> {
     let start = end.saturating_sub(FOOTER_WINDOW);
     let mut at = end.saturating_sub(FOOTER) & !7;
     while at >= start && at + FOOTER <= end {
@@ -410,7 +418,7 @@ pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
         at -= 8;
     }
     // No footer at all (overwritten, or cut off), but a blob near the end.
-    if orphan_blob(image, end).is_some() {
+    if orphan_blob(image, end, limit).is_some() {
         return Err(Damage::Orphan);
     }
     Ok(Found::Absent)
