@@ -2,7 +2,8 @@
 
 //! KUnit tests of the manifest a kernel image carries (`kernel::kho::compat::image`): the blob,
 //! the two ways to find it (an x86_64 PE section, an arm64 footer, also in a signed image and in
-//! one padded with zeros), and damaged images; and of the control device's argument decoding (`kernel::kho::compat::ioctl`).
+//! one padded with zeros), and damaged images; and of the control device's argument decoding
+//! (`kernel::kho::compat::ioctl`).
 
 use kernel::prelude::*;
 
@@ -228,6 +229,12 @@ mod image_tests {
         let size = 0x800;
         let end = 0x3000;
         let start = end - 0x200 - size;
+        // Padding within the footer's window, within the orphan blob's, and beyond both.
+        for pad in [FOOTER_WINDOW + 8, 0x10000, ROOM_MAX - 0x1000] {
+            let mut img = pe_image(end + pad, &[(b".text\0\0\0", 0x400, end - 0x400)], None)?;
+            encode_section(TEXT, &mut img[start..start + size])?;
+            assert_eq!(find(&img), Ok(Found::Manifest(TEXT)));
+        }
         let pad = ROOM_MAX + 2 * FOOTER_WINDOW;
         let mut img = pe_image(end + pad, &[(b".text\0\0\0", 0x400, end - 0x400)], None)?;
         encode_section(TEXT, &mut img[start..start + size])?;

@@ -139,22 +139,24 @@ pub(crate) fn each<S: Source + ?Sized>(
     };
     let table = header(shstrndx)?;
     let (strings, strings_size) = (le::<8>(&table, 24), le::<8>(&table, 32));
-    // Section names: a small table (a few KiB); more is not a kernel's.
-    if strings_size > 1 << 20
-        || strings
-            .checked_add(strings_size)
-            .is_none_or(|e| e > elf.len())
+    if strings
+        .checked_add(strings_size)
+        .is_none_or(|e| e > elf.len())
     {
         return Err(BAD);
     }
-    let mut names = KVec::from_elem(0u8, strings_size, GFP_KERNEL).map_err(|_| "out of memory")?;
-    elf.read_at(strings, &mut names)?;
+    // Each name is read from the string table as far as `name` and its NUL go (an object
+    // from LLVM names its sections in `.strtab`, with every symbol's name: it can be large).
+    let mut buf = KVec::from_elem(0u8, name.len() + 1, GFP_KERNEL).map_err(|_| "out of memory")?;
     for i in 0..shnum {
         let h = header(i)?;
         let at = le::<4>(&h, 0);
-        let rest = names.get(at..).ok_or(BAD)?;
-        let end = rest.iter().position(|b| *b == 0).ok_or(BAD)?;
-        if &rest[..end] != name {
+        if at >= strings_size {
+            return Err(BAD);
+        }
+        let n = (strings_size - at).min(buf.len());
+        elf.read_at(strings + at, &mut buf[..n])?;
+        if n != buf.len() || buf[..name.len()] != *name || buf[name.len()] != 0 {
             continue;
         }
         let (kind, offset, size) = (le::<4>(&h, 4), le::<8>(&h, 24), le::<8>(&h, 32));

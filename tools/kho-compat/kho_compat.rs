@@ -171,8 +171,11 @@ fn fail(msg: fmt::Arguments<'_>) -> i32 {
     2
 }
 
-/// Returns `s` as a NUL-terminated path.
+/// Returns `s` as a NUL-terminated path (`None` if it holds a NUL).
 fn cpath(s: &[u8]) -> Option<KVec<u8>> {
+    if s.contains(&0) {
+        return None;
+    }
     let mut p = KVec::with_capacity(s.len() + 1, GFP_KERNEL).ok()?;
     p.extend_from_slice(s, GFP_KERNEL).ok()?;
     p.push(0, GFP_KERNEL).ok()?;
@@ -199,21 +202,60 @@ fn open_file(path: &[u8]) -> Result<elf::Fd, i32> {
     })
 }
 
-/// Reads the whole file at `path` (a regular file, of at most [`FILE_MAX`] bytes).
+/// Reads the whole file at `path`, of at most [`FILE_MAX`] bytes: a regular file in one
+/// allocation of its size, anything else (a pipe, a debugfs or sysfs file) to its end.
 fn slurp(path: &[u8]) -> Result<KVec<u8>, i32> {
-    use elf::Source;
-    let file = open_file(path)?;
-    if file.len() > FILE_MAX {
+    let p = cpath(path).ok_or_else(|| fail(format_args!("{}: not a path", show(path))))?;
+    let fd = rt::open(&p, 0);
+    if fd < 0 {
         return Err(fail(format_args!(
-            "{}: larger than the {FILE_MAX} bytes kho-compat reads",
-            show(path)
+            "{}: {}",
+            show(path),
+            Error::from_errno(fd).name()
         )));
     }
-    let mut data = KVec::from_elem(0u8, file.len(), GFP_KERNEL)
-        .map_err(|_| fail(format_args!("{}: out of memory", show(path))))?;
-    file.read_at(0, &mut data)
-        .map_err(|e| fail(format_args!("{}: {e}", show(path))))?;
-    Ok(data)
+    let fd = fd as i32;
+    let result = read_to_end(fd, path);
+    rt::close(fd);
+    result
+}
+
+fn read_to_end(fd: i32, path: &[u8]) -> Result<KVec<u8>, i32> {
+    let oom = || fail(format_args!("{}: out of memory", show(path)));
+    let size = rt::file_size(fd);
+    let mut data = if size > 0 && (size as usize) <= FILE_MAX {
+        KVec::with_capacity(size as usize, GFP_KERNEL).map_err(|_| oom())?
+    } else {
+        KVec::new()
+    };
+    let mut chunk = [0u8; 65536];
+    loop {
+        let n = rt::pread(fd, &mut chunk, data.len() as u64);
+        // (pread fails on a pipe: read it.)
+        let n = if n == -29 {
+            rt::read(fd, &mut chunk)
+        } else {
+            n
+        };
+        if n < 0 {
+            return Err(fail(format_args!(
+                "{}: {}",
+                show(path),
+                Error::from_errno(n).name()
+            )));
+        }
+        if n == 0 {
+            return Ok(data);
+        }
+        if data.len() + n as usize > FILE_MAX {
+            return Err(fail(format_args!(
+                "{}: larger than the {FILE_MAX} bytes kho-compat reads",
+                show(path)
+            )));
+        }
+        data.extend_from_slice(&chunk[..n as usize], GFP_KERNEL)
+            .map_err(|_| oom())?;
+    }
 }
 
 /// Returns whether `data` looks like a kernel image rather than a manifest.

@@ -13,6 +13,7 @@ use core::cell::UnsafeCell;
 
 #[cfg(target_arch = "x86_64")]
 mod nr {
+    pub(super) const READ: usize = 0;
     pub(super) const WRITE: usize = 1;
     pub(super) const CLOSE: usize = 3;
     pub(super) const LSEEK: usize = 8;
@@ -25,6 +26,7 @@ mod nr {
 
 #[cfg(target_arch = "aarch64")]
 mod nr {
+    pub(super) const READ: usize = 63;
     pub(super) const WRITE: usize = 64;
     pub(super) const CLOSE: usize = 57;
     pub(super) const LSEEK: usize = 62;
@@ -85,6 +87,17 @@ unsafe fn syscall(n: usize, a: [usize; 6]) -> isize {
         );
     }
     ret
+}
+
+/// Reads up to `buf.len()` bytes from `fd`.
+pub(crate) fn read(fd: i32, buf: &mut [u8]) -> isize {
+    // SAFETY: `buf` is valid for writes of its length.
+    unsafe {
+        syscall(
+            nr::READ,
+            [fd as usize, buf.as_mut_ptr() as usize, buf.len(), 0, 0, 0],
+        )
+    }
 }
 
 /// Reads up to `buf.len()` bytes from `fd` at `offset`.

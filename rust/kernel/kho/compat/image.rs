@@ -315,12 +315,12 @@ fn orphan_blob(image: &[u8], end: usize, limit: usize) -> Option<usize> {
 ///
 /// Reads the PE/COFF header and section table (x86_64: the `.kho` section) or, failing that,
 /// looks for the footer in the last [`FOOTER_WINDOW`] bytes of the image's data (arm64), at
-/// the end of the file and, if it finds nothing there and the file is longer than the data its
-/// PE/COFF headers describe (a zboot payload's padding), at the end of that data: never more
-/// of the image than that, and the first bytes of each section; when it finds no footer, the
-/// last [`ROOM_MAX`] bytes of the data for a blob whose footer is gone. An image shorter than
-/// its PE/COFF headers, or an x86 `bzImage`'s setup header, say is [`Damage::Cut`], whatever
-/// it carries, and an EFI-stub image (`MZ`) whose PE header is gone is [`Damage::PeHeader`].
+/// the end of the file and, when the file is longer than the data its PE/COFF headers describe
+/// (a zboot payload's padding), at the end of that data: never more of the image than that,
+/// and the first bytes of each section; when it finds no footer, the last [`ROOM_MAX`] bytes
+/// before each end for a blob whose footer is gone. An image shorter than its PE/COFF headers,
+/// or an x86 `bzImage`'s setup header, say is [`Damage::Cut`], whatever it carries, and an
+/// EFI-stub image (`MZ`) whose PE header is gone is [`Damage::PeHeader`].
 pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
     let pe = pe(image)?;
     // The data ends where a signature starts, if the image is signed.
@@ -369,21 +369,36 @@ pub fn find(image: &[u8]) -> Result<Found<'_>, Damage> {
     }
     // The data ends at the end of the file (or of the signed part), or, if the file is longer,
     // where its PE/COFF headers say: an EFI zboot image's payload is the image padded to its
-    // size in memory. Looked for at the first; at the second only when the first finds
-    // nothing, not even damage.
-    match at_end(image, end, end)? {
-        Found::Absent => match &pe {
-            Some(p) if p.data_end > 0 && p.data_end < end => at_end(image, p.data_end, end),
-            _ => Ok(Found::Absent),
-        },
-        found => Ok(found),
+    // size in memory. Each marker is looked for at both, before the next, weaker, one: an
+    // intact footer, then a damaged footer, then a blob whose footer is gone.
+    let data_end = pe
+        .as_ref()
+        .map(|p| p.data_end)
+        .filter(|e| *e > 0 && *e < end);
+    let ends = [Some(end), data_end];
+    for e in ends.into_iter().flatten() {
+        if let Some(found) = footer(image, e)? {
+            return Ok(found);
+        }
     }
+    for e in ends.into_iter().flatten() {
+        if damaged_footer(image, e) {
+            return Err(Damage::Footer);
+        }
+    }
+    // No footer at all (overwritten, or cut off), but a blob near the end (whose length may
+    // run to the end of the file).
+    for e in ends.into_iter().flatten() {
+        if orphan_blob(image, e, end).is_some() {
+            return Err(Damage::Orphan);
+        }
+    }
+    Ok(Found::Absent)
 }
 
-/// Finds the manifest section whose footer ends in the last [`FOOTER_WINDOW`] bytes before
-/// `end`, or a blob of one whose footer is gone in the [`ROOM_MAX`] bytes before `end` (whose
-/// length fits before `limit`, where the file ends).
-fn at_end(image: &[u8], end: usize, limit: usize) -> Result<Found<'_>, Damage> {
+/// Returns the manifest of the section whose footer ends in the last [`FOOTER_WINDOW`] bytes
+/// before `end` (or the damage of its blob), if there is one.
+fn footer(image: &[u8], end: usize) -> Result<Option<Found<'_>>, Damage> {
     let start = end.saturating_sub(FOOTER_WINDOW);
     let mut at = end.saturating_sub(FOOTER) & !7;
     while at >= start && at + FOOTER <= end {
@@ -394,14 +409,20 @@ fn at_end(image: &[u8], end: usize, limit: usize) -> Result<Found<'_>, Damage> {
             if size < FOOTER + HEADER {
                 return Err(Damage::Headers);
             }
-            return decode_blob(&image[section_start..at]);
+            return decode_blob(&image[section_start..at]).map(Some);
         }
         if at < 8 {
             break;
         }
         at -= 8;
     }
-    // No footer: a footer whose magic is damaged still has a size that leads back to a blob.
+    Ok(None)
+}
+
+/// Returns whether a footer whose magic is damaged ends in the last [`FOOTER_WINDOW`] bytes
+/// before `end`: its size still leads back to a blob.
+fn damaged_footer(image: &[u8], end: usize) -> bool {
+    let start = end.saturating_sub(FOOTER_WINDOW);
     let mut at = end.saturating_sub(FOOTER) & !7;
     while at >= start && at + FOOTER <= end {
         let size = le64(image, at + 8).unwrap_or(0);
@@ -410,16 +431,12 @@ fn at_end(image: &[u8], end: usize, limit: usize) -> Result<Found<'_>, Damage> {
             .filter(|s| *s >= FOOTER + HEADER)
             .and_then(|s| (at + FOOTER).checked_sub(s));
         if blob.and_then(|b| image.get(b..b + 8)) == Some(&MAGIC[..]) {
-            return Err(Damage::Footer);
+            return true;
         }
         if at < 8 {
             break;
         }
         at -= 8;
     }
-    // No footer at all (overwritten, or cut off), but a blob near the end.
-    if orphan_blob(image, end, limit).is_some() {
-        return Err(Damage::Orphan);
-    }
-    Ok(Found::Absent)
+    false
 }
