@@ -125,33 +125,6 @@ pub(crate) fn kind(data: &[u8]) -> Result<Kind<'_>, Unpack<'_>> {
     Ok(Kind::Zboot { payload, method })
 }
 
-/// CRC-32 (IEEE 802.3, reflected), as gzip's trailer holds it.
-const CRC_TABLE: [u32; 256] = {
-    let mut t = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xedb8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        t[i] = c;
-        i += 1;
-    }
-    t
-};
-
-fn crc32(data: &[u8]) -> u32 {
-    !data.iter().fold(!0u32, |c, b| {
-        CRC_TABLE[((c ^ u32::from(*b)) & 0xff) as usize] ^ (c >> 8)
-    })
-}
-
 /// The deflate stream of the gzip member `member`, after its header.
 fn deflate_of(member: &[u8]) -> Result<&[u8], Unpack<'_>> {
     const SHORT: Unpack<'_> = Unpack::Damaged("the gzip header is cut short");
@@ -216,7 +189,8 @@ pub(crate) fn gunzip<'a>(member: &'a [u8], out: &mut [u8]) -> Result<(), Unpack<
     let trailer = deflate.get(used..used + 8).ok_or(Unpack::Damaged(
         "the gzip trailer is missing: the file is cut short",
     ))?;
-    if le32(trailer, 0) != Some(crc32(fill.out)) {
+    // The CRC-32 of gzip's trailer is the handover record's (`format::crc32`).
+    if le32(trailer, 0) != Some(crate::format::crc32(fill.out)) {
         return Err(Unpack::Damaged(
             "the CRC-32 of the data does not match the gzip trailer",
         ));
