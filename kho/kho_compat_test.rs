@@ -33,6 +33,7 @@ use kernel::{
     kho::{
         self, block,
         compat::{
+            crossing::Crossing,
             Handler,
             Registration,
             Status, //
@@ -277,6 +278,10 @@ struct Test {
 impl Handler for Test {
     fn holds_state(&self) -> bool {
         self.state.lock().is_some()
+    }
+
+    fn owns(&self, item: Crossing<'_>) -> bool {
+        item == Crossing::Subtree(SUBTREE)
     }
 
     fn serialize(&self, version: u32) -> Result {

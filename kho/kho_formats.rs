@@ -14,13 +14,24 @@
 //!
 //! All of them are written by C code when state is preserved, so their version is pinned
 //! ([`Chosen::AtPreserve`](kernel::kho::compat::Chosen::AtPreserve)): a kernel can only check
-//! it against the target, not negotiate it. C code does not say whether it holds state: each is
-//! taken to hold some.
+//! it against the target, not negotiate it. Whether each holds state is read from what KHO and
+//! LUO hold at the check ([`kernel::kho::compat::crossing`]): `memfd` while a memfd is
+//! preserved, `luo` while a session exists or an FLB is in use, `memblock` while a
+//! `reserve_mem` region is preserved, `kexec-metadata` while its subtree is there, and `kho`
+//! while any subtree is: a host with nothing of a format preserved is not refused for it. Each
+//! owns the subtree or file handler that carries its data, so that none is listed as
+//! unversioned.
 
 use kernel::{
+    bindings,
+    fdt::Fdt,
     kho::{
         abi,
         compat::{
+            crossing::{
+                self,
+                Crossing, //
+            },
             Component,
             Handler,
             Registration, //
@@ -123,22 +134,106 @@ kernel::kho_component! {
 }
 
 /// The formats this kernel builds the C code of.
-const FORMATS: &[&Component] = &[
-    &KHO,
-    &MEMBLOCK,
-    &KEXEC_METADATA,
+const FORMATS: &[(&Component, Format)] = &[
+    (&KHO, Format::Kho),
+    (&MEMBLOCK, Format::Memblock),
+    (&KEXEC_METADATA, Format::KexecMetadata),
     #[cfg(CONFIG_LIVEUPDATE)]
-    &LUO,
+    (&LUO, Format::Luo),
     #[cfg(CONFIG_LIVEUPDATE_MEMFD)]
-    &MEMFD,
+    (&MEMFD, Format::Memfd),
 ];
 
-/// C code writes these formats when state is preserved: nothing to serialize late, and it
-/// cannot tell whether it holds state (so it is taken to).
-struct WrittenWhenPreserved;
+/// A format C code writes when state is preserved: nothing to serialize late; whether it holds
+/// state is read from KHO and LUO.
+#[derive(Clone, Copy)]
+enum Format {
+    Kho,
+    Memblock,
+    KexecMetadata,
+    #[cfg(CONFIG_LIVEUPDATE)]
+    Luo,
+    #[cfg(CONFIG_LIVEUPDATE_MEMFD)]
+    Memfd,
+}
+
+/// Returns whether the outgoing KHO FDT has a subtree `name` (any, if `None`).
+fn has_subtree(name: Option<&CStr>) -> bool {
+    let mut found = false;
+    let _ = crossing::for_each_subtree(|n, _| found |= name.is_none_or(|name| n == name));
+    found
+}
+
+/// Returns whether memblock's subtree lists a preserved `reserve_mem` region (a node under its
+/// root).
+fn memblock_holds() -> bool {
+    let mut regions = false;
+    let _ = crossing::for_each_subtree(|n, blob| {
+        if n.to_bytes_with_nul() != bindings::MEMBLOCK_KHO_FDT {
+            return;
+        }
+        // SAFETY: memblock's subtree is the FDT page `prepare_kho_fdt()` (mm/memblock.c) wrote
+        // at boot and added; it is never changed, removed or freed after that.
+        let bytes = unsafe { blob.as_bytes() };
+        regions = match Fdt::from_bytes(bytes) {
+            Ok(fdt) => fdt.root().subnodes().next().is_some(),
+            // A damaged FDT is taken to hold regions: fail closed.
+            Err(_) => true,
+        };
+    });
+    regions
+}
+
+#[cfg(CONFIG_LIVEUPDATE)]
+/// Returns whether LUO hands over a session, or an FLB in use.
+fn luo_holds() -> bool {
+    let mut holds = false;
+    let _ = crossing::for_each_outgoing(|_, _| holds = true);
+    let _ = crossing::for_each_handler(|_, flb| holds |= flb.is_some_and(|(_, in_use)| in_use));
+    holds
+}
+
+#[cfg(CONFIG_LIVEUPDATE_MEMFD)]
+/// Returns whether a file preserved with the file handler `compatible` is handed over.
+fn files_of(compatible: &[u8]) -> bool {
+    let mut files = false;
+    let _ = crossing::for_each_outgoing(|_, h| {
+        files |= h.is_some_and(|h| h.to_bytes_with_nul() == compatible)
+    });
+    files
+}
 
 #[vtable]
-impl Handler for WrittenWhenPreserved {}
+impl Handler for Format {
+    fn holds_state(&self) -> bool {
+        match self {
+            Format::Kho => has_subtree(None),
+            Format::Memblock => memblock_holds(),
+            Format::KexecMetadata => {
+                has_subtree(CStr::from_bytes_with_nul(bindings::KHO_METADATA_NODE_NAME).ok())
+            }
+            #[cfg(CONFIG_LIVEUPDATE)]
+            Format::Luo => luo_holds(),
+            #[cfg(CONFIG_LIVEUPDATE_MEMFD)]
+            Format::Memfd => files_of(bindings::MEMFD_LUO_FH_COMPATIBLE),
+        }
+    }
+
+    fn owns(&self, item: Crossing<'_>) -> bool {
+        // memblock's and kexec-metadata's subtrees are named like the components.
+        match (self, item) {
+            #[cfg(CONFIG_LIVEUPDATE)]
+            (Format::Luo, Crossing::Subtree(n)) => {
+                n.to_bytes_with_nul() == bindings::LUO_KHO_ENTRY_NAME
+            }
+            #[cfg(CONFIG_LIVEUPDATE_MEMFD)]
+            (Format::Memfd, Crossing::FileHandler(h)) => {
+                h.to_bytes_with_nul() == bindings::MEMFD_LUO_FH_COMPATIBLE
+            }
+            _ => false,
+        }
+    }
+}
 
 module! {
     type: KhoFormats,
@@ -149,15 +244,15 @@ module! {
 }
 
 struct KhoFormats {
-    _registrations: KVec<Pin<KBox<Registration<WrittenWhenPreserved>>>>,
+    _registrations: KVec<Pin<KBox<Registration<Format>>>>,
 }
 
 impl kernel::Module for KhoFormats {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let mut registrations = KVec::with_capacity(FORMATS.len(), GFP_KERNEL)?;
-        for c in FORMATS {
+        for (c, format) in FORMATS {
             registrations.push(
-                KBox::pin_init(Registration::new(c, WrittenWhenPreserved), GFP_KERNEL)?,
+                KBox::pin_init(Registration::new(c, *format), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
         }

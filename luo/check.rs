@@ -20,6 +20,10 @@ use kernel::{
         self,
         compat::{
             self,
+            crossing::{
+                self,
+                Crossing, //
+            },
             manifest::Manifest,
             record,
             rules::{
@@ -29,6 +33,8 @@ use kernel::{
                 Overall,
                 Refusal,
                 ThisKernel,
+                Unversioned,
+                UnversionedKind,
                 Verdict, //
             },
             Registered, //
@@ -70,6 +76,83 @@ fn own<'a>(regs: &'a [Registered<'a>]) -> Result<KVec<Outgoing<'a>>> {
     Ok(own)
 }
 
+/// Returns what crosses the kexec with no registered component of `regs` accounting for it:
+/// KHO subtrees (but the handover record's own), LUO file handlers (with the number of files
+/// preserved with each) and FLBs (whether each is in use).
+fn unversioned(regs: &[Registered<'_>]) -> Result<KVec<Unversioned>> {
+    let owned = |item: Crossing<'_>| regs.iter().any(|r| r.owns(item));
+    let mut found = KVec::<Unversioned>::new();
+    let mut res: Result = Ok(());
+    let mut add = |found: &mut KVec<Unversioned>, kind, name: &CStr, holds| {
+        let name = name.to_str().unwrap_or("?");
+        if let Some(u) = found
+            .iter_mut()
+            .find(|u| u.name() == name && same_kind(u.kind, kind))
+        {
+            u.holds |= holds;
+            return;
+        }
+        if let Err(e) = found.push(Unversioned::new(kind, name, holds), GFP_KERNEL) {
+            res = Err(e.into());
+        }
+    };
+    crossing::for_each_subtree(|name, _| {
+        if name != record::SUBTREE && !owned(Crossing::Subtree(name)) {
+            add(&mut found, UnversionedKind::Subtree, name, true);
+        }
+    })?;
+    crossing::for_each_handler(|handler, flb| match flb {
+        None if !owned(Crossing::FileHandler(handler)) => add(
+            &mut found,
+            UnversionedKind::FileHandler { files: 0 },
+            handler,
+            false,
+        ),
+        Some((flb, in_use)) if !owned(Crossing::Flb(flb)) => {
+            add(&mut found, UnversionedKind::Flb, flb, in_use)
+        }
+        _ => {}
+    })?;
+    // The files each unversioned file handler preserves (a handler registered since the walk
+    // above is listed here).
+    crossing::for_each_outgoing(|_, handler| {
+        let Some(h) = handler else { return };
+        if owned(Crossing::FileHandler(h)) {
+            return;
+        }
+        add(
+            &mut found,
+            UnversionedKind::FileHandler { files: 0 },
+            h,
+            true,
+        );
+        let name = h.to_str().unwrap_or("?");
+        let handler = |u: &&mut Unversioned| {
+            u.name() == name && matches!(u.kind, UnversionedKind::FileHandler { .. })
+        };
+        if let Some(u) = found.iter_mut().find(handler) {
+            if let UnversionedKind::FileHandler { files } = &mut u.kind {
+                *files = files.saturating_add(1);
+            }
+        }
+    })?;
+    res?;
+    Ok(found)
+}
+
+/// Returns whether two kinds of unversioned items are the same kind (file counts aside).
+fn same_kind(a: UnversionedKind, b: UnversionedKind) -> bool {
+    core::mem::discriminant(&a) == core::mem::discriminant(&b)
+}
+
+/// Lists in `v` what crosses the kexec unversioned ([`unversioned`]).
+fn account(mut v: Verdict, regs: &[Registered<'_>]) -> Result<Verdict> {
+    for u in unversioned(regs)? {
+        v.add_unversioned(u)?;
+    }
+    Ok(v)
+}
+
 /// Checks the registered components `regs` against `target` (or `enforce`, without one).
 pub(crate) fn compute_for(
     target: Option<&Manifest>,
@@ -92,14 +175,17 @@ pub(crate) fn verdict_of(targets: &Targets, regs: &[Registered<'_>]) -> Result<V
         Resolved::Target(t, origin) => {
             let mut v = compute_for(Some(t), crate::enforce(), regs)?;
             v.set_note(origin);
-            Ok(v)
+            account(v, regs)
         }
         Resolved::None(why) => {
             let mut v = compute_for(None, crate::enforce(), regs)?;
             v.set_note(why);
-            Ok(v)
+            account(v, regs)
         }
-        Resolved::Unusable(why) => rules::unusable(&src, why.as_str(), own(regs)?.into_iter()),
+        Resolved::Unusable(why) => account(
+            rules::unusable(&src, why.as_str(), own(regs)?.into_iter())?,
+            regs,
+        ),
     }
 }
 
@@ -156,6 +242,12 @@ pub(crate) fn prepare() -> Result {
             v.note()
         );
     }
+    for u in v.unversioned().iter().filter(|u| u.holds) {
+        pr_warn!(
+            "kexec hands over unversioned {}: no component versions it, unchecked\n",
+            format_args!("{u}")
+        );
+    }
     let p = registry.plan(v.record_version, writes(&v)?);
     #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
     let p = p.with_fault(crate::fault::fault(registry.registered()));
@@ -203,7 +295,7 @@ pub(crate) fn check_load(image: Image) -> Result {
     // kexec-tools falls back to kexec_load() on ENOEXEC and reads it as a broken image:
     // ECANCELED is neither (kexec_file_load failed: Operation canceled).
     let (errno, name) = match refusal {
-        Refusal::NoTarget => (ENODATA, "ENODATA"),
+        Refusal::NoTarget | Refusal::Unversioned => (ENODATA, "ENODATA"),
         Refusal::Incompatible => (ECANCELED, "ECANCELED"),
     };
     let stays = if matches!(targets.image, Image::None) {
@@ -281,13 +373,29 @@ kernel::kho_component! {
 }
 
 #[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+kernel::kho_component! {
+    /// Owns the subtree of its name (a KUnit case adds it).
+    static UNVERSIONED_OWNER {
+        name: "kunit-unversioned",
+        reads: 1..=1,
+        writes: 1..=1,
+        chosen: AtReboot,
+        formats: [1 => []],
+    }
+}
+
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
 #[kunit_tests(kho_compat_check)]
 mod tests {
     use super::{
         IDLE,
-        NEGOTIATE, //
+        NEGOTIATE,
+        UNVERSIONED_OWNER, //
     };
-    use crate::check::compute_for;
+    use crate::check::{
+        account,
+        compute_for, //
+    };
     use core::fmt::Write;
     use kernel::kho::compat::{
         manifest::{
@@ -298,13 +406,16 @@ mod tests {
         rules::*,
     };
     use kernel::{
-        kho::compat::{
+        kho::{
             self,
-            Chosen,
-            Component,
-            Handler,
-            Registration,
-            Versions, //
+            compat::{
+                self,
+                Chosen,
+                Component,
+                Handler,
+                Registration,
+                Versions, //
+            },
         },
         page::PAGE_SIZE,
         prelude::*,
@@ -522,9 +633,11 @@ mod tests {
 
     #[test]
     fn pinned_version_must_be_read_by_the_target() -> Result {
+        // kexec-metadata's subtree is there from boot: it holds state. No memfd is preserved
+        // while KUnit runs: memfd holds nothing, and the same mismatch leaves it idle.
         let t = target_with(
             |c| {
-                if c.name() == "memfd" {
+                if c.name() == "memfd" || c.name() == "kexec-metadata" {
                     Some((Versions::new(3, 3), Versions::new(3, 3)))
                 } else {
                     same(c)
@@ -534,12 +647,21 @@ mod tests {
         )?;
         with_verdict(Some(&t), false, |v| {
             assert_eq!(
-                outcome(v, "memfd"),
+                outcome(v, "kexec-metadata"),
                 Some(Outcome::Refused(Reason::PinNotRead {
-                    version: 2,
+                    version: kernel::kho::abi::KEXEC_METADATA_VERSION,
                     reads: Versions::new(3, 3)
                 }))
             );
+            if compat::is_registered("memfd") {
+                assert_eq!(
+                    outcome(v, "memfd"),
+                    Some(Outcome::Idle(Reason::PinNotRead {
+                        version: kernel::kho::abi::MEMFD_VERSION,
+                        reads: Versions::new(3, 3)
+                    }))
+                );
+            }
             assert_eq!(v.refusal(), Some(Refusal::Incompatible));
             Ok(())
         })
@@ -547,16 +669,75 @@ mod tests {
 
     #[test]
     fn component_missing_in_the_target_refuses() -> Result {
-        let t = target_with(|c| if c.name() == "luo" { None } else { same(c) }, native())?;
+        // The KHO root holds state (kexec-metadata's subtree is there from boot); LUO holds
+        // none while KUnit runs (no session), and is idle where it would refuse.
+        let t = target_with(
+            |c| {
+                if c.name() == "kho" || c.name() == "luo" {
+                    None
+                } else {
+                    same(c)
+                }
+            },
+            native(),
+        )?;
         with_verdict(Some(&t), false, |v| {
             assert_eq!(
-                outcome(v, "luo"),
+                outcome(v, "kho"),
                 Some(Outcome::Refused(Reason::MissingInTarget))
             );
-            assert_eq!(v.version_for("luo"), None);
+            assert_eq!(v.version_for("kho"), None);
+            assert_eq!(
+                outcome(v, "luo"),
+                Some(Outcome::Idle(Reason::MissingInTarget))
+            );
             assert_eq!(v.refusal(), Some(Refusal::Incompatible));
             Ok(())
         })
+    }
+
+    #[test]
+    fn a_subtree_no_component_owns_is_listed_and_refused_only_under_enforce() -> Result {
+        const NAME: &CStr = c"kunit-unversioned";
+        let listed = |enforce: bool| -> Result<(Verdict, bool)> {
+            let t = target_with(same, native())?;
+            let v = compat::with_registered(|regs| {
+                account(compute_for(Some(&t), enforce, regs)?, regs)
+            })?;
+            let found = v.unversioned().iter().any(|u| {
+                u.name() == "kunit-unversioned" && u.kind == UnversionedKind::Subtree && u.holds
+            });
+            Ok((v, found))
+        };
+        let (_, before) = listed(false)?;
+        assert!(!before);
+        let subtree = kho::Subtree::add(NAME, kho::PreservedMem::alloc(64)?)?;
+        let (warn, found) = listed(false)?;
+        assert!(found);
+        assert_eq!(warn.refusal(), None);
+        let text = text(&warn)?;
+        assert!(
+            core::str::from_utf8(&text).is_ok_and(|t| t.lines().any(|l| {
+                l == "unversioned subtree kunit-unversioned: no component versions it; handed over \
+                unchecked (kho_compat.enforce=0)"
+            }))
+        );
+        let (enforce, found) = listed(true)?;
+        assert!(found);
+        assert_eq!(enforce.refusal(), Some(Refusal::Unversioned));
+        let mut why = 0;
+        enforce.for_each_refusal(|_| why += 1);
+        assert!(why >= 1);
+        // A component named like the subtree owns it.
+        {
+            let _owner = register(&UNVERSIONED_OWNER, true)?;
+            let (_, found) = listed(true)?;
+            assert!(!found);
+        }
+        drop(subtree);
+        let (_, after) = listed(true)?;
+        assert!(!after);
+        Ok(())
     }
 
     #[test]

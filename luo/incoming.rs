@@ -103,6 +103,28 @@ pub(crate) fn report() {
     });
 }
 
+/// Returns whether data in `name`'s format may be restored by C code: accepted, or no record
+/// (the previous kernel wrote none, or this is not a KHO boot); otherwise its status and error.
+pub(crate) fn may_restore(name: &str) -> Result<(), (Status, Error)> {
+    let Some(incoming) = incoming::get() else {
+        return Err((Status::Corrupt("status unavailable (out of memory)"), ENOMEM));
+    };
+    if matches!(
+        incoming.record(),
+        RecordState::NotKhoBoot | RecordState::NoRecord
+    ) {
+        return Ok(());
+    }
+    let status = match compat::find_builtin(name) {
+        Some(c) => incoming.status(c),
+        None => Status::Missing("this kernel does not declare it"),
+    };
+    match status.to_error() {
+        None => Ok(()),
+        Some(err) => Err((status, err)),
+    }
+}
+
 /// Writes the statuses as text (the `incoming` file), without a newline after the last line.
 ///
 /// A line per declared component; then a line per component the record lists that this

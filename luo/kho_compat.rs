@@ -241,3 +241,40 @@ pub unsafe extern "C" fn kho_compat_kexec_commit(kind: c_int) {
         _ => check::Commit::Unknown,
     });
 }
+
+/// Returns whether a C reader may restore data in `component`'s format (`what`, for the log):
+/// called by LUO and memfd before they restore anything of the previous kernel's.
+///
+/// Returns 0 if the handover record accepted the component, or if there is no record (the
+/// previous kernel had no kho_compat: 7.3's own checks decide); otherwise logs one line and
+/// returns the negative errno of its status ([`Status::to_error`]): the caller leaves the
+/// data alone, its memory reserved.
+///
+/// # Safety
+///
+/// `component` and `what` point to NUL-terminated strings, valid for the call.
+///
+/// [`Status::to_error`]: kernel::kho::compat::Status::to_error
+#[export]
+pub unsafe extern "C" fn kho_compat_may_restore(
+    component: *const c_char,
+    what: *const c_char,
+) -> c_int {
+    // SAFETY: By the safety requirements both are valid C strings for the call.
+    let (component, what) = unsafe { (CStr::from_char_ptr(component), CStr::from_char_ptr(what)) };
+    let (Ok(component), Ok(what)) = (component.to_str(), what.to_str()) else {
+        return EINVAL.to_errno();
+    };
+    match incoming::may_restore(component) {
+        Ok(()) => 0,
+        Err((status, err)) => {
+            pr_err!(
+                "not restoring {}: {} is {}; its memory stays reserved\n",
+                what,
+                component,
+                status
+            );
+            err.to_errno()
+        }
+    }
+}

@@ -115,6 +115,9 @@ def main():
     ap.add_argument('--chain-fault', action='store_true')
     ap.add_argument('--kept', action='store_true')
     ap.add_argument('--load-flags')
+    ap.add_argument('--no-memfd', action='store_true')
+    ap.add_argument('--memfd-left-alone', action='store_true')
+    ap.add_argument('--unversioned', choices=('listed', 'refused'))
     a = ap.parse_args()
 
     lines = untangle(open(a.log, errors='replace').read().replace('\r', '').split('\n'))
@@ -177,6 +180,40 @@ def main():
         need2 += ['oot-load-late']
     if a.sessions:
         need2 += ['sessions-verify']
+    if a.no_memfd:
+        need1 = [n for n in need1 if n not in ('memfd-fill', 'memfd-preserve')]
+        need2 = [n for n in need2 if n not in ('memfd-retrieve', 'memfd-verify')]
+    # LUO and memfd restore only what the handover record accepted (LUO's sessions: luo
+    # and block; a memfd: memfd and vmalloc too); without a record, everything.
+    incoming = [l.split('E2E-INCOMING ', 1)[1].strip() for l in second if 'E2E-INCOMING ' in l]
+    norecord = not incoming or incoming[0].startswith('record none')
+
+    def accepted(name):
+        return any(st.split()[:2] == [name, 'accepted'] for st in incoming[1:])
+    want_sessions = norecord or (accepted('luo') and accepted('block'))
+    want_memfd = want_sessions and (norecord or (accepted('memfd') and accepted('vmalloc')))
+    left_alone = None
+    if not want_sessions:
+        need2 = [n for n in need2 if n not in ('luo-session', 'memfd-retrieve', 'memfd-verify',
+                                               'luo-finish', 'sessions-verify')]
+        need2 += ['luo-left-alone']
+        left_alone = kernel(second, "not restoring LUO's sessions: ")
+        if not left_alone:
+            why.append('second kernel: LUO\'s sessions were not accepted, and no line says '
+                       'they are left alone')
+    elif not want_memfd and not a.no_memfd:
+        need2 = [n for n in need2 if n not in ('memfd-retrieve', 'memfd-verify')]
+        need2 += ['memfd-left-alone']
+        left_alone = kernel(second, 'not restoring a memfd: ')
+        if not left_alone:
+            why.append('second kernel: the memfd was not accepted, and no line says it is '
+                       'left alone')
+    if a.memfd_left_alone and (want_memfd or not left_alone):
+        why.append('second kernel: the memfd was not left alone')
+    if a.unversioned:
+        need1 += ['unversioned-load']
+        need1 += ['unversioned-unload'] if a.unversioned == 'refused' else []
+        need2 += ['unversioned-load-late'] if a.unversioned == 'listed' else []
     for stage, got, names in ((1, c1, need1), (2, c2, need2)):
         require(why, stage, got, names)
     if not any('E2E-DONE stage 2: 0 failed' in l for l in second):
@@ -188,7 +225,13 @@ def main():
 
     h1 = fnv(c1.get('memfd-fill', ('', ''))[1])
     h2 = fnv(c2.get('memfd-verify', ('', ''))[1])
-    if not h1 or h1 != h2:
+    if a.no_memfd:
+        if h1 or h2 or 'memfd-retrieve' in c2:
+            why.append('a memfd was preserved or retrieved (e2e_memfd=0)')
+    elif left_alone:
+        if h2 or 'memfd-retrieve' in c2:
+            why.append('second kernel: a memfd that was not accepted was restored')
+    elif not h1 or h1 != h2:
         why.append(f'memfd hash before kexec ({h1}) != after ({h2})')
 
     # Each kernel is the one expected: its runtime manifest is its build's.
@@ -369,7 +412,8 @@ def main():
     else:
         # The boot-time summary covers the built-in components; a modular test component
         # registers later.
-        want_bad = (1 if a.test_status and not a.test_modular else 0) + (1 if a.corrupt_format else 0)
+        want_bad = ((1 if a.test_status and not a.test_modular else 0)
+                    + (1 if a.corrupt_format else 0) + (1 if a.memfd_left_alone else 0))
         if int(m.group(3)) - int(m.group(2)) != want_bad:
             why.append(f'second kernel: {rec[0]}')
         if a.record_version and int(m.group(1)) != a.record_version:
@@ -379,7 +423,7 @@ def main():
         if name == 'test' and a.test_status:
             if not st.startswith(f'test {a.test_status}'):
                 why.append(f'second kernel: "{st}", expected test {a.test_status}')
-        elif name == a.corrupt_format:
+        elif name == a.corrupt_format or (name == 'memfd' and a.memfd_left_alone):
             if not st.startswith(f'{name} corrupt'):
                 why.append(f'second kernel: "{st}", expected {name} corrupt')
         elif ' accepted ' not in st:
@@ -389,7 +433,41 @@ def main():
     if a.test_modular and not any(st.startswith('test ') for st in statuses):
         why.append('second kernel: the late-loaded test component has no status')
 
-    summary = f'memfd {h2} verified in {release(second)}'
+    summary = (f'no memfd preserved, booted {release(second)}' if a.no_memfd
+               else f'memfd left alone in {release(second)}: "{left_alone[0].strip()}"'
+               if left_alone else f'memfd {h2} verified in {release(second)}')
+    if a.unversioned:
+        # The module's subtree is listed in the verdict; under warn it crosses and its
+        # bytes verify in the next kernel; under enforce the load is refused, naming it,
+        # and once the module is gone the retry goes through without it.
+        name = 'kho-compat-unversioned'
+        vlines = [l.split('E2E-VERDICT ', 1)[1].strip() for l in first if 'E2E-VERDICT ' in l]
+        listed = [l for l in vlines + [l.split('E2E-DRYRUN ', 1)[1].strip() for l in first
+                                       if 'E2E-DRYRUN ' in l]
+                  if l.startswith(f'unversioned subtree {name}: no component versions it; ')]
+        if a.unversioned == 'listed':
+            want = (f'unversioned subtree {name}: no component versions it; '
+                    'handed over unchecked (kho_compat.enforce=0)')
+            if want not in listed:
+                why.append(f'verdict: no "{want}" line (got {listed[:1]})')
+            warned = kernel(first, f'kexec hands over unversioned subtree {name}')
+            verified = [l for l in kernel(second, '2048 bytes handed over unversioned')
+                        if l.strip().endswith(': verified')]
+            if not warned:
+                why.append('first kernel: no warning that the subtree crosses unchecked')
+            if not verified:
+                why.append('second kernel: the unversioned data did not verify')
+            if warned and verified and listed:
+                summary += (f'; verdict: "{want}"; kexec warned "{warned[0].strip()}"; '
+                            f'next kernel: "{verified[0].strip()}"')
+        else:
+            refused = kernel(first, f'kexec load refused (ENODATA): unversioned subtree {name}')
+            if not refused:
+                why.append('first kernel: the load was not refused naming the subtree')
+            if any(name in l for l in second if 'E2E: KHO handed over:' in l):
+                why.append('second kernel: the unversioned subtree crossed after all')
+            if refused:
+                summary += f'; refused at the load: "{refused[0].strip()}"; module unloaded, retried without it'
     pre = [re.search(r'test component: (\d+) items \(format v(\d+)\) and (\d+) bytes '
                      r'preserved, seed (0x[0-9a-f]+)', l) for l in first]
     pre = [p for p in pre if p]

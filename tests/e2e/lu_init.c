@@ -68,6 +68,12 @@
  *                    ENODATA, or, with kho_compat.check_at_load=0, the load
  *                    succeed and the kexec fail with ENODATA
  *   e2e_kunit=1      only kexec into /kernel with KUnit's handover suite
+ *   e2e_memfd=0      preserve no memfd (the session only), retrieve none
+ *   e2e_unversioned=1  load /kho_compat_unversioned.ko, a module that hands
+ *                    a KHO subtree over and declares no component, in both
+ *                    kernels (it verifies its data in the second);
+ *                    =2 load it in the first kernel only, and unload it
+ *                    after the refused load, before the retry
  *                    (tests/kunit/run: the suites on a KHO boot)
  *
  * Each check prints one line
@@ -119,6 +125,8 @@
 #define TEST_MODULE_NAME "kho_compat_test"
 #define OOT_MODULE	"/kho_compat_oot.ko"
 #define OOT_TARGET	"/kho_compat_oot-target.ko"
+#define UNV_MODULE	"/kho_compat_unversioned.ko"
+#define UNV_MODULE_NAME	"kho_compat_unversioned"
 #define INCOMING	"/debugfs/kho_compat/incoming"
 #define RECORD_OUT	"/debugfs/kho/out/sub_fdts/kho-compat"
 #define TOOL		"/bin/kho-compat"
@@ -213,6 +221,18 @@ static long read_file(const char *path, void *buf, size_t max)
 		total += n;
 	close(fd);
 	return total;
+}
+
+/*
+ * Returns whether the incoming statuses @st (the text of INCOMING) say the
+ * component @name was accepted.
+ */
+static int accepted(const char *st, const char *name)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "\n%s accepted ", name);
+	return strstr(st, line) != NULL;
 }
 
 /* Returns whether the file @path contains @text. */
@@ -1367,6 +1387,10 @@ static void stage1(int luo_fd)
 	if (session < 0)
 		return;
 
+	if (!cmdline_value("e2e_memfd", 1)) {
+		outf("E2E: no memfd preserved (e2e_memfd=0)\n");
+		goto preserved;
+	}
 	mfd = memfd_create("kho-compat-e2e", 0);
 	if (mfd < 0 || ftruncate(mfd, MEMFD_SIZE)) {
 		check("memfd-fill", 0, "memfd_create/ftruncate: errno %d", errno);
@@ -1386,6 +1410,11 @@ static void stage1(int luo_fd)
 	if (cmdline_value("e2e_bench", 0)) {
 		stage1_bench();
 		return;
+	}
+preserved:
+	if (cmdline_value("e2e_unversioned", 0)) {
+		err = load_module(UNV_MODULE);
+		check("unversioned-load", !err, "finit_module(%s): %d", UNV_MODULE, err);
 	}
 
 	if (cmdline_value("e2e_module", 0)) {
@@ -1471,6 +1500,12 @@ static void stage1(int luo_fd)
 		      -err, err == -ECANCELED ? "ECANCELED" :
 		      err == -ENODATA ? "ENODATA" : "?", load_refuse, kexec_image_loaded());
 		check_intact();
+		if (cmdline_value("e2e_unversioned", 0) == 2) {
+			/* What cannot be checked goes; then the update can. */
+			err = syscall(__NR_delete_module, UNV_MODULE_NAME, O_NONBLOCK) ? -errno : 0;
+			check("unversioned-unload", !err, "delete_module(%s): %d", UNV_MODULE_NAME,
+			      err);
+		}
 		if (!preload) {
 			load_retry_kernel();
 			return;
@@ -1514,15 +1549,23 @@ static void stage1(int luo_fd)
 static void stage2(int luo_fd)
 {
 	static unsigned char want[MEMFD_SIZE];
+	static char st[16384];
+	int restore_sessions = 1, restore_memfd = 1;
 	unsigned char *map2;
 	long first_bad = -1;
 	int sfd, fd;
+	long n;
 
 	if (cmdline_value("e2e_oot", 0)) {
 		int err = load_module(OOT_MODULE);
 
 		check("oot-load-late", !err, "finit_module(%s) at %s: %d", OOT_MODULE,
 		      secs(uptime_ms()), err);
+	}
+	if (cmdline_value("e2e_unversioned", 0) == 1) {
+		int err = load_module(UNV_MODULE);
+
+		check("unversioned-load-late", !err, "finit_module(%s): %d", UNV_MODULE, err);
 	}
 	if (cmdline_value("e2e_module", 0)) {
 		/* Late: long after the core read the record, at boot. */
@@ -1536,10 +1579,42 @@ static void stage2(int luo_fd)
 
 		check("manifest2", h != 0, "%s fnv1a64=%016llx", MANIFEST, h);
 	}
+	/*
+	 * LUO and memfd restore only what the handover record accepted (LUO's
+	 * sessions: luo and block; a memfd: memfd and vmalloc too); without a
+	 * record, everything, as 7.3 does.
+	 */
+	n = read_file(INCOMING, st, sizeof(st) - 1);
+	if (n > 0) {
+		st[n] = 0;
+		if (strncmp(st, "record none", 11)) {
+			restore_sessions = accepted(st, "luo") && accepted(st, "block");
+			restore_memfd = restore_sessions && accepted(st, "memfd") &&
+					accepted(st, "vmalloc");
+		}
+	}
 	sfd = luo_retrieve_session(luo_fd, SESSION_NAME);
+	if (!restore_sessions) {
+		check("luo-left-alone", sfd < 0,
+		      "retrieve '%s': %d (LUO's sessions were not accepted: none restored)",
+		      SESSION_NAME, sfd);
+		if (sfd >= 0)
+			close(sfd);
+		goto statuses;
+	}
 	check("luo-session", sfd >= 0, "retrieve '%s': %d", SESSION_NAME, sfd);
 	if (sfd < 0)
 		return;
+	if (!restore_memfd) {
+		fd = luo_session_retrieve_fd(sfd, MEMFD_TOKEN);
+		check("memfd-left-alone", fd < 0,
+		      "token %#x: %d (memfd's data was not accepted: left alone)", MEMFD_TOKEN, fd);
+		if (fd >= 0)
+			close(fd);
+		goto finish;
+	}
+	if (!cmdline_value("e2e_memfd", 1))
+		goto finish;
 	fd = luo_session_retrieve_fd(sfd, MEMFD_TOKEN);
 	check("memfd-retrieve", fd >= 0, "token %#x: %d", MEMFD_TOKEN, fd);
 	if (fd < 0)
@@ -1565,11 +1640,13 @@ static void stage2(int luo_fd)
 		      want[first_bad]);
 	munmap(map2, MEMFD_SIZE);
 	close(fd);
+finish:
 	check("luo-finish", luo_session_finish(sfd) == 0, "session '%s'", SESSION_NAME);
 	close(sfd);
 
 	if (cmdline_value("e2e_sessions", 0))
 		verify_sessions(luo_fd, cmdline_value("e2e_sessions", 0));
+statuses:
 	check("incoming", tool("incoming", NULL, "/incoming.out", "E2E-INCOMING ") == 0,
 	      "kho-compat incoming");
 	list_subtrees("/debugfs/kho/in/sub_fdts", "KHO handed over");

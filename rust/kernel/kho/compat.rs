@@ -118,6 +118,7 @@ pub(crate) use compat_pr;
 
 #[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
 pub mod corpus;
+pub mod crossing;
 mod env;
 pub mod format;
 pub mod image;

@@ -21,6 +21,7 @@
 
 use super::{
     builtin,
+    crossing::Crossing,
     incoming,
     Component,
     Status, //
@@ -73,6 +74,15 @@ pub trait Handler: Send + Sync {
     fn serialize(&self, _version: u32) -> Result {
         Ok(())
     }
+
+    /// Returns whether `item`, a KHO subtree, LUO file handler or FLB that crosses the kexec,
+    /// is this component's data (it then holds state while `item` does).
+    ///
+    /// A subtree named like the component is its own without saying so. What no registered
+    /// component owns is listed in the verdict as unversioned ([`crossing`](super::crossing)).
+    fn owns(&self, _item: Crossing<'_>) -> bool {
+        false
+    }
 }
 
 /// The part of a [`Registration`] the registry points to.
@@ -84,6 +94,7 @@ pub(super) struct Slot {
     pub(super) data: *const c_void,
     holds: unsafe fn(*const c_void) -> bool,
     pub(super) serialize: unsafe fn(*const c_void, u32) -> Result,
+    owns: unsafe fn(*const c_void, Crossing<'_>) -> bool,
     /// The version in the record last written, 0 if none.
     pub(super) written: Atomic<u32>,
 }
@@ -106,6 +117,16 @@ unsafe fn holds_fn<T: Handler>(data: *const c_void) -> bool {
 unsafe fn serialize_fn<T: Handler>(data: *const c_void, version: u32) -> Result {
     // SAFETY: By the safety requirements `data` points to a live `T`.
     unsafe { &*data.cast::<T>() }.serialize(version)
+}
+
+/// Calls [`Handler::owns`] on the handler at `data`.
+///
+/// # Safety
+///
+/// `data` points to a live `T`.
+unsafe fn owns_fn<T: Handler>(data: *const c_void, item: Crossing<'_>) -> bool {
+    // SAFETY: By the safety requirements `data` points to a live `T`.
+    unsafe { &*data.cast::<T>() }.owns(item)
 }
 
 /// The registered components, sorted by name, and the outgoing record.
@@ -473,6 +494,7 @@ impl<T: Handler + 'static> Registration<T> {
                 data: core::ptr::null(),
                 holds: holds_fn::<T>,
                 serialize: serialize_fn::<T>,
+                owns: owns_fn::<T>,
                 written: Atomic::new(0),
             }),
             handler <- handler,
@@ -572,6 +594,19 @@ impl<'a> Registered<'a> {
         let e = self.entry();
         // SAFETY: `data` points to the handler of the registration, alive for `'a`.
         unsafe { (e.holds)(e.data) }
+    }
+
+    /// Returns whether `item` is the component's data: a subtree named like the component, or
+    /// what its handler owns ([`Handler::owns`]).
+    pub fn owns(&self, item: Crossing<'_>) -> bool {
+        let e = self.entry();
+        if let Crossing::Subtree(name) = item {
+            if name.to_bytes() == e.component.name().as_bytes() {
+                return true;
+            }
+        }
+        // SAFETY: `data` points to the handler of the registration, alive for `'a`.
+        unsafe { (e.owns)(e.data, item) }
     }
 
     /// Returns whether the component was registered by a loadable module.

@@ -21,6 +21,10 @@
 //! Without a target manifest the policy decides: warn (proceed, each component writing its
 //! newest version, in record version 2, which every reader since that version reads) or
 //! enforce (refuse).
+//!
+//! What crosses the kexec that no component accounts for (a KHO subtree, LUO file handler or
+//! FLB: see [`Unversioned`]) is listed in the verdict; under enforce, one that holds state
+//! refuses the kexec, since nothing can check it.
 
 use super::{
     env::*,
@@ -51,6 +55,76 @@ pub struct Outgoing<'a> {
     pub chosen: Chosen,
     /// Whether it has state to hand over now.
     pub holds_state: bool,
+}
+
+/// The longest name of an [`Unversioned`] item kept (KHO subtree names, LUO compatible
+/// strings: 48 bytes in 7.3's ABI).
+pub const UNVERSIONED_NAME_MAX: usize = 64;
+
+/// What an [`Unversioned`] item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnversionedKind {
+    /// A KHO subtree.
+    Subtree,
+    /// A LUO file handler, with the number of files it preserves.
+    FileHandler {
+        /// The outgoing files preserved with it.
+        files: u32,
+    },
+    /// A LUO File-Lifecycle-Bound object.
+    Flb,
+}
+
+/// Something the kexec hands over that no registered component accounts for: its format has no
+/// version the check could compare.
+#[derive(Clone, Copy)]
+pub struct Unversioned {
+    /// What it is.
+    pub kind: UnversionedKind,
+    name: [u8; UNVERSIONED_NAME_MAX],
+    name_len: usize,
+    /// Whether it holds state for the next kernel (a file handler with no file, an FLB not in
+    /// use, hold nothing).
+    pub holds: bool,
+}
+
+impl Unversioned {
+    /// Makes the item `name` (cut to [`UNVERSIONED_NAME_MAX`] bytes).
+    pub fn new(kind: UnversionedKind, name: &str, holds: bool) -> Self {
+        let (name, name_len) = copy::<UNVERSIONED_NAME_MAX>(name);
+        Self {
+            kind,
+            name,
+            name_len,
+            holds,
+        }
+    }
+
+    /// Returns its name.
+    pub fn name(&self) -> &str {
+        core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
+    }
+}
+
+impl fmt::Display for Unversioned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            UnversionedKind::Subtree => write!(f, "subtree {}", self.name()),
+            UnversionedKind::FileHandler { files } => write!(
+                f,
+                "file-handler {} ({} file{} preserved)",
+                self.name(),
+                files,
+                if files == 1 { "" } else { "s" }
+            ),
+            UnversionedKind::Flb => write!(
+                f,
+                "flb {} ({})",
+                self.name(),
+                if self.holds { "in use" } else { "not in use" }
+            ),
+        }
+    }
 }
 
 /// The kernel that hands over, as the check sees it.
@@ -198,6 +272,9 @@ pub struct Verdict {
     /// Where the target manifest comes from, or why it cannot be used.
     note: [u8; NOTE_MAX],
     note_len: usize,
+    /// The policy: whether what cannot be checked refuses the kexec.
+    enforce: bool,
+    unversioned: KVVec<Unversioned>,
 }
 
 /// Why a kexec must not proceed.
@@ -207,24 +284,27 @@ pub enum Refusal {
     NoTarget,
     /// The target cannot take this kernel's handover.
     Incompatible,
+    /// State no component versions would cross, and the policy (enforce) refuses it.
+    Unversioned,
 }
 
 impl Refusal {
     /// Returns the name of the errno it is reported with.
     pub fn name(self) -> &'static str {
         match self {
-            Refusal::NoTarget => "ENODATA",
+            Refusal::NoTarget | Refusal::Unversioned => "ENODATA",
             Refusal::Incompatible => "ENOEXEC",
         }
     }
 }
 
 impl From<Refusal> for Error {
-    /// The errno of a refused kexec: `ENODATA` without a target manifest, `ENOEXEC` for a
-    /// target that cannot take the handover.
+    /// The errno of a refused kexec: `ENODATA` for what the policy refuses because it cannot
+    /// be checked (no target manifest, unversioned state), `ENOEXEC` for a target that cannot
+    /// take the handover.
     fn from(r: Refusal) -> Self {
         match r {
-            Refusal::NoTarget => ENODATA,
+            Refusal::NoTarget | Refusal::Unversioned => ENODATA,
             Refusal::Incompatible => ENOEXEC,
         }
     }
@@ -378,6 +458,8 @@ pub fn compute<'a>(
         source_record: source.record,
         note: [0; NOTE_MAX],
         note_len: 0,
+        enforce,
+        unversioned: KVVec::new(),
     })
 }
 
@@ -415,8 +497,30 @@ impl Verdict {
         core::str::from_utf8(&self.note[..self.note_len]).unwrap_or("?")
     }
 
+    /// Lists `item`, which crosses the kexec with no component accounting for it.
+    pub fn add_unversioned(&mut self, item: Unversioned) -> Result {
+        self.unversioned.push(item, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    /// Returns what crosses the kexec with no component accounting for it.
+    pub fn unversioned(&self) -> &[Unversioned] {
+        &self.unversioned
+    }
+
+    /// Returns whether unversioned state refuses the kexec (the policy is enforce).
+    fn unversioned_refused(&self) -> bool {
+        self.enforce && self.unversioned.iter().any(|u| u.holds)
+    }
+
     /// Returns why the kexec must not proceed, or `None` if it may.
     pub fn refusal(&self) -> Option<Refusal> {
+        self.refusal_of_target()
+            .or(self.unversioned_refused().then_some(Refusal::Unversioned))
+    }
+
+    /// Returns why the target (or its absence) refuses the kexec.
+    fn refusal_of_target(&self) -> Option<Refusal> {
         match self.overall {
             Overall::NoTarget { enforce: true } => Some(Refusal::NoTarget),
             Overall::NoTarget { enforce: false } => None,
@@ -469,6 +573,14 @@ impl Verdict {
                 }
             }
         }
+        if self.unversioned_refused() {
+            for u in self.unversioned.iter().filter(|u| u.holds) {
+                f(&format_args!(
+                    "unversioned {u}: no component versions it, and kho_compat.enforce=1 \
+                    refuses what cannot be checked"
+                ));
+            }
+        }
     }
 
     /// Writes the verdict as text: a header, the record version, and a line per component
@@ -501,15 +613,15 @@ impl Verdict {
                 "target unusable\nverdict refused ENOEXEC: {}\n",
                 self.note()
             )?,
-            Overall::Checked => write!(
-                f,
-                "target {target}\nverdict {}\n",
-                if self.refusal().is_some() {
-                    "refused ENOEXEC"
-                } else {
-                    "allowed"
-                }
-            )?,
+            Overall::Checked => match self.refusal() {
+                Some(Refusal::Unversioned) => write!(
+                    f,
+                    "target {target}\nverdict refused ENODATA: unversioned state and \
+                    kho_compat.enforce=1\n"
+                )?,
+                Some(_) => write!(f, "target {target}\nverdict refused ENOEXEC\n")?,
+                None => write!(f, "target {target}\nverdict allowed\n")?,
+            },
         }
         if !matches!(self.overall, Overall::Mismatch(_) | Overall::Unusable) {
             writeln!(f, "record write {}", self.record_version)?;
@@ -534,6 +646,16 @@ impl Verdict {
                 }
                 Outcome::Refused(r) => writeln!(f, "{} refused: {}", name, Explain(&r, e))?,
             }
+        }
+        for u in self.unversioned.iter() {
+            let what = if !u.holds {
+                "holds nothing"
+            } else if self.enforce {
+                "refused (kho_compat.enforce=1)"
+            } else {
+                "handed over unchecked (kho_compat.enforce=0)"
+            };
+            writeln!(f, "unversioned {u}: no component versions it; {what}")?;
         }
         Ok(())
     }
