@@ -637,6 +637,191 @@ fn start(reg: &Registration<Test>) {
     }
 }
 
+/// The test component's optional sibling (`CONFIG_KHO_COMPAT_TEST_OPTIONAL`): state that is only
+/// an optimisation, a warm cache say, which a target that cannot read it drops rather than
+/// refusing the live update. It hands one page over, at reboot, in a subtree named like it: a
+/// [`Header`](optional::Header) and bytes made from a seed, which the next kernel verifies.
+#[cfg(CONFIG_KHO_COMPAT_TEST_OPTIONAL)]
+mod optional {
+    use core::fmt;
+    use kernel::{
+        kho::{
+            self,
+            compat::{
+                Handler,
+                Registration,
+                Status, //
+            },
+        },
+        page::PAGE_SIZE,
+        prelude::*,
+        sync::Mutex,
+        transmute::{
+            AsBytes,
+            FromBytes, //
+        },
+    };
+
+    /// The subtree the page is published as (named like the component: its own).
+    const SUBTREE: &CStr = c"test-optional";
+    /// How many pattern bytes follow the header.
+    const LEN: usize = 512;
+    /// The header's magic.
+    const MAGIC: u64 = u64::from_le_bytes(*b"KHOCOPT1");
+    /// The seed of the bytes.
+    const SEED: u64 = 0x6f70_7400;
+
+    /// The start of the page, in format v1.
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    pub(crate) struct Header {
+        magic: u64,
+        seed: u64,
+        len: u32,
+        check: u32,
+    }
+
+    // SAFETY: `Header` is `repr(C)` integers with no padding (8 + 8 + 4 + 4 bytes), so every
+    // bit pattern is a valid value.
+    unsafe impl FromBytes for Header {}
+    // SAFETY: `Header` is `repr(C)` integers with no padding, so it has no uninitialised bytes.
+    unsafe impl AsBytes for Header {}
+
+    kernel::kho_component! {
+        /// The optional sibling of the test component.
+        pub(crate) static OPTIONAL {
+            name: "test-optional",
+            reads: 1..=1,
+            writes: 1..=1,
+            chosen: AtReboot,
+            optional: true,
+            formats: [
+                1 => [Header { size: 24, align: 8, magic: 0, seed: 8, len: 16, check: 20 }],
+            ],
+        }
+    }
+
+    /// Returns pattern byte `i` of `seed`.
+    fn pattern(seed: u64, i: usize) -> u8 {
+        let x = seed
+            .wrapping_add(i as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (x >> 56) as u8
+    }
+
+    /// FNV-1a (32 bits) of `bytes`.
+    fn fnv1a(bytes: &[u8]) -> u32 {
+        bytes.iter().fold(0x811c_9dc5, |h: u32, b| {
+            (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+        })
+    }
+
+    /// Publishes the page.
+    fn publish() -> Result<kho::Subtree> {
+        let mut mem = kho::PreservedMem::alloc(PAGE_SIZE)?;
+        let page = mem.as_mut_slice();
+        let data = page
+            .get_mut(size_of::<Header>()..size_of::<Header>() + LEN)
+            .ok_or(EINVAL)?;
+        for (i, b) in data.iter_mut().enumerate() {
+            *b = pattern(SEED, i);
+        }
+        let header = Header {
+            magic: MAGIC,
+            seed: SEED,
+            len: LEN as u32,
+            check: fnv1a(data),
+        };
+        page[..size_of::<Header>()].copy_from_slice(header.as_bytes());
+        kho::Subtree::add(SUBTREE, mem)
+    }
+
+    /// Takes the page the previous kernel handed over and verifies it; returns its seed.
+    fn take() -> Result<u64> {
+        // SAFETY: The subtree belongs to this component: the previous kernel published it from
+        // a `PreservedMem` (`publish()`), and nothing else uses it. It is taken only here,
+        // once, from the module initializer.
+        let blob = unsafe { kho::retrieve_subtree(SUBTREE, PAGE_SIZE)? };
+        let (header, rest) = Header::from_bytes_copy_prefix(blob.as_bytes()).ok_or(EINVAL)?;
+        let data = rest.get(..LEN).ok_or(EINVAL)?;
+        if header.magic != MAGIC || header.len as usize != LEN || header.check != fnv1a(data) {
+            return Err(EBADMSG);
+        }
+        if (0..LEN).any(|i| data[i] != pattern(header.seed, i)) {
+            return Err(EBADMSG);
+        }
+        Ok(header.seed)
+    }
+
+    /// The sibling's handler: the page, published when a kexec hands it over.
+    #[pin_data]
+    pub(crate) struct Optional {
+        #[pin]
+        subtree: Mutex<Option<kho::Subtree>>,
+    }
+
+    #[vtable]
+    impl Handler for Optional {
+        fn holds_state(&self) -> bool {
+            // Its cache is always warm.
+            true
+        }
+
+        fn serialize(&self, version: u32) -> Result {
+            if version != 1 {
+                return Err(EINVAL);
+            }
+            let mut subtree = self.subtree.lock();
+            // That of an earlier kexec that did not happen goes first.
+            *subtree = None;
+            *subtree = Some(publish()?);
+            pr_info!(
+                "optional component: {} bytes preserved (format v1), seed {:#x}\n",
+                LEN,
+                SEED
+            );
+            Ok(())
+        }
+
+        fn dropped(&self, why: fmt::Arguments<'_>) {
+            *self.subtree.lock() = None;
+            pr_info!(
+                "optional component: dropped by this kexec: {}; nothing handed over\n",
+                why
+            );
+        }
+    }
+
+    /// Registers the sibling and restores what the previous kernel handed over of it.
+    pub(crate) fn register() -> Result<Pin<KBox<Registration<Optional>>>> {
+        let reg = KBox::pin_init(
+            Registration::new(
+                &OPTIONAL,
+                pin_init!(Optional {
+                    subtree <- kernel::new_mutex!(None),
+                }),
+            ),
+            GFP_KERNEL,
+        )?;
+        if kho::is_kho_boot() {
+            match reg.incoming() {
+                Status::Accepted(v) => match take() {
+                    Ok(seed) => pr_info!(
+                        "optional component: restored {} bytes (format v{}), seed {:#x}: \
+                        verified\n",
+                        LEN,
+                        v,
+                        seed
+                    ),
+                    Err(e) => pr_err!("optional component: restoring failed: {:?}\n", e),
+                },
+                s => pr_info!("optional component: nothing restored: {}\n", s),
+            }
+        }
+        Ok(reg)
+    }
+}
+
 module! {
     type: TestComponent,
     name: "kho_compat_test",
@@ -653,6 +838,8 @@ module! {
 
 struct TestComponent {
     _registration: Pin<KBox<Registration<Test>>>,
+    #[cfg(CONFIG_KHO_COMPAT_TEST_OPTIONAL)]
+    _optional: Pin<KBox<Registration<optional::Optional>>>,
 }
 
 impl kernel::Module for TestComponent {
@@ -669,6 +856,8 @@ impl kernel::Module for TestComponent {
         start(&registration);
         Ok(Self {
             _registration: registration,
+            #[cfg(CONFIG_KHO_COMPAT_TEST_OPTIONAL)]
+            _optional: optional::register()?,
         })
     }
 }

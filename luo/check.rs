@@ -69,6 +69,7 @@ fn own<'a>(regs: &'a [Registered<'a>]) -> Result<KVec<Outgoing<'a>>> {
                 writes: r.component().writes(),
                 chosen: r.component().chosen(),
                 holds_state: r.holds_state(),
+                optional: r.component().is_optional(),
             },
             GFP_KERNEL,
         )?;
@@ -252,6 +253,23 @@ pub(crate) fn prepare() -> Result {
     #[cfg(CONFIG_KHO_COMPAT_FAULT_INJECTION)]
     let p = p.with_fault(crate::fault::fault(registry.registered()));
     let prepared = registry.prepare_handover(&p)?;
+    // Optional components the target cannot read hand nothing over: each is told why.
+    for e in v.entries() {
+        if let (Outcome::Dropped(_), Some(why)) = (e.outcome, e.why()) {
+            pr_warn!(
+                "kexec drops optional component {}: {}\n",
+                e.name(),
+                format_args!("{why}")
+            );
+            if let Some(r) = registry
+                .registered()
+                .iter()
+                .find(|r| r.component().name() == e.name())
+            {
+                r.dropped(format_args!("{why}"));
+            }
+        }
+    }
     drop(registry);
     pr_info!(
         "handover record v{} written for kexec ({} components, {} bytes); check took {} us\n",
@@ -374,6 +392,19 @@ kernel::kho_component! {
 
 #[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
 kernel::kho_component! {
+    /// Optional: dropped by a target that cannot read it.
+    static OPTIONAL {
+        name: "kunit-optional",
+        reads: 1..=1,
+        writes: 1..=1,
+        chosen: AtReboot,
+        optional: true,
+        formats: [1 => []],
+    }
+}
+
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+kernel::kho_component! {
     /// Owns the subtree of its name (a KUnit case adds it).
     static UNVERSIONED_OWNER {
         name: "kunit-unversioned",
@@ -390,6 +421,7 @@ mod tests {
     use super::{
         IDLE,
         NEGOTIATE,
+        OPTIONAL,
         UNVERSIONED_OWNER, //
     };
     use crate::check::{
@@ -694,6 +726,83 @@ mod tests {
             assert_eq!(v.refusal(), Some(Refusal::Incompatible));
             Ok(())
         })
+    }
+
+    #[test]
+    fn an_optional_component_the_target_cannot_read_is_dropped() -> Result {
+        // Both ways, holding state or not, so that neither passes vacuously.
+        for holds in [false, true] {
+            let _reg = register(&OPTIONAL, holds)?;
+            assert!(OPTIONAL.is_optional() && !IDLE.is_optional());
+            let missing = target_with(
+                |c| {
+                    if c.name() == "kunit-optional" {
+                        None
+                    } else {
+                        same(c)
+                    }
+                },
+                native(),
+            )?;
+            let newer = target_with(
+                |c| {
+                    if c.name() == "kunit-optional" {
+                        Some((Versions::new(2, 2), Versions::new(2, 2)))
+                    } else {
+                        same(c)
+                    }
+                },
+                native(),
+            )?;
+            for (t, reason, said) in [
+                (
+                    &missing,
+                    Reason::MissingInTarget,
+                    "the target does not have it (this kernel writes 1-1)",
+                ),
+                (
+                    &newer,
+                    Reason::NoCommonVersion {
+                        writes: Versions::new(1, 1),
+                        reads: Versions::new(2, 2),
+                    },
+                    "no common version: this kernel writes 1-1, the target reads 2-2",
+                ),
+            ] {
+                with_verdict(Some(t), false, |v| {
+                    let want = if holds {
+                        Outcome::Dropped(reason)
+                    } else {
+                        Outcome::Idle(reason)
+                    };
+                    assert_eq!(outcome(v, "kunit-optional"), Some(want));
+                    assert_eq!(v.version_for("kunit-optional"), None);
+                    assert_eq!(v.refusal(), None);
+                    let text = text(v)?;
+                    let line = if holds {
+                        "kunit-optional dropped: optional, nothing handed over; "
+                    } else {
+                        "kunit-optional idle: holds nothing; "
+                    };
+                    assert!(core::str::from_utf8(&text)
+                        .is_ok_and(|t| t.lines().any(|l| l.strip_prefix(line) == Some(said))));
+                    Ok(())
+                })?;
+            }
+            // A target that reads it: written, negotiated.
+            let t = target_with(same, native())?;
+            with_verdict(Some(&t), false, |v| {
+                assert_eq!(
+                    outcome(v, "kunit-optional"),
+                    Some(Outcome::Write {
+                        version: 1,
+                        how: Choice::Negotiated
+                    })
+                );
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     #[test]

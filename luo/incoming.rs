@@ -107,7 +107,10 @@ pub(crate) fn report() {
 /// (the previous kernel wrote none, or this is not a KHO boot); otherwise its status and error.
 pub(crate) fn may_restore(name: &str) -> Result<(), (Status, Error)> {
     let Some(incoming) = incoming::get() else {
-        return Err((Status::Corrupt("status unavailable (out of memory)"), ENOMEM));
+        return Err((
+            Status::Corrupt("status unavailable (out of memory)"),
+            ENOMEM,
+        ));
     };
     if matches!(
         incoming.record(),

@@ -260,7 +260,8 @@ fn describes_this_kernel(m: &kernel::kho::compat::manifest::Manifest) -> bool {
 #[cfg(CONFIG_KHO_COMPAT_IMAGE_MANIFEST)]
 fn same(m: &kernel::kho::compat::manifest::Manifest, c: &Component, modular: bool) -> bool {
     m.component(c.name()).is_some_and(|l| {
-        (l.reads, l.writes, l.chosen, l.modular) == (c.reads(), c.writes(), c.chosen(), modular)
+        (l.reads, l.writes, l.chosen, l.optional, l.modular)
+            == (c.reads(), c.writes(), c.chosen(), c.is_optional(), modular)
     })
 }
 
@@ -333,6 +334,7 @@ pub(crate) fn write_declared(f: &mut dyn fmt::Write) -> fmt::Result {
             reads: c.reads(),
             writes: c.writes(),
             chosen: c.chosen(),
+            optional: c.is_optional(),
             modular: *modular,
         });
         kernel::kho::compat::manifest::write(

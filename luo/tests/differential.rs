@@ -278,6 +278,7 @@ mod tests {
                     reads: c.reads(),
                     writes: c.writes(),
                     chosen: c.chosen(),
+                    optional: c.is_optional(),
                     modular: false,
                 },
                 GFP_KERNEL,

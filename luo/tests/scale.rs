@@ -18,6 +18,7 @@ static UNDECLARED: kernel::kho::compat::Component = unsafe {
         kernel::kho::compat::Versions::new(1, 1),
         kernel::kho::compat::Versions::new(1, 1),
         kernel::kho::compat::Chosen::AtReboot,
+        false,
         &[],
     )
 };

@@ -117,6 +117,7 @@ def main():
     ap.add_argument('--load-flags')
     ap.add_argument('--no-memfd', action='store_true')
     ap.add_argument('--memfd-left-alone', action='store_true')
+    ap.add_argument('--optional', choices=('kept', 'dropped'))
     ap.add_argument('--unversioned', choices=('listed', 'refused'))
     a = ap.parse_args()
 
@@ -436,6 +437,35 @@ def main():
     summary = (f'no memfd preserved, booted {release(second)}' if a.no_memfd
                else f'memfd left alone in {release(second)}: "{left_alone[0].strip()}"'
                if left_alone else f'memfd {h2} verified in {release(second)}')
+    if a.optional:
+        # The optional sibling: written and verified in the next kernel, or dropped (told
+        # why, nothing of it published) with the rest of the update going on.
+        vlines = [l.split('E2E-VERDICT ', 1)[1].strip() for l in first if 'E2E-VERDICT ' in l]
+        preserved = kernel(first, 'optional component: 512 bytes preserved (format v1)')
+        restored = [l for l in kernel(second, 'optional component: restored 512 bytes (format v1)')
+                    if l.strip().endswith(': verified')]
+        if a.optional == 'kept':
+            if 'test-optional write 1 negotiated' not in vlines:
+                why.append('verdict: no "test-optional write 1 negotiated" line')
+            if not preserved or not restored:
+                why.append('the optional component was not handed over and verified')
+            else:
+                summary += f'; optional component handed over: "{restored[0].strip()}"'
+        else:
+            want = ('test-optional dropped: optional, nothing handed over; '
+                    'the target does not have it (this kernel writes 1-1)')
+            if want not in vlines:
+                why.append(f'verdict: no "{want}" line')
+            told = kernel(first, 'optional component: dropped by this kexec: ')
+            logged = kernel(first, 'kexec drops optional component test-optional: ')
+            if not told or not logged:
+                why.append('first kernel: the optional component was not dropped and told why')
+            if preserved or kernel(second, 'optional component: '):
+                why.append('the dropped optional component handed something over')
+            if any('test-optional' in l for l in second if 'E2E: KHO handed over:' in l):
+                why.append('second kernel: the optional component\'s subtree crossed')
+            if told and logged and want in vlines:
+                summary += f'; verdict: "{want}"; the component told: "{told[0].strip()}"'
     if a.unversioned:
         # The module's subtree is listed in the verdict; under warn it crosses and its
         # bytes verify in the next kernel; under enforce the load is refused, naming it,

@@ -464,6 +464,7 @@ struct Decl {
     reads: Versions,
     writes: Versions,
     chosen: Chosen,
+    optional: bool,
     modular: bool,
 }
 
@@ -497,6 +498,11 @@ fn declarations(
             2 => Chosen::AtPreserve,
             _ => return Err("a declaration has an unknown `chosen`"),
         };
+        let flags = le32(rec, decl::AT_FLAGS);
+        let optional = flags & decl::FLAG_OPTIONAL != 0;
+        if flags & !decl::FLAGS != 0 || (optional && chosen != Chosen::AtReboot) {
+            return Err("a declaration has unknown flags, or is optional at preserve");
+        }
         let d = Decl {
             name,
             reads: Versions::new(le32(rec, decl::AT_READS_MIN), le32(rec, decl::AT_READS_MAX)),
@@ -505,6 +511,7 @@ fn declarations(
                 le32(rec, decl::AT_WRITES_MAX),
             ),
             chosen,
+            optional,
             modular,
         };
         if !format::name_is_valid(d.name()) || !d.reads.is_valid() || !d.writes.is_within(d.reads) {
@@ -598,6 +605,7 @@ fn build_manifest(vmlinux: &[u8], release: &[u8], modules: &[&[u8]], out: &mut T
         reads: d.reads,
         writes: d.writes,
         chosen: d.chosen,
+        optional: d.optional,
         modular: d.modular,
     });
     if manifest::write(out, show(release), arch, page_size, record, lines).is_err() {
@@ -685,6 +693,7 @@ fn vouch(target: &[u8], modules: &[&[u8]], out: &mut Text) -> i32 {
             reads: c.reads,
             writes: c.writes,
             chosen: c.chosen,
+            optional: c.optional,
             modular: c.modular,
         };
         if lines.push(line, GFP_KERNEL).is_err() {
@@ -697,6 +706,7 @@ fn vouch(target: &[u8], modules: &[&[u8]], out: &mut Text) -> i32 {
             reads: d.reads,
             writes: d.writes,
             chosen: d.chosen,
+            optional: d.optional,
             modular: true,
         };
         if lines.push(line, GFP_KERNEL).is_err() {

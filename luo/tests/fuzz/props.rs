@@ -46,6 +46,7 @@ fn write_back(m: &Manifest) -> core::result::Result<Text, &'static str> {
         reads: c.reads,
         writes: c.writes,
         chosen: c.chosen,
+        optional: c.optional,
         modular: c.modular,
     });
     manifest::write(

@@ -341,7 +341,7 @@ pub struct Component {
     reads: Versions,
     writes: Versions,
     chosen: Chosen,
-    _reserved: u32,
+    flags: u32,
     formats: &'static [Format],
 }
 
@@ -356,7 +356,9 @@ const _: () = {
     assert!(offset_of!(Component, writes) + Versions::AT_MIN == decl::AT_WRITES_MIN);
     assert!(offset_of!(Component, writes) + Versions::AT_MAX == decl::AT_WRITES_MAX);
     assert!(offset_of!(Component, chosen) == decl::AT_CHOSEN);
-    assert!(size_of::<Chosen>() == decl::READ_END - decl::AT_CHOSEN);
+    assert!(size_of::<Chosen>() == decl::AT_FLAGS - decl::AT_CHOSEN);
+    assert!(offset_of!(Component, flags) == decl::AT_FLAGS);
+    assert!(size_of::<u32>() == decl::READ_END - decl::AT_FLAGS);
     assert!(Chosen::AtReboot as u32 == 1 && Chosen::AtPreserve as u32 == 2);
     #[cfg(target_pointer_width = "64")]
     assert!(size_of::<Component>() == decl::SIZE);
@@ -443,6 +445,7 @@ impl Component {
         reads: Versions,
         writes: Versions,
         chosen: Chosen,
+        optional: bool,
         formats: &'static [Format],
     ) -> Self {
         let mut buf = [0u8; NAME_MAX + 1];
@@ -458,7 +461,11 @@ impl Component {
             reads,
             writes,
             chosen,
-            _reserved: 0,
+            flags: if optional {
+                section::decl::FLAG_OPTIONAL
+            } else {
+                0
+            },
             formats,
         }
     }
@@ -485,7 +492,7 @@ impl Component {
             reads,
             writes,
             chosen,
-            _reserved: 0,
+            flags: 0,
             formats,
         }
     }
@@ -510,6 +517,12 @@ impl Component {
     /// Returns when the component fixes the version it writes.
     pub fn chosen(&self) -> Chosen {
         self.chosen
+    }
+
+    /// Returns whether the component is optional: a target that cannot read it drops it
+    /// (nothing of it is handed over) rather than refusing the live update.
+    pub fn is_optional(&self) -> bool {
+        self.flags & section::decl::FLAG_OPTIONAL != 0
     }
 
     /// Returns the formats the component describes (every version it reads), oldest first,
@@ -669,6 +682,13 @@ impl Bounds {
         if chosen != Chosen::AtReboot as u32 && chosen != Chosen::AtPreserve as u32 {
             return false;
         }
+        // SAFETY: As above, for the flags, a `u32`.
+        let flags = unsafe { core::ptr::addr_of!((*c).flags).read() };
+        if flags & !section::decl::FLAGS != 0
+            || (flags & section::decl::FLAG_OPTIONAL != 0 && chosen != Chosen::AtReboot as u32)
+        {
+            return false;
+        }
         // SAFETY: As above; a raw slice pointer has the layout of a reference to the slice,
         // and any bits are a valid raw pointer.
         let formats = unsafe {
@@ -807,7 +827,11 @@ pub fn find_builtin(name: &str) -> Option<&'static Component> {
 ///   declared beside a version fails the build: a changed format needs a new version.
 ///
 /// `chosen` is [`Chosen::AtReboot`](crate::kho::compat::Chosen::AtReboot) or
-/// [`Chosen::AtPreserve`](crate::kho::compat::Chosen::AtPreserve).
+/// [`Chosen::AtPreserve`](crate::kho::compat::Chosen::AtPreserve). `optional: true`, after it,
+/// declares an optional component (its state is only an optimisation: a cache, statistics):
+/// a target that cannot read any version it writes drops it, rather than refusing the live
+/// update. Only a component serialized at reboot can be optional (one written at preserve
+/// time has handed its data over already).
 ///
 /// The declaration is placed in the `.kho_compat` section of the image it is linked into, so
 /// the build lists it in the kernel's manifest; the component's code registers it at run time
@@ -824,6 +848,7 @@ macro_rules! kho_component {
             reads: $reads:expr,
             writes: $writes:expr,
             chosen: $chosen:ident,
+            $(optional: $optional:literal,)?
             formats: [
                 $( $ver:expr => [
                     $( $ty:path {
@@ -842,6 +867,7 @@ macro_rules! kho_component {
             use $crate::kho::compat::{Chosen, Component, Field, Format, Layout, Versions};
 
             const READS: Versions = Versions::from_range($reads);
+            const OPTIONAL: bool = false $(|| $optional)?;
             const WRITES: Versions = Versions::from_range($writes);
             const FORMATS: &[Format] = &[$(
                 Format::new($ver, &[$(
@@ -867,6 +893,11 @@ macro_rules! kho_component {
                 WRITES.is_within(READS),
                 concat!("kho component \"", $name,
                         "\": `writes` must lie inside `reads`, so a kernel can kexec into itself")
+            );
+            const _: () = ::core::assert!(
+                !OPTIONAL || matches!(Chosen::$chosen, Chosen::AtReboot),
+                concat!("kho component \"", $name,
+                        "\": only a component serialized at reboot can be optional")
             );
             const _: () = ::core::assert!(
                 $crate::kho::compat::within_bounds(FORMATS),
@@ -906,7 +937,7 @@ macro_rules! kho_component {
 
             // SAFETY: The declaration was checked above, at compile time; it is the value
             // `kho_component!` places in `.kho_compat`.
-            unsafe { Component::new($name, READS, WRITES, Chosen::$chosen, FORMATS) }
+            unsafe { Component::new($name, READS, WRITES, Chosen::$chosen, OPTIONAL, FORMATS) }
         };
     };
 }

@@ -86,6 +86,7 @@ struct Gen {
     reads: (u32, u32),
     writes: (u32, u32),
     at_reboot: bool,
+    optional: bool,
     modular: bool,
 }
 
@@ -114,11 +115,13 @@ fn random_doc(r: &mut Rng) -> Doc {
         let hi = lo + r.below(3) as u32;
         let wlo = lo + r.below(u64::from(hi - lo + 1)) as u32;
         let whi = wlo + r.below(u64::from(hi - wlo + 1)) as u32;
+        let at_reboot = r.one_in(3);
         *c = Some(Gen {
             name: i,
             reads: (lo, hi),
             writes: (wlo, whi),
-            at_reboot: r.one_in(3),
+            at_reboot,
+            optional: at_reboot && r.one_in(3),
             modular: r.one_in(6),
         });
     }
@@ -153,11 +156,13 @@ fn edit(d: &Doc, r: &mut Rng) -> Doc {
                 let i = r.below(NAMES.len() as u64) as usize;
                 let lo = 1 + r.below(4) as u32;
                 let hi = lo + r.below(2) as u32;
+                let at_reboot = r.one_in(2);
                 t.components[i] = Some(Gen {
                     name: i,
                     reads: (lo, hi),
                     writes: (lo, lo),
-                    at_reboot: r.one_in(2),
+                    at_reboot,
+                    optional: at_reboot && r.one_in(4),
                     modular: r.one_in(3),
                 });
             }
@@ -183,7 +188,7 @@ fn write_doc(d: &Doc, out: &mut Text) -> Result {
         for c in d.components.iter().flatten() {
             writeln!(
                 out,
-                "component {} reads {}-{} writes {}-{} {}{}",
+                "component {} reads {}-{} writes {}-{} {}{}{}",
                 NAMES[c.name],
                 c.reads.0,
                 c.reads.1,
@@ -194,6 +199,7 @@ fn write_doc(d: &Doc, out: &mut Text) -> Result {
                 } else {
                     "at-preserve"
                 },
+                if c.optional { " optional" } else { "" },
                 if c.modular { " modular" } else { "" }
             )?;
         }
@@ -431,6 +437,7 @@ pub fn target_for(own: &Kernel<'_>, index: u64, out: &mut Text) -> Result {
                     reads,
                     writes: Versions::new(lo, lo),
                     chosen,
+                    optional: false,
                     modular,
                 });
             }

@@ -8,8 +8,8 @@
 //! handler and FLB must belong to a registered component ([`Handler::owns`]), or the verdict
 //! lists it as unversioned.
 //!
-//! Each walk runs under the lock of what it walks (C headers: `kho_for_each_subtree()`,
-//! `liveupdate_for_each_outgoing()`, `liveupdate_for_each_handler()`), so the callback must
+//! Each walk runs under the lock of what it walks (C headers: `kho_walk_subtrees()`,
+//! `liveupdate_walk_outgoing()`, `liveupdate_walk_handlers()`), so the callback must
 //! not call into KHO or LUO; it sees a snapshot, which can change as soon as the walk ends.
 //!
 //! [`Handler::owns`]: super::Handler::owns
@@ -123,7 +123,7 @@ pub fn for_each_subtree<F: FnMut(&CStr, Blob<'_>)>(mut f: F) -> Result {
     // SAFETY: `subtree_fn::<F>` is called with `&mut f` as `arg` and with the walk's own name
     // and blob, only during the call.
     to_result(unsafe {
-        bindings::kho_for_each_subtree(Some(subtree_fn::<F>), core::ptr::from_mut(&mut f).cast())
+        bindings::kho_walk_subtrees(Some(subtree_fn::<F>), core::ptr::from_mut(&mut f).cast())
     })
 }
 
@@ -156,7 +156,7 @@ pub fn for_each_outgoing<F: FnMut(&CStr, Option<&CStr>)>(mut f: F) -> Result {
     // SAFETY: `outgoing_fn::<F>` is called with `&mut f` as `arg` and the walk's own strings,
     // only during the call.
     to_result(unsafe {
-        bindings::liveupdate_for_each_outgoing(
+        bindings::liveupdate_walk_outgoing(
             Some(outgoing_fn::<F>),
             core::ptr::from_mut(&mut f).cast(),
         )
@@ -194,7 +194,7 @@ pub fn for_each_handler<F: FnMut(&CStr, Option<(&CStr, bool)>)>(mut f: F) -> Res
     // SAFETY: `handler_fn::<F>` is called with `&mut f` as `arg` and the walk's own strings,
     // only during the call.
     to_result(unsafe {
-        bindings::liveupdate_for_each_handler(
+        bindings::liveupdate_walk_handlers(
             Some(handler_fn::<F>),
             core::ptr::from_mut(&mut f).cast(),
         )

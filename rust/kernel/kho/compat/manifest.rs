@@ -10,6 +10,7 @@
 //! record 1-2
 //! component block reads 1-1 writes 1-1 at-preserve
 //! component test reads 1-2 writes 1-2 at-reboot modular
+//! component test-optional reads 1-1 writes 1-1 at-reboot optional
 //! end
 //! ```
 //!
@@ -52,6 +53,8 @@ pub struct Listed {
     pub writes: Versions,
     /// When the kernel fixes its version.
     pub chosen: Chosen,
+    /// Whether it is optional: dropped, not refused, by a target that cannot read it.
+    pub optional: bool,
     /// Whether the kernel has it in a loadable module.
     pub modular: bool,
     /// The manifest line that lists it.
@@ -105,8 +108,8 @@ impl Manifest {
         for c in self.components.iter() {
             match stated.peek() {
                 Some(s) if s.name == c.name => {
-                    if (s.reads, s.writes, s.chosen, s.modular)
-                        != (c.reads, c.writes, c.chosen, c.modular)
+                    if (s.reads, s.writes, s.chosen, s.optional, s.modular)
+                        != (c.reads, c.writes, c.chosen, c.optional, c.modular)
                     {
                         return None;
                     }
@@ -191,7 +194,7 @@ pub enum Rejection {
     WritesOutsideReads,
     /// Neither `at-reboot` nor `at-preserve`.
     When,
-    /// Something else than `modular` after `<when>`.
+    /// Something else than `optional` (at reboot only), then `modular`, after `<when>`.
     Modular,
     /// A header line given twice.
     ListedTwice,
@@ -222,12 +225,15 @@ impl fmt::Display for Rejection {
             Rejection::TooManyComponents => "more than 4096 components",
             Rejection::BadName => "bad component name",
             Rejection::ComponentSyntax => {
-                "expected: component <name> reads <a>-<b> writes <a>-<b> <when> [modular]"
+                "expected: component <name> reads <a>-<b> writes <a>-<b> <when> [optional] \
+                [modular]"
             }
             Rejection::VersionRange => "bad version range",
             Rejection::WritesOutsideReads => "writes not inside reads",
             Rejection::When => "expected at-reboot or at-preserve",
-            Rejection::Modular => "expected \"modular\" or the end of the line",
+            Rejection::Modular => {
+                "expected \"optional\" (at-reboot only), \"modular\" or the end of the line"
+            }
             Rejection::ListedTwice => "listed twice",
             Rejection::Unknown => "unknown or malformed line",
             Rejection::Missing => "release, arch, page-size or record missing (truncated?)",
@@ -317,7 +323,7 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
     let (mut release, mut arch, mut page, mut record) = (false, false, false, false);
     for (i, line) in text.split('\n').enumerate() {
         let n = i + 1;
-        let mut f = [""; 8];
+        let mut f = [""; 9];
         let mut nf = 0;
         for w in line.split(' ') {
             if nf == f.len() {
@@ -367,7 +373,7 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
                 })?;
                 record = true;
             }
-            ("component", 7 | 8) => {
+            ("component", 7..=9) => {
                 if m.components.len() == MAX_COMPONENTS {
                     return reject(n, Rejection::TooManyComponents);
                 }
@@ -388,10 +394,14 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
                     "at-preserve" => Chosen::AtPreserve,
                     _ => return reject(n, Rejection::When),
                 };
-                let modular = match f.get(7) {
-                    None => false,
-                    Some(&"modular") => true,
-                    Some(_) => return reject(n, Rejection::Modular),
+                let (optional, modular) = match (f.get(7), f.get(8)) {
+                    (None, _) => (false, false),
+                    (Some(&"modular"), None) => (false, true),
+                    (Some(&"optional"), None) if chosen == Chosen::AtReboot => (true, false),
+                    (Some(&"optional"), Some(&"modular")) if chosen == Chosen::AtReboot => {
+                        (true, true)
+                    }
+                    _ => return reject(n, Rejection::Modular),
                 };
                 let mut name = [0u8; NAME_MAX + 1];
                 name[..f[1].len()].copy_from_slice(f[1].as_bytes());
@@ -402,6 +412,7 @@ pub fn parse(input: &[u8]) -> Result<Manifest, Rejected> {
                             reads,
                             writes,
                             chosen,
+                            optional,
                             modular,
                             line: n,
                         },
@@ -470,6 +481,8 @@ pub struct Line<'a> {
     pub writes: Versions,
     /// When it fixes its version.
     pub chosen: Chosen,
+    /// Whether it is optional.
+    pub optional: bool,
     /// Whether a loadable module has it.
     pub modular: bool,
 }
@@ -496,11 +509,12 @@ pub fn write<'a>(
         }
         writeln!(
             f,
-            "component {} reads {} writes {} {}{}",
+            "component {} reads {} writes {} {}{}{}",
             c.name,
             c.reads,
             c.writes,
             c.chosen.keyword(),
+            if c.optional { " optional" } else { "" },
             if c.modular { " modular" } else { "" }
         )?;
         last = Some(c.name);

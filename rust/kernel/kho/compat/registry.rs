@@ -42,6 +42,7 @@ use crate::{
 };
 use core::{
     cell::UnsafeCell,
+    fmt,
     marker::{
         PhantomData,
         PhantomPinned, //
@@ -83,6 +84,13 @@ pub trait Handler: Send + Sync {
     fn owns(&self, _item: Crossing<'_>) -> bool {
         false
     }
+
+    /// Tells an optional component that the kexec being prepared hands none of its state over:
+    /// the target cannot read any version it writes (`why`, as the verdict says it). Its
+    /// [`Handler::serialize`] is not called; what it keeps for the next kernel is lost there.
+    ///
+    /// Called when the kexec is prepared, after the handover record is written.
+    fn dropped(&self, _why: fmt::Arguments<'_>) {}
 }
 
 /// The part of a [`Registration`] the registry points to.
@@ -95,6 +103,7 @@ pub(super) struct Slot {
     holds: unsafe fn(*const c_void) -> bool,
     pub(super) serialize: unsafe fn(*const c_void, u32) -> Result,
     owns: unsafe fn(*const c_void, Crossing<'_>) -> bool,
+    dropped: unsafe fn(*const c_void, fmt::Arguments<'_>),
     /// The version in the record last written, 0 if none.
     pub(super) written: Atomic<u32>,
 }
@@ -127,6 +136,16 @@ unsafe fn serialize_fn<T: Handler>(data: *const c_void, version: u32) -> Result 
 unsafe fn owns_fn<T: Handler>(data: *const c_void, item: Crossing<'_>) -> bool {
     // SAFETY: By the safety requirements `data` points to a live `T`.
     unsafe { &*data.cast::<T>() }.owns(item)
+}
+
+/// Calls [`Handler::dropped`] on the handler at `data`.
+///
+/// # Safety
+///
+/// `data` points to a live `T`.
+unsafe fn dropped_fn<T: Handler>(data: *const c_void, why: fmt::Arguments<'_>) {
+    // SAFETY: By the safety requirements `data` points to a live `T`.
+    unsafe { &*data.cast::<T>() }.dropped(why)
 }
 
 /// The registered components, sorted by name, and the outgoing record.
@@ -495,6 +514,7 @@ impl<T: Handler + 'static> Registration<T> {
                 holds: holds_fn::<T>,
                 serialize: serialize_fn::<T>,
                 owns: owns_fn::<T>,
+                dropped: dropped_fn::<T>,
                 written: Atomic::new(0),
             }),
             handler <- handler,
@@ -607,6 +627,13 @@ impl<'a> Registered<'a> {
         }
         // SAFETY: `data` points to the handler of the registration, alive for `'a`.
         unsafe { (e.owns)(e.data, item) }
+    }
+
+    /// Tells the component that the kexec hands none of its state over ([`Handler::dropped`]).
+    pub fn dropped(&self, why: fmt::Arguments<'_>) {
+        let e = self.entry();
+        // SAFETY: `data` points to the handler of the registration, alive for `'a`.
+        unsafe { (e.dropped)(e.data, why) }
     }
 
     /// Returns whether the component was registered by a loadable module.

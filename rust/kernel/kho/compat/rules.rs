@@ -13,7 +13,8 @@
 //!   v1..v2 hands v1 to a target that reads only v1 (rollback);
 //! - a component serialized at preserve time has pinned its version: the target must read it;
 //! - a component the target lacks, or with no common version, refuses the kexec if it holds
-//!   state, and is idle (writes nothing) otherwise;
+//!   state, and is idle (writes nothing) otherwise; an optional component that holds state is
+//!   dropped instead (it writes nothing, and the kexec proceeds without its state);
 //! - a target of another architecture or page size, or that cannot read a handover record
 //!   this kernel writes (in a version that holds every component written), refuses the whole
 //!   kexec. The record's own version is negotiated like a component's.
@@ -55,6 +56,9 @@ pub struct Outgoing<'a> {
     pub chosen: Chosen,
     /// Whether it has state to hand over now.
     pub holds_state: bool,
+    /// Whether it is optional: dropped, rather than refusing the kexec, when the target cannot
+    /// read it.
+    pub optional: bool,
 }
 
 /// The longest name of an [`Unversioned`] item kept (KHO subtree names, LUO compatible
@@ -198,6 +202,9 @@ pub enum Outcome {
     Idle(Reason),
     /// It holds state the target cannot take: the kexec is refused.
     Refused(Reason),
+    /// It is optional and holds state the target cannot take: it hands nothing over, and the
+    /// kexec proceeds without it.
+    Dropped(Reason),
 }
 
 /// The check's outcome for one component.
@@ -217,6 +224,15 @@ impl Decision {
     pub fn name(&self) -> &str {
         let len = self.name.iter().position(|b| *b == 0).unwrap_or(NAME_MAX);
         core::str::from_utf8(&self.name[..len]).unwrap_or("?")
+    }
+
+    /// Returns why the component writes nothing (idle, refused or dropped), as the verdict
+    /// says it, or `None` if it writes.
+    pub fn why(&self) -> Option<impl fmt::Display + '_> {
+        match &self.outcome {
+            Outcome::Write { .. } => None,
+            Outcome::Idle(r) | Outcome::Refused(r) | Outcome::Dropped(r) => Some(Explain(r, self)),
+        }
     }
 }
 
@@ -314,18 +330,18 @@ impl From<Refusal> for Error {
 pub const NOTE_MAX: usize = 200;
 
 /// Decides the outcome of a component whose data the target cannot read.
-fn blocked(holds: bool, reason: Reason) -> Outcome {
-    if holds {
-        Outcome::Refused(reason)
-    } else {
-        Outcome::Idle(reason)
+fn blocked(c: &Outgoing<'_>, reason: Reason) -> Outcome {
+    match (c.holds_state, c.optional) {
+        (false, _) => Outcome::Idle(reason),
+        (true, false) => Outcome::Refused(reason),
+        (true, true) => Outcome::Dropped(reason),
     }
 }
 
 /// Checks one component against the target.
 pub fn check_component(c: &Outgoing<'_>, target: &Manifest) -> Outcome {
     let Some(t) = target.component(c.name) else {
-        return blocked(c.holds_state, Reason::MissingInTarget);
+        return blocked(c, Reason::MissingInTarget);
     };
     match c.chosen {
         Chosen::AtReboot => match c.writes.intersect(t.reads) {
@@ -334,7 +350,7 @@ pub fn check_component(c: &Outgoing<'_>, target: &Manifest) -> Outcome {
                 how: Choice::Negotiated,
             },
             None => blocked(
-                c.holds_state,
+                c,
                 Reason::NoCommonVersion {
                     writes: c.writes,
                     reads: t.reads,
@@ -350,7 +366,7 @@ pub fn check_component(c: &Outgoing<'_>, target: &Manifest) -> Outcome {
                 }
             } else {
                 blocked(
-                    c.holds_state,
+                    c,
                     Reason::PinNotRead {
                         version: pinned,
                         reads: t.reads,
@@ -645,6 +661,12 @@ impl Verdict {
                     writeln!(f, "{} idle: holds nothing; {}", name, Explain(&r, e))?
                 }
                 Outcome::Refused(r) => writeln!(f, "{} refused: {}", name, Explain(&r, e))?,
+                Outcome::Dropped(r) => writeln!(
+                    f,
+                    "{} dropped: optional, nothing handed over; {}",
+                    name,
+                    Explain(&r, e)
+                )?,
             }
         }
         for u in self.unversioned.iter() {
@@ -778,6 +800,7 @@ pub fn compare(own: &[u8], target: &[u8], out: &mut dyn fmt::Write) -> Result<u8
         writes: c.writes,
         chosen: c.chosen,
         holds_state: true,
+        optional: c.optional,
     });
     let Ok(v) = compute(&source, Some(&target), false, components) else {
         writeln!(out, "error: out of memory")?;

@@ -60,6 +60,14 @@ pub mod decl {
     pub const AT_WRITES_MAX: usize = 44;
     /// Offset of when the version is chosen (`u32`: 1 at reboot, 2 at preserve).
     pub const AT_CHOSEN: usize = 48;
+    /// Offset of the flags (`u32`: [`FLAG_OPTIONAL`], no other bit set).
+    pub const AT_FLAGS: usize = 52;
     /// The end of the fields the build reads.
-    pub const READ_END: usize = 52;
+    pub const READ_END: usize = 56;
+
+    /// The component is optional: a target that cannot read it drops it (it hands nothing
+    /// over) rather than refusing the live update. Only with `chosen` at reboot.
+    pub const FLAG_OPTIONAL: u32 = 1;
+    /// Every flag defined.
+    pub const FLAGS: u32 = FLAG_OPTIONAL;
 }
