@@ -16,11 +16,11 @@
 //! ([`Chosen::AtPreserve`](kernel::kho::compat::Chosen::AtPreserve)): a kernel can only check
 //! it against the target, not negotiate it. Whether each holds state is read from what KHO and
 //! LUO hold at the check ([`kernel::kho::compat::crossing`]): `memfd` while a memfd is
-//! preserved, `luo` while a session exists or an FLB is in use, `memblock` while a
-//! `reserve_mem` region is preserved, `kexec-metadata` while its subtree is there, and `kho`
-//! while any subtree is: a host with nothing of a format preserved is not refused for it. Each
-//! owns the subtree or file handler that carries its data, so that none is listed as
-//! unversioned.
+//! preserved, `memblock` while a `reserve_mem` region is preserved, `kexec-metadata` and `luo`
+//! while their subtrees are there (from boot: the next kernel's LUO reads its root at boot
+//! whether or not a session exists), and `kho` always: a host with nothing of a format
+//! preserved is not refused for it. Each owns the subtree or file handler that carries its
+//! data, so that none is listed as unversioned.
 
 use kernel::{
     bindings,
@@ -157,10 +157,11 @@ enum Format {
     Memfd,
 }
 
-/// Returns whether the outgoing KHO FDT has a subtree `name` (any, if `None`).
-fn has_subtree(name: Option<&CStr>) -> bool {
+/// Returns whether the outgoing KHO FDT has the subtree `name` (NUL-terminated, as bindgen
+/// gives a C string constant).
+fn has_subtree(name: &[u8]) -> bool {
     let mut found = false;
-    let _ = crossing::for_each_subtree(|n, _| found |= name.is_none_or(|name| n == name));
+    let _ = crossing::for_each_subtree(|n, _| found |= n.to_bytes_with_nul() == name);
     found
 }
 
@@ -184,15 +185,6 @@ fn memblock_holds() -> bool {
     regions
 }
 
-#[cfg(CONFIG_LIVEUPDATE)]
-/// Returns whether LUO hands over a session, or an FLB in use.
-fn luo_holds() -> bool {
-    let mut holds = false;
-    let _ = crossing::for_each_outgoing(|_, _| holds = true);
-    let _ = crossing::for_each_handler(|_, flb| holds |= flb.is_some_and(|(_, in_use)| in_use));
-    holds
-}
-
 #[cfg(CONFIG_LIVEUPDATE_MEMFD)]
 /// Returns whether a file preserved with the file handler `compatible` is handed over.
 fn files_of(compatible: &[u8]) -> bool {
@@ -207,13 +199,15 @@ fn files_of(compatible: &[u8]) -> bool {
 impl Handler for Format {
     fn holds_state(&self) -> bool {
         match self {
-            Format::Kho => has_subtree(None),
+            // The root FDT and its memory map cross with every KHO kexec.
+            Format::Kho => true,
             Format::Memblock => memblock_holds(),
-            Format::KexecMetadata => {
-                has_subtree(CStr::from_bytes_with_nul(bindings::KHO_METADATA_NODE_NAME).ok())
-            }
+            Format::KexecMetadata => has_subtree(bindings::KHO_METADATA_NODE_NAME),
+            // LUO's root (its `LUO` subtree, written at boot) crosses whether or not a session
+            // exists, and the next kernel's LUO reads it at boot: a version it does not read
+            // fails that boot. It holds state while the subtree is there.
             #[cfg(CONFIG_LIVEUPDATE)]
-            Format::Luo => luo_holds(),
+            Format::Luo => has_subtree(bindings::LUO_KHO_ENTRY_NAME),
             #[cfg(CONFIG_LIVEUPDATE_MEMFD)]
             Format::Memfd => files_of(bindings::MEMFD_LUO_FH_COMPATIBLE),
         }

@@ -701,11 +701,11 @@ mod tests {
 
     #[test]
     fn component_missing_in_the_target_refuses() -> Result {
-        // The KHO root holds state (kexec-metadata's subtree is there from boot); LUO holds
-        // none while KUnit runs (no session), and is idle where it would refuse.
+        // The KHO root always holds state; memfd holds none while KUnit runs (no memfd is
+        // preserved), and is idle where it would refuse.
         let t = target_with(
             |c| {
-                if c.name() == "kho" || c.name() == "luo" {
+                if c.name() == "kho" || c.name() == "memfd" {
                     None
                 } else {
                     same(c)
@@ -719,10 +719,12 @@ mod tests {
                 Some(Outcome::Refused(Reason::MissingInTarget))
             );
             assert_eq!(v.version_for("kho"), None);
-            assert_eq!(
-                outcome(v, "luo"),
-                Some(Outcome::Idle(Reason::MissingInTarget))
-            );
+            if compat::is_registered("memfd") {
+                assert_eq!(
+                    outcome(v, "memfd"),
+                    Some(Outcome::Idle(Reason::MissingInTarget))
+                );
+            }
             assert_eq!(v.refusal(), Some(Refusal::Incompatible));
             Ok(())
         })

@@ -43,6 +43,8 @@
  *   e2e_module=1     load the test component's module (/kho_compat_test.ko)
  *                    in both kernels: before the kexec, and late after it
  *   e2e_module=2     the same, but unload it again before the kexec
+ *   e2e_module=3     load it in the first kernel only (the second has the
+ *                    component built in, or not at all)
  *   e2e_oot=1        load a module built outside the tree (/kho_compat_oot.ko,
  *                    make M=) in both kernels; the load of /kernel must fail
  *                    (ECANCELED: its image's manifest does not list it) until
@@ -68,13 +70,13 @@
  *                    ENODATA, or, with kho_compat.check_at_load=0, the load
  *                    succeed and the kexec fail with ENODATA
  *   e2e_kunit=1      only kexec into /kernel with KUnit's handover suite
+ *                    (tests/kunit/run: the suites on a KHO boot)
  *   e2e_memfd=0      preserve no memfd (the session only), retrieve none
  *   e2e_unversioned=1  load /kho_compat_unversioned.ko, a module that hands
  *                    a KHO subtree over and declares no component, in both
  *                    kernels (it verifies its data in the second);
  *                    =2 load it in the first kernel only, and unload it
  *                    after the refused load, before the retry
- *                    (tests/kunit/run: the suites on a KHO boot)
  *
  * Each check prints one line
  *
@@ -227,12 +229,12 @@ static long read_file(const char *path, void *buf, size_t max)
  * Returns whether the incoming statuses @st (the text of INCOMING) say the
  * component @name was accepted.
  */
-static int accepted(const char *st, const char *name)
+static int is_accepted(const char *st, const char *name)
 {
 	char line[64];
 
 	snprintf(line, sizeof(line), "\n%s accepted ", name);
-	return strstr(st, line) != NULL;
+	return !!strstr(st, line);
 }
 
 /* Returns whether the file @path contains @text. */
@@ -1567,7 +1569,7 @@ static void stage2(int luo_fd)
 
 		check("unversioned-load-late", !err, "finit_module(%s): %d", UNV_MODULE, err);
 	}
-	if (cmdline_value("e2e_module", 0)) {
+	if (cmdline_value("e2e_module", 0) == 1 || cmdline_value("e2e_module", 0) == 2) {
 		/* Late: long after the core read the record, at boot. */
 		int err = load_module(TEST_MODULE);
 
@@ -1588,9 +1590,9 @@ static void stage2(int luo_fd)
 	if (n > 0) {
 		st[n] = 0;
 		if (strncmp(st, "record none", 11)) {
-			restore_sessions = accepted(st, "luo") && accepted(st, "block");
-			restore_memfd = restore_sessions && accepted(st, "memfd") &&
-					accepted(st, "vmalloc");
+			restore_sessions = is_accepted(st, "luo") && is_accepted(st, "block");
+			restore_memfd = restore_sessions && is_accepted(st, "memfd") &&
+					is_accepted(st, "vmalloc");
 		}
 	}
 	sfd = luo_retrieve_session(luo_fd, SESSION_NAME);

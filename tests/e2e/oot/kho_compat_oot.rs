@@ -13,6 +13,7 @@ use kernel::{
     kho::{
         self,
         compat::{
+            crossing::Crossing,
             Handler,
             Registration,
             Status, //
@@ -131,6 +132,11 @@ struct Oot {
 impl Handler for Oot {
     fn holds_state(&self) -> bool {
         self.subtree.lock().is_some()
+    }
+
+    fn owns(&self, item: Crossing<'_>) -> bool {
+        // Its page's subtree is its own (named otherwise than the component).
+        item == Crossing::Subtree(SUBTREE)
     }
 
     fn serialize(&self, version: u32) -> Result {

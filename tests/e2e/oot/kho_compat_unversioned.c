@@ -112,5 +112,5 @@ static void __exit unv_exit(void)
 
 module_init(unv_init);
 module_exit(unv_exit);
-MODULE_DESCRIPTION("Unversioned KHO and LUO data, for the kho_compat tests");
+MODULE_DESCRIPTION("Unversioned KHO data, for the kho_compat tests");
 MODULE_LICENSE("GPL");

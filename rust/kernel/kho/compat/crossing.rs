@@ -9,8 +9,11 @@
 //! lists it as unversioned.
 //!
 //! Each walk runs under the lock of what it walks (C headers: `kho_walk_subtrees()`,
-//! `liveupdate_walk_outgoing()`, `liveupdate_walk_handlers()`), so the callback must
-//! not call into KHO or LUO; it sees a snapshot, which can change as soon as the walk ends.
+//! `liveupdate_walk_outgoing()`, `liveupdate_walk_handlers()`), so the callback must not call
+//! into KHO or LUO, nor take a lock held elsewhere across a call into them; it sees a
+//! snapshot, which can change as soon as the walk ends. The check walks with the registry
+//! locked: the order is the registry's lock, then KHO's FDT lock, LUO's session locks or its
+//! handler registration lock.
 //!
 //! [`Handler::owns`]: super::Handler::owns
 
@@ -127,6 +130,7 @@ pub fn for_each_subtree<F: FnMut(&CStr, Blob<'_>)>(mut f: F) -> Result {
     })
 }
 
+#[cfg(CONFIG_LIVEUPDATE)]
 /// Calls the closure of [`for_each_outgoing`].
 ///
 /// # Safety
@@ -153,6 +157,9 @@ unsafe extern "C" fn outgoing_fn<F: FnMut(&CStr, Option<&CStr>)>(
 ///
 /// Nothing is walked without LUO.
 pub fn for_each_outgoing<F: FnMut(&CStr, Option<&CStr>)>(mut f: F) -> Result {
+    #[cfg(not(CONFIG_LIVEUPDATE))]
+    let _ = &mut f;
+    #[cfg(CONFIG_LIVEUPDATE)]
     // SAFETY: `outgoing_fn::<F>` is called with `&mut f` as `arg` and the walk's own strings,
     // only during the call.
     to_result(unsafe {
@@ -160,9 +167,11 @@ pub fn for_each_outgoing<F: FnMut(&CStr, Option<&CStr>)>(mut f: F) -> Result {
             Some(outgoing_fn::<F>),
             core::ptr::from_mut(&mut f).cast(),
         )
-    })
+    })?;
+    Ok(())
 }
 
+#[cfg(CONFIG_LIVEUPDATE)]
 /// Calls the closure of [`for_each_handler`].
 ///
 /// # Safety
@@ -191,6 +200,9 @@ unsafe extern "C" fn handler_fn<F: FnMut(&CStr, Option<(&CStr, bool)>)>(
 ///
 /// Nothing is walked without LUO.
 pub fn for_each_handler<F: FnMut(&CStr, Option<(&CStr, bool)>)>(mut f: F) -> Result {
+    #[cfg(not(CONFIG_LIVEUPDATE))]
+    let _ = &mut f;
+    #[cfg(CONFIG_LIVEUPDATE)]
     // SAFETY: `handler_fn::<F>` is called with `&mut f` as `arg` and the walk's own strings,
     // only during the call.
     to_result(unsafe {
@@ -198,5 +210,6 @@ pub fn for_each_handler<F: FnMut(&CStr, Option<(&CStr, bool)>)>(mut f: F) -> Res
             Some(handler_fn::<F>),
             core::ptr::from_mut(&mut f).cast(),
         )
-    })
+    })?;
+    Ok(())
 }

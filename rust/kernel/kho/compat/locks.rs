@@ -20,7 +20,11 @@
 //! Where two are held, the order is `NOTIFIER`, then the module notifier chain's lock, then
 //! `REGISTRY` (see `registry.rs`); and `REGISTRY`, then `COMPUTING`: the incoming statuses may
 //! be read for the first time with the registry locked, and computing them takes no other
-//! lock of these.
+//! lock of these. The check before kexec walks what KHO and LUO hold with `REGISTRY` held
+//! ([`super::crossing`]): `REGISTRY` comes before KHO's FDT lock, LUO's session list and
+//! session locks and its handler registration lock. C readers ask for the incoming statuses
+//! (`kho_compat_may_restore()`) under their own locks, or none: those come before
+//! `COMPUTING`.
 
 // The lock types `global_lock!` makes are named after their statics.
 #![allow(clippy::upper_case_acronyms)]

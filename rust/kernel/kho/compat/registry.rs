@@ -81,6 +81,9 @@ pub trait Handler: Send + Sync {
     ///
     /// A subtree named like the component is its own without saying so. What no registered
     /// component owns is listed in the verdict as unversioned ([`crossing`](super::crossing)).
+    ///
+    /// Called during the walks of [`crossing`](super::crossing), under KHO's or LUO's locks (and
+    /// the registry's): compare names, and take no lock, call nothing of KHO or LUO.
     fn owns(&self, _item: Crossing<'_>) -> bool {
         false
     }
@@ -89,7 +92,8 @@ pub trait Handler: Send + Sync {
     /// the target cannot read any version it writes (`why`, as the verdict says it). Its
     /// [`Handler::serialize`] is not called; what it keeps for the next kernel is lost there.
     ///
-    /// Called when the kexec is prepared, after the handover record is written.
+    /// Called when the kexec is prepared, after the handover record is written, with the
+    /// registry's lock held (as every callback).
     fn dropped(&self, _why: fmt::Arguments<'_>) {}
 }
 
