@@ -73,6 +73,19 @@ kernel::kho_component! {
     }
 }
 
+kernel::kho_component! {
+    /// Optional, negotiated at reboot, versions 1 and 2: dropped by a target that cannot read
+    /// it.
+    static DIFF_F {
+        name: "kunit-diff-f",
+        reads: 1..=2,
+        writes: 1..=2,
+        chosen: AtReboot,
+        optional: true,
+        formats: [1 => [], 2 => []],
+    }
+}
+
 #[kunit_tests(kho_compat_differential)]
 mod tests {
     use crate::{
@@ -136,12 +149,13 @@ mod tests {
 
     /// The test components of [`the_enforced_path_gives_the_offline_verdict`], registered in
     /// turns.
-    static OWN: [&Component; 5] = [
+    static OWN: [&Component; 6] = [
         &super::DIFF_A,
         &super::DIFF_B,
         &super::DIFF_C,
         &super::DIFF_D,
         &super::DIFF_E,
+        &super::DIFF_F,
     ];
 
     /// A handler that says whether it holds state.
@@ -227,17 +241,23 @@ mod tests {
         let verdict = lines.next().ok_or(EINVAL)?;
         let mut rest = Text(KVVec::new());
         let mut refused = false;
+        const DROPPED: &str = " dropped: optional, nothing handed over; ";
         for line in lines {
-            match line.split_once(" refused: ") {
-                Some((name, why)) if why != WHOLE && holds(name) == Some(false) => {
+            match (line.split_once(" refused: "), line.split_once(DROPPED)) {
+                (Some((name, why)), _) if why != WHOLE && holds(name) == Some(false) => {
                     *idle = true;
                     writeln!(rest, "{name} idle: holds nothing; {why}")
                 }
-                Some(_) => {
+                // An optional component that holds nothing is idle too, not dropped.
+                (None, Some((name, why))) if holds(name) == Some(false) => {
+                    *idle = true;
+                    writeln!(rest, "{name} idle: holds nothing; {why}")
+                }
+                (Some(_), _) => {
                     refused = true;
                     writeln!(rest, "{line}")
                 }
-                None => writeln!(rest, "{line}"),
+                _ => writeln!(rest, "{line}"),
             }
             .map_err(|_| ENOMEM)?;
         }

@@ -323,7 +323,7 @@ static unsigned long long dump_file(const char *path, const char *prefix)
  */
 static void list_subtrees(const char *dir, const char *what)
 {
-	char path[256], line[512];
+	char path[256], line[2048];
 	struct dirent *d, ent;
 	struct stat st;
 	size_t used = 0;
@@ -1607,6 +1607,8 @@ static void stage2(int luo_fd)
 	check("luo-session", sfd >= 0, "retrieve '%s': %d", SESSION_NAME, sfd);
 	if (sfd < 0)
 		return;
+	if (!cmdline_value("e2e_memfd", 1))
+		goto finish;
 	if (!restore_memfd) {
 		fd = luo_session_retrieve_fd(sfd, MEMFD_TOKEN);
 		check("memfd-left-alone", fd < 0,
@@ -1615,8 +1617,6 @@ static void stage2(int luo_fd)
 			close(fd);
 		goto finish;
 	}
-	if (!cmdline_value("e2e_memfd", 1))
-		goto finish;
 	fd = luo_session_retrieve_fd(sfd, MEMFD_TOKEN);
 	check("memfd-retrieve", fd >= 0, "token %#x: %d", MEMFD_TOKEN, fd);
 	if (fd < 0)

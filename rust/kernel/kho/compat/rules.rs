@@ -481,13 +481,15 @@ pub fn compute<'a>(
 
 /// Returns the verdict when the target manifest cannot be used (`why`: a damaged image, a
 /// manifest set by user space that is not the loaded image's): every component of `own` is
-/// refused, with the target as a whole.
+/// refused, with the target as a whole. `enforce` is the policy, for what crosses
+/// unversioned.
 pub fn unusable<'a>(
     source: &ThisKernel<'_>,
     why: &str,
+    enforce: bool,
     own: impl Iterator<Item = Outgoing<'a>>,
 ) -> Result<Verdict> {
-    let mut v = compute(source, None, false, own)?;
+    let mut v = compute(source, None, enforce, own)?;
     v.overall = Overall::Unusable;
     for e in v.entries.iter_mut() {
         e.outcome = Outcome::Refused(Reason::TargetMismatch);
@@ -674,6 +676,8 @@ impl Verdict {
                 "holds nothing"
             } else if self.enforce {
                 "refused (kho_compat.enforce=1)"
+            } else if self.refusal().is_some() {
+                "would be handed over unchecked (kho_compat.enforce=0)"
             } else {
                 "handed over unchecked (kho_compat.enforce=0)"
             };
