@@ -500,6 +500,32 @@ mod tests {
         parse(&t.0).map_err(|_| EINVAL)
     }
 
+    /// Targets like this kernel but for `name`: one without it, one that reads and writes only
+    /// version 2 of it.
+    fn missing_and_newer(name: &str) -> Result<(Target, Target)> {
+        let missing = target_with(
+            |c| {
+                if c.name() == name {
+                    None
+                } else {
+                    same(c)
+                }
+            },
+            native(),
+        )?;
+        let newer = target_with(
+            |c| {
+                if c.name() == name {
+                    Some((Versions::new(2, 2), Versions::new(2, 2)))
+                } else {
+                    same(c)
+                }
+            },
+            native(),
+        )?;
+        Ok((missing, newer))
+    }
+
     fn native() -> (&'static str, u32, &'static str) {
         (
             compat::ARCH.to_str().unwrap_or("?"),
@@ -739,26 +765,7 @@ mod tests {
         for holds in [false, true] {
             let _reg = register(&OPTIONAL, holds)?;
             assert!(OPTIONAL.is_optional() && !IDLE.is_optional());
-            let missing = target_with(
-                |c| {
-                    if c.name() == "kunit-optional" {
-                        None
-                    } else {
-                        same(c)
-                    }
-                },
-                native(),
-            )?;
-            let newer = target_with(
-                |c| {
-                    if c.name() == "kunit-optional" {
-                        Some((Versions::new(2, 2), Versions::new(2, 2)))
-                    } else {
-                        same(c)
-                    }
-                },
-                native(),
-            )?;
+            let (missing, newer) = missing_and_newer("kunit-optional")?;
             for (t, reason, said) in [
                 (
                     &missing,
@@ -864,26 +871,7 @@ mod tests {
         // component holds state. Both cases are run, so neither passes vacuously.
         for holds in [false, true] {
             let _reg = register(&IDLE, holds)?;
-            let missing = target_with(
-                |c| {
-                    if c.name() == "kunit-idle" {
-                        None
-                    } else {
-                        same(c)
-                    }
-                },
-                native(),
-            )?;
-            let newer = target_with(
-                |c| {
-                    if c.name() == "kunit-idle" {
-                        Some((Versions::new(2, 2), Versions::new(2, 2)))
-                    } else {
-                        same(c)
-                    }
-                },
-                native(),
-            )?;
+            let (missing, newer) = missing_and_newer("kunit-idle")?;
             for (t, reason) in [
                 (&missing, Reason::MissingInTarget),
                 (
