@@ -866,6 +866,44 @@ mod tests {
     }
 
     #[test]
+    fn an_unversioned_file_handler_refuses_only_while_it_preserves_a_file() -> Result {
+        // The same handler with one file and with none, under each policy, so that neither
+        // passes vacuously.
+        let t = target_with(same, native())?;
+        for (files, enforce, refusal, said) in [
+            (1, false, None, "handed over unchecked (kho_compat.enforce=0)"),
+            (
+                1,
+                true,
+                Some(Refusal::Unversioned),
+                "refused (kho_compat.enforce=1)",
+            ),
+            (0, false, None, "holds nothing"),
+            (0, true, None, "holds nothing"),
+        ] {
+            let mut v = compat::with_registered(|regs| compute_for(Some(&t), enforce, regs))?;
+            assert_eq!(v.refusal(), None);
+            let kind = UnversionedKind::FileHandler { files };
+            v.add_unversioned(Unversioned::new(kind, "kunit-handler-v1", files > 0))?;
+            assert_eq!(v.refusal(), refusal);
+            let mut why = 0;
+            v.for_each_refusal(|_| why += 1);
+            assert_eq!(why, usize::from(refusal.is_some()));
+            let line = if files == 1 {
+                "unversioned file-handler kunit-handler-v1 (1 file preserved): no component \
+                versions it; "
+            } else {
+                "unversioned file-handler kunit-handler-v1 (0 files preserved): no component \
+                versions it; "
+            };
+            let text = text(&v)?;
+            assert!(core::str::from_utf8(&text)
+                .is_ok_and(|t| t.lines().any(|l| l.strip_prefix(line) == Some(said))));
+        }
+        Ok(())
+    }
+
+    #[test]
     fn component_holding_nothing_does_not_block() -> Result {
         // Missing in the target, and no common version: each blocks the kexec only if the
         // component holds state. Both cases are run, so neither passes vacuously.

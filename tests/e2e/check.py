@@ -118,7 +118,7 @@ def main():
     ap.add_argument('--no-memfd', action='store_true')
     ap.add_argument('--memfd-left-alone', action='store_true')
     ap.add_argument('--optional', choices=('kept', 'dropped'))
-    ap.add_argument('--unversioned', choices=('listed', 'refused', 'flb'))
+    ap.add_argument('--unversioned', choices=('listed', 'refused', 'flb', 'file', 'file-refused'))
     a = ap.parse_args()
 
     lines = untangle(open(a.log, errors='replace').read().replace('\r', '').split('\n'))
@@ -182,7 +182,7 @@ def main():
     if a.sessions:
         need2 += ['sessions-verify']
     if a.no_memfd:
-        need1 = [n for n in need1 if n not in ('memfd-fill', 'memfd-preserve')]
+        need1 = [n for n in need1 if n not in ('memfd-fill', 'memfd-preserve', 'intact-memfd')]
         need2 = [n for n in need2 if n not in ('memfd-retrieve', 'memfd-verify')]
     # LUO and memfd restore only what the handover record accepted (LUO's sessions: luo
     # and block; a memfd: memfd and vmalloc too); without a record, everything.
@@ -213,9 +213,15 @@ def main():
         why.append('second kernel: the memfd was not left alone')
     # What crosses unversioned is listed in the verdict; it is expected only where the
     # scenario makes some (a component's own data must never be listed).
-    expected = {'listed': 'unversioned subtree kho-compat-unversioned: ',
-                'refused': 'unversioned subtree kho-compat-unversioned: ',
-                'flb': 'unversioned flb liveupdate-test-flb-v'}.get(a.unversioned or '')
+    # Kernel U's file handler with a file preserved puts 7.3's LUO test FLBs in use too.
+    testfile = 'file-handler kho-compat-test-file-v1'
+    expected = {'listed': ('unversioned subtree kho-compat-unversioned: ',),
+                'refused': ('unversioned subtree kho-compat-unversioned: ',),
+                'flb': ('unversioned flb liveupdate-test-flb-v',),
+                'file': (f'unversioned {testfile} (1 file preserved): ',
+                         'unversioned flb liveupdate-test-flb-v'),
+                'file-refused': (f'unversioned {testfile} (1 file preserved): ',
+                                 'unversioned flb liveupdate-test-flb-v')}.get(a.unversioned or '')
     unversioned = [l[l.index('unversioned '):].strip() for l in first
                    if re.search(r'E2E-(VERDICT|DRYRUN) unversioned ', l)
                    and not l.rstrip().endswith('holds nothing')]
@@ -237,6 +243,11 @@ def main():
         need1 += ['unversioned-load']
         need1 += ['unversioned-unload'] if a.unversioned == 'refused' else []
         need2 += ['unversioned-load-late'] if a.unversioned == 'listed' else []
+    if a.unversioned in ('file', 'file-refused'):
+        need1 += ['testfile-preserve']
+        need1 += ['testfile-unpreserve'] if a.unversioned == 'file-refused' else []
+        need2 += (['testfile-verify', 'testfile-finish'] if a.unversioned == 'file'
+                  else ['testfile-gone'])
     for stage, got, names in ((1, c1, need1), (2, c2, need2)):
         require(why, stage, got, names)
     if not any('E2E-DONE stage 2: 0 failed' in l for l in second):
@@ -507,6 +518,46 @@ def main():
         summary += ('; verdict: "unversioned flb liveupdate-test-flb-v0 (in use): no component '
                     'versions it; handed over unchecked (kho_compat.enforce=0)" and v1, v2; the '
                     'next kernel\'s LUO test found the data of all three')
+    elif a.unversioned in ('file', 'file-refused'):
+        # Kernel U's LUO file handler, which no component versions, with one file preserved:
+        # listed with its file; under warn the file crosses and the next kernel's handler gives
+        # back the value written; under enforce the load is refused naming it, and once the
+        # session holding the file is closed the retry goes through without it.
+        vlines = [l.split('E2E-VERDICT ', 1)[1].strip() for l in first if 'E2E-VERDICT ' in l]
+        dry = [l.split('E2E-DRYRUN ', 1)[1].strip() for l in first if 'E2E-DRYRUN ' in l]
+        value = '0x6b686f2d66696c65'
+        retrieved = kernel(second, f'kho_compat_test_file: retrieved a file holding {value}')
+        if a.unversioned == 'file':
+            want = (f'unversioned {testfile} (1 file preserved): no component versions it; '
+                    'handed over unchecked (kho_compat.enforce=0)')
+            if want not in vlines:
+                why.append(f'verdict: no "{want}" line')
+            warned = kernel(first, f'kexec hands over unversioned {testfile} (1 file preserved)')
+            if not warned:
+                why.append('first kernel: no warning that the file crosses unchecked')
+            if not retrieved:
+                why.append('second kernel: the handler did not give the file back')
+            if want in vlines and warned and retrieved:
+                summary += (f'; verdict: "{want}"; kexec warned "{warned[0].strip()}"; next '
+                            f'kernel: "{retrieved[0].strip()}", {c2.get("testfile-verify", ("", ""))[1]}')
+        else:
+            want = (f'unversioned {testfile} (1 file preserved): no component versions it; '
+                    'refused (kho_compat.enforce=1)')
+            if want not in dry:
+                why.append(f'dry run: no "{want}" line')
+            refused = kernel(first, f'kexec load refused (ENODATA): unversioned {testfile} '
+                             '(1 file preserved): no component versions it')
+            if not refused:
+                why.append('first kernel: the load was not refused naming the file handler')
+            idle = (f'unversioned {testfile} (0 files preserved): no component versions it; '
+                    'holds nothing')
+            if idle not in vlines:
+                why.append(f'the retry\'s verdict: no "{idle}" line')
+            if retrieved:
+                why.append('second kernel: the file crossed after all')
+            if refused and idle in vlines:
+                summary += (f'; refused at the load: "{refused[0].strip()}"; session closed, '
+                            f'retried: "{idle}"')
     elif a.unversioned:
         # The module's subtree is listed in the verdict; under warn it crosses and its
         # bytes verify in the next kernel; under enforce the load is refused, naming it,

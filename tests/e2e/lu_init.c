@@ -77,6 +77,13 @@
  *                    kernels (it verifies its data in the second);
  *                    =2 load it in the first kernel only, and unload it
  *                    after the refused load, before the retry
+ *   e2e_testfile=1   preserve a file of the LUO file handler no component
+ *                    versions (/dev/kho_compat_test_file, kernel U), holding
+ *                    a 64-bit value, in a session of its own; retrieve it in
+ *                    the second kernel and compare the value
+ *                    =2 the same, but close that session after the refused
+ *                    load (LUO unpreserves the file), before the retry; the
+ *                    second kernel must not have it
  *
  * Each check prints one line
  *
@@ -132,6 +139,10 @@
 #define INCOMING	"/debugfs/kho_compat/incoming"
 #define RECORD_OUT	"/debugfs/kho/out/sub_fdts/kho-compat"
 #define TOOL		"/bin/kho-compat"
+#define TESTFILE_DEV	"/dev/kho_compat_test_file"
+#define TESTFILE_SESSION "kho-compat-e2e-file"
+#define TESTFILE_TOKEN	0x66696c65	/* "file" */
+#define TESTFILE_VALUE	0x6b686f2d66696c65ULL	/* "kho-file" */
 
 static int failures;
 
@@ -848,6 +859,7 @@ static void check_permissions(void)
 
 static int session = -1, mfd = -1;
 static unsigned char *map = MAP_FAILED;
+static int testfile_session = -1, testfile = -1;
 
 /* Checks that the memfd still holds the pattern and the session still answers. */
 static void check_intact(void)
@@ -856,11 +868,82 @@ static void check_intact(void)
 	char name[LIVEUPDATE_SESSION_NAME_LENGTH];
 
 	fill_pattern(want, MEMFD_SIZE, MEMFD_SEED);
-	check("intact-memfd", map != MAP_FAILED && !memcmp(map, want, MEMFD_SIZE),
-	      "%d bytes fnv1a64=%016llx after the refused kexec", MEMFD_SIZE,
-	      map != MAP_FAILED ? fnv1a64(map, MEMFD_SIZE) : 0ULL);
+	if (cmdline_value("e2e_memfd", 1))
+		check("intact-memfd", map != MAP_FAILED && !memcmp(map, want, MEMFD_SIZE),
+		      "%d bytes fnv1a64=%016llx after the refused kexec", MEMFD_SIZE,
+		      map != MAP_FAILED ? fnv1a64(map, MEMFD_SIZE) : 0ULL);
 	check("intact-session", !luo_get_session_name(session, name, sizeof(name)) &&
 	      !strcmp(name, SESSION_NAME), "session '%s' still answers", SESSION_NAME);
+}
+
+/*
+ * e2e_testfile: a file of the LUO file handler no component versions, holding
+ * TESTFILE_VALUE, preserved in a session of its own (kept open to the kexec).
+ */
+static void preserve_testfile(int luo_fd)
+{
+	unsigned long long v = TESTFILE_VALUE;
+	int err;
+
+	testfile_session = luo_create_session(luo_fd, TESTFILE_SESSION);
+	testfile = open(TESTFILE_DEV, O_RDWR);
+	if (testfile_session < 0)
+		err = testfile_session;
+	else if (testfile < 0)
+		err = -errno;
+	else if (write(testfile, &v, sizeof(v)) != sizeof(v))
+		err = -errno;
+	else
+		err = luo_session_preserve_fd(testfile_session, testfile, TESTFILE_TOKEN);
+	check("testfile-preserve", !err, "%s holding %#llx, in session '%s' with token %#x: %d",
+	      TESTFILE_DEV, v, TESTFILE_SESSION, TESTFILE_TOKEN, err);
+}
+
+/* e2e_testfile=2, after the refused load: closing the session unpreserves the file. */
+static void unpreserve_testfile(void)
+{
+	int err = close(testfile_session) ? -errno : 0;
+
+	check("testfile-unpreserve", !err && testfile_session >= 0,
+	      "close session '%s': %d (LUO unpreserves its file)", TESTFILE_SESSION, err);
+	testfile_session = -1;
+	if (testfile >= 0)
+		close(testfile);
+	testfile = -1;
+}
+
+/*
+ * In the second kernel: e2e_testfile=1, the file is back holding the value
+ * the first kernel wrote; =2, its session is not.
+ */
+static void verify_testfile(int luo_fd)
+{
+	int sfd = luo_retrieve_session(luo_fd, TESTFILE_SESSION), fd = -1;
+	unsigned long long v = 0;
+	long n = -1;
+
+	if (cmdline_value("e2e_testfile", 0) == 2) {
+		check("testfile-gone", sfd < 0,
+		      "retrieve '%s': %d (closed before the kexec: nothing handed over)",
+		      TESTFILE_SESSION, sfd);
+		if (sfd >= 0)
+			close(sfd);
+		return;
+	}
+	if (sfd >= 0)
+		fd = luo_session_retrieve_fd(sfd, TESTFILE_TOKEN);
+	if (fd >= 0)
+		n = read(fd, &v, sizeof(v));
+	check("testfile-verify", n == sizeof(v) && v == TESTFILE_VALUE,
+	      "session '%s': %d, token %#x: %d, read %ld bytes holding %#llx (written %#llx)",
+	      TESTFILE_SESSION, sfd, TESTFILE_TOKEN, fd, n, v, TESTFILE_VALUE);
+	if (fd >= 0)
+		close(fd);
+	if (sfd >= 0) {
+		check("testfile-finish", luo_session_finish(sfd) == 0, "session '%s'",
+		      TESTFILE_SESSION);
+		close(sfd);
+	}
 }
 
 /* The blackout benchmark: the same state as the scenarios, then kexec at once. */
@@ -1414,6 +1497,8 @@ static void stage1(int luo_fd)
 		return;
 	}
 preserved:
+	if (cmdline_value("e2e_testfile", 0))
+		preserve_testfile(luo_fd);
 	if (cmdline_value("e2e_unversioned", 0)) {
 		err = load_module(UNV_MODULE);
 		check("unversioned-load", !err, "finit_module(%s): %d", UNV_MODULE, err);
@@ -1508,6 +1593,8 @@ preserved:
 			check("unversioned-unload", !err, "delete_module(%s): %d", UNV_MODULE_NAME,
 			      err);
 		}
+		if (cmdline_value("e2e_testfile", 0) == 2)
+			unpreserve_testfile();
 		if (!preload) {
 			load_retry_kernel();
 			return;
@@ -1595,6 +1682,8 @@ static void stage2(int luo_fd)
 					is_accepted(st, "vmalloc");
 		}
 	}
+	if (cmdline_value("e2e_testfile", 0) && restore_sessions)
+		verify_testfile(luo_fd);
 	sfd = luo_retrieve_session(luo_fd, SESSION_NAME);
 	if (!restore_sessions) {
 		check("luo-left-alone", sfd < 0,
