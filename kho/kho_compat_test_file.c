@@ -32,11 +32,9 @@ struct test_file {
 	u64 value;
 };
 
-static const struct file_operations test_file_fops;
-
 static int test_file_open(struct inode *inode, struct file *file)
 {
-	struct test_file *tf = kzalloc(sizeof(*tf), GFP_KERNEL);
+	struct test_file *tf = kzalloc_obj(*tf);
 
 	if (!tf)
 		return -ENOMEM;
@@ -96,12 +94,18 @@ static bool test_file_can_preserve(struct liveupdate_file_handler *handler,
 	return file->f_op == &test_file_fops;
 }
 
+/* The value crosses as the file holds it at the kexec: taken again at freeze. */
 static int test_file_preserve(struct liveupdate_file_op_args *args)
 {
 	struct test_file *tf = args->file->private_data;
 
 	args->serialized_data = READ_ONCE(tf->value);
 	return 0;
+}
+
+static int test_file_freeze(struct liveupdate_file_op_args *args)
+{
+	return test_file_preserve(args);
 }
 
 /* The value is in LUO's record of the file: nothing to take back. */
@@ -111,7 +115,7 @@ static void test_file_unpreserve(struct liveupdate_file_op_args *args)
 
 static int test_file_retrieve(struct liveupdate_file_op_args *args)
 {
-	struct test_file *tf = kzalloc(sizeof(*tf), GFP_KERNEL);
+	struct test_file *tf = kzalloc_obj(*tf);
 	struct file *file;
 
 	if (!tf)
@@ -137,6 +141,7 @@ static const struct liveupdate_file_ops test_file_ops = {
 	.can_preserve = test_file_can_preserve,
 	.preserve = test_file_preserve,
 	.unpreserve = test_file_unpreserve,
+	.freeze = test_file_freeze,
 	.retrieve = test_file_retrieve,
 	.finish = test_file_finish,
 	.owner = THIS_MODULE,
@@ -151,10 +156,13 @@ static int __init test_file_init(void)
 {
 	int err = liveupdate_register_file_handler(&test_file_handler);
 
-	if (err) {
-		pr_info("LUO file handler %s not registered: %pe\n", COMPATIBLE,
-			ERR_PTR(err));
+	/* -EOPNOTSUPP: LUO is off (liveupdate=off), nothing to hand over. */
+	if (err == -EOPNOTSUPP)
 		return 0;
+	if (err) {
+		pr_err("LUO file handler %s not registered: %pe\n", COMPATIBLE,
+		       ERR_PTR(err));
+		return err;
 	}
 	err = misc_register(&test_file_dev);
 	if (err) {

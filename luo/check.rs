@@ -871,7 +871,12 @@ mod tests {
         // passes vacuously.
         let t = target_with(same, native())?;
         for (files, enforce, refusal, said) in [
-            (1, false, None, "handed over unchecked (kho_compat.enforce=0)"),
+            (
+                1,
+                false,
+                None,
+                "handed over unchecked (kho_compat.enforce=0)",
+            ),
             (
                 1,
                 true,
@@ -900,6 +905,31 @@ mod tests {
             assert!(core::str::from_utf8(&text)
                 .is_ok_and(|t| t.lines().any(|l| l.strip_prefix(line) == Some(said))));
         }
+        Ok(())
+    }
+
+    #[test]
+    fn a_file_handler_no_component_owns_is_listed_from_luo() -> Result {
+        // Kernel S builds in the test file handler (CONFIG_KHO_COMPAT_TEST_FILE_HANDLER), which
+        // no component owns: the accounting finds it by walking LUO's handlers and sessions.
+        // KUnit preserves none of its files, so it holds nothing and refuses nothing, even
+        // under enforce.
+        const NAME: &str = "kho-compat-test-file-v1";
+        if !cfg!(CONFIG_KHO_COMPAT_TEST_FILE_HANDLER) {
+            return Ok(());
+        }
+        let t = target_with(same, native())?;
+        let v = compat::with_registered(|regs| account(compute_for(Some(&t), true, regs)?, regs))?;
+        let listed = v.unversioned().iter().find(|u| u.name() == NAME);
+        assert_eq!(
+            listed.map(|u| (u.kind, u.holds)),
+            Some((UnversionedKind::FileHandler { files: 0 }, false))
+        );
+        let mut refusals = Text(KVVec::new());
+        v.for_each_refusal(|r| {
+            let _ = writeln!(refusals, "{r}");
+        });
+        assert!(!refusals.0.windows(NAME.len()).any(|w| w == NAME.as_bytes()));
         Ok(())
     }
 

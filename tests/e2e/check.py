@@ -526,7 +526,7 @@ def main():
         vlines = [l.split('E2E-VERDICT ', 1)[1].strip() for l in first if 'E2E-VERDICT ' in l]
         dry = [l.split('E2E-DRYRUN ', 1)[1].strip() for l in first if 'E2E-DRYRUN ' in l]
         value = '0x6b686f2d66696c65'
-        retrieved = kernel(second, f'kho_compat_test_file: retrieved a file holding {value}')
+        retrieved = kernel(second, f'retrieved a file holding {value}')
         if a.unversioned == 'file':
             want = (f'unversioned {testfile} (1 file preserved): no component versions it; '
                     'handed over unchecked (kho_compat.enforce=0)')
@@ -656,19 +656,20 @@ def main():
             why.append(f'second kernel: the test component restored data in a corrupt {a.corrupt_format}')
         else:
             summary += '; ' + re.sub(r'^.*?kho_compat: ', '', refusal[0]).strip()
+    intact = 'session intact' if a.no_memfd else 'session and memfd intact'
     if a.load_refused and load_refusals:
         summary = (f'load refused with {a.load_refused} ({load_refusals[0].split(": ", 1)[1]}); '
                    + ('the kernel loaded before still loaded and the target, '
                       f'{targets[0].split(" ", 1)[1].strip() if targets else "?"}; '
-                      'session and memfd intact; kexec: ' if a.kept else
-                      'nothing loaded, session and memfd intact; retried: ') + summary)
+                      f'{intact}; kexec: ' if a.kept else
+                      f'nothing loaded, {intact}; retried: ') + summary)
     if a.kexec_tools_says:
         summary = f'kexec-tools: "{a.kexec_tools_says}"; ' + summary
     if a.systemd:
         summary = ('systemd order: the workload ' + ('still ran after the failed load'
                    if a.load_refused else 'stopped before kexec -e') + '; ' + summary)
     if a.refused:
-        summary = f'kexec refused with {a.refused} ({kernel(first, "kexec refused")[0].split(": ", 1)[1]}); session and memfd intact; retried: ' + summary
+        summary = f'kexec refused with {a.refused} ({kernel(first, "kexec refused")[0].split(": ", 1)[1]}); {intact}; retried: ' + summary
     if a.warn_no_target:
         summary += '; no target manifest: warned and proceeded'
     if a.bad_input:

@@ -892,7 +892,7 @@ static void preserve_testfile(int luo_fd)
 	else if (testfile < 0)
 		err = -errno;
 	else if (write(testfile, &v, sizeof(v)) != sizeof(v))
-		err = -errno;
+		err = errno ? -errno : -EIO;
 	else
 		err = luo_session_preserve_fd(testfile_session, testfile, TESTFILE_TOKEN);
 	check("testfile-preserve", !err, "%s holding %#llx, in session '%s' with token %#x: %d",
