@@ -72,7 +72,6 @@ static ssize_t test_file_write(struct file *file, const char __user *buf,
 }
 
 static const struct file_operations test_file_fops = {
-	.owner = THIS_MODULE,
 	.open = test_file_open,
 	.release = test_file_release,
 	.read = test_file_read,
@@ -132,7 +131,11 @@ static int test_file_retrieve(struct liveupdate_file_op_args *args)
 	return 0;
 }
 
-/* A file never retrieved held nothing but its record. */
+/*
+ * Nothing to release: a retrieved file's value lives in its struct file
+ * (freed by its last fput, test_file_release()); one never retrieved has
+ * only the u64 in LUO's record.
+ */
 static void test_file_finish(struct liveupdate_file_op_args *args)
 {
 }
@@ -144,7 +147,6 @@ static const struct liveupdate_file_ops test_file_ops = {
 	.freeze = test_file_freeze,
 	.retrieve = test_file_retrieve,
 	.finish = test_file_finish,
-	.owner = THIS_MODULE,
 };
 
 static struct liveupdate_file_handler test_file_handler = {

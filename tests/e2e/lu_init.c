@@ -923,7 +923,7 @@ static void verify_testfile(int luo_fd)
 	long n = -1;
 
 	if (cmdline_value("e2e_testfile", 0) == 2) {
-		check("testfile-gone", sfd < 0,
+		check("testfile-gone", sfd == -ENOENT,
 		      "retrieve '%s': %d (closed before the kexec: nothing handed over)",
 		      TESTFILE_SESSION, sfd);
 		if (sfd >= 0)
