@@ -26,7 +26,9 @@ kernel::kho_component! {
         writes: 1..=1,
         chosen: AtPreserve,
         formats: [
-            1 => [abi::kho_block_header_ser { size: 16, align: 1, next: 0, count: 8 }],
+            1 => [
+                abi::kho_block_header_ser { size: 16, align: 1, next: 0 => u64, count: 8 => u64 },
+            ],
         ],
     }
 }

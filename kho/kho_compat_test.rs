@@ -117,8 +117,19 @@ kernel::kho_component! {
         writes: WRITES_MIN..=WRITES_MAX,
         chosen: AtReboot,
         formats: [
-            1 => [ItemV1 { size: 16, align: 8, id: 0, kind: 4, flags: 6, value: 8 }],
-            2 => [ItemV2 { size: 24, align: 8, value: 0, id: 8, check: 16, kind: 20, flags: 22 }],
+            1 => [
+                ItemV1 {
+                    size: 16, align: 8,
+                    id: 0 => u32, kind: 4 => u16, flags: 6 => u16, value: 8 => u64,
+                },
+            ],
+            2 => [
+                ItemV2 {
+                    size: 24, align: 8,
+                    value: 0 => u64, id: 8 => u64, check: 16 => u32, kind: 20 => u16,
+                    flags: 22 => u16,
+                },
+            ],
         ],
     }
 }
@@ -696,7 +707,12 @@ mod optional {
             chosen: AtReboot,
             optional: true,
             formats: [
-                1 => [Header { size: 24, align: 8, magic: 0, seed: 8, len: 16, check: 20 }],
+                1 => [
+                    Header {
+                        size: 24, align: 8,
+                        magic: 0 => u64, seed: 8 => u64, len: 16 => u32, check: 20 => u32,
+                    },
+                ],
             ],
         }
     }

@@ -42,24 +42,33 @@ use kernel::{
 
 kernel::kho_component! {
     /// The KHO root FDT (`include/linux/kho/abi/kexec_handover.h`): its version is the one of
-    /// `KHO_FDT_COMPATIBLE`. Its properties are FDT properties, not structures.
+    /// `KHO_FDT_COMPATIBLE`. Its format is FDT nodes: their properties, by the names and sizes
+    /// the header gives.
     static KHO {
         name: "kho",
         reads: abi::KHO_FDT_VERSION..=abi::KHO_FDT_VERSION,
         writes: abi::KHO_FDT_VERSION..=abi::KHO_FDT_VERSION,
         chosen: AtPreserve,
-        formats: [abi::KHO_FDT_VERSION => []],
+        formats: [
+            abi::KHO_FDT_VERSION => [
+                abi::KHO_ROOT_NODE { fdt, "preserved-memory-map" => u64 },
+                abi::KHO_SUBTREE_NODE { fdt, "preserved-data" => u64, "blob-size" => u64 },
+            ],
+        ],
     }
 }
 
 kernel::kho_component! {
-    /// memblock and `reserve_mem` preservation (`MEMBLOCK_KHO_NODE_COMPATIBLE`): FDT nodes.
+    /// memblock and `reserve_mem` preservation (`MEMBLOCK_KHO_NODE_COMPATIBLE`): FDT nodes,
+    /// each `reserve_mem` region's address and size.
     static MEMBLOCK {
         name: "memblock",
         reads: abi::MEMBLOCK_VERSION..=abi::MEMBLOCK_VERSION,
         writes: abi::MEMBLOCK_VERSION..=abi::MEMBLOCK_VERSION,
         chosen: AtPreserve,
-        formats: [abi::MEMBLOCK_VERSION => []],
+        formats: [
+            abi::MEMBLOCK_VERSION => [abi::RESERVE_MEM_NODE { fdt, "start" => u64, "size" => u64 }],
+        ],
     }
 }
 
@@ -81,7 +90,8 @@ kernel::kho_component! {
         formats: [
             abi::KEXEC_METADATA_VERSION => [
                 abi::kho_kexec_metadata {
-                    size: 73, align: 1, version: 0, previous_release: 4, kexec_count: 69,
+                    size: 73, align: 1,
+                    version: 0 => u32, previous_release: 4 => [u8; 65], kexec_count: 69 => u32,
                 },
             ],
         ],
@@ -100,13 +110,23 @@ kernel::kho_component! {
             abi::LUO_VERSION => [
                 abi::luo_ser {
                     size: 32, align: 1,
-                    compatible: 0, liveupdate_num: 8, sessions_pa: 16, flbs_pa: 24,
+                    compatible: 0 => [u8; 8], liveupdate_num: 8 => u64, sessions_pa: 16 => u64,
+                    flbs_pa: 24 => u64,
                 },
-                abi::luo_file_ser { size: 64, align: 1, compatible: 0, data: 48, token: 56 },
-                abi::luo_file_set_ser { size: 16, align: 1, files: 0, count: 8 },
-                abi::luo_session_ser { size: 80, align: 1, name: 0, file_set_ser: 64 },
-                abi::luo_flb_header_ser { size: 16, align: 1, pgcnt: 0, count: 8 },
-                abi::luo_flb_ser { size: 64, align: 1, name: 0, data: 48, count: 56 },
+                abi::luo_file_ser {
+                    size: 64, align: 1,
+                    compatible: 0 => [u8; 48], data: 48 => u64, token: 56 => u64,
+                },
+                abi::luo_file_set_ser { size: 16, align: 1, files: 0 => u64, count: 8 => u64 },
+                abi::luo_session_ser {
+                    size: 80, align: 1,
+                    name: 0 => [u8; 64], file_set_ser: 64 => abi::luo_file_set_ser,
+                },
+                abi::luo_flb_header_ser { size: 16, align: 1, pgcnt: 0 => u64, count: 8 => u64 },
+                abi::luo_flb_ser {
+                    size: 64, align: 1,
+                    name: 0 => [u8; 48], data: 48 => u64, count: 56 => u64,
+                },
             ],
         ],
     }
@@ -125,9 +145,17 @@ kernel::kho_component! {
             abi::MEMFD_VERSION => [
                 abi::memfd_luo_ser {
                     size: 48, align: 1,
-                    pos: 0, size: 8, seals: 16, flags: 20, nr_folios: 24, folios: 32,
+                    pos: 0 => u64, size: 8 => u64, seals: 16 => u32, flags: 20 => u32,
+                    nr_folios: 24 => u64, folios: 32 => abi::kho_vmalloc,
                 },
-                abi::memfd_luo_folio_ser { size: 16, align: 1, index: 8 },
+                abi::memfd_luo_folio_ser {
+                    size: 16, align: 1,
+                    pfn: bits(0, 52) => u64, flags: bits(52, 12) => u64, index: 8 => u64,
+                },
+                abi::kho_vmalloc {
+                    size: 16, align: 8,
+                    first: 0 => u64, total_pages: 8 => u32, flags: 12 => u16, order: 14 => u16,
+                },
             ],
         ],
     }

@@ -32,8 +32,12 @@ kernel::kho_component! {
         chosen: AtPreserve,
         formats: [
             1 => [
-                abi::kho_radix_node { size: PAGE_SIZE, align: 8, table: 0 },
-                abi::kho_radix_leaf { size: PAGE_SIZE, align: 8, bitmap: 0 },
+                abi::kho_radix_node {
+                    size: PAGE_SIZE, align: 8, table: 0 => [u64; PAGE_SIZE / 8],
+                },
+                abi::kho_radix_leaf {
+                    size: PAGE_SIZE, align: 8, bitmap: 0 => [u64; PAGE_SIZE / 8],
+                },
             ],
         ],
     }

@@ -29,10 +29,14 @@ kernel::kho_component! {
         formats: [
             1 => [
                 abi::kho_vmalloc {
-                    size: 16, align: 8, first: 0, total_pages: 8, flags: 12, order: 14
+                    size: 16, align: 8,
+                    first: 0 => u64, total_pages: 8 => u32, flags: 12 => u16, order: 14 => u16,
                 },
-                abi::kho_vmalloc_hdr { size: 8, align: 8, next: 0 },
-                abi::kho_vmalloc_chunk { size: PAGE_SIZE, align: 8, hdr: 0, phys: 8 },
+                abi::kho_vmalloc_hdr { size: 8, align: 8, next: 0 => u64 },
+                abi::kho_vmalloc_chunk {
+                    size: PAGE_SIZE, align: 8,
+                    hdr: 0 => abi::kho_vmalloc_hdr, phys: 8 => [u64; (PAGE_SIZE - 8) / 8],
+                },
             ],
         ],
     }

@@ -37,6 +37,7 @@ use kernel::{
                 UnversionedKind,
                 Verdict, //
             },
+            Chosen,
             Registered, //
         },
     },
@@ -70,6 +71,10 @@ fn own<'a>(regs: &'a [Registered<'a>]) -> Result<KVec<Outgoing<'a>>> {
                 chosen: r.component().chosen(),
                 holds_state: r.holds_state(),
                 optional: r.component().is_optional(),
+                written: match r.component().chosen() {
+                    Chosen::AtPreserve => r.written_version(),
+                    Chosen::AtReboot => None,
+                },
             },
             GFP_KERNEL,
         )?;
@@ -726,6 +731,79 @@ mod tests {
             assert_eq!(v.refusal(), Some(Refusal::Incompatible));
             Ok(())
         })
+    }
+
+    #[test]
+    fn a_component_pinned_at_preserve_says_the_version_it_wrote() -> Result {
+        // The target reads kexec-metadata (registered from boot) in version 1 only.
+        let t = target_with(
+            |c| {
+                if c.name() == "kexec-metadata" {
+                    Some((Versions::new(1, 1), Versions::new(1, 1)))
+                } else {
+                    same(c)
+                }
+            },
+            native(),
+        )?;
+        let c = |holds_state, written| Outgoing {
+            name: "kexec-metadata",
+            writes: Versions::new(1, 2),
+            chosen: Chosen::AtPreserve,
+            holds_state,
+            optional: false,
+            written,
+        };
+        // Saying nothing, it pinned the newest version it writes: the target does not read it.
+        assert_eq!(
+            check_component(&c(true, None), &t),
+            Outcome::Refused(Reason::PinNotRead {
+                version: 2,
+                reads: Versions::new(1, 1)
+            })
+        );
+        // Its state is in version 1, which the target reads.
+        assert_eq!(
+            check_component(&c(true, Some(1)), &t),
+            Outcome::Write {
+                version: 1,
+                how: Choice::Pinned
+            }
+        );
+        // A version outside its `writes` refuses, whatever the target reads; idle if it holds
+        // nothing.
+        for (holds, outcome) in [
+            (true, Outcome::Refused as fn(Reason) -> Outcome),
+            (false, Outcome::Idle),
+        ] {
+            assert_eq!(
+                check_component(&c(holds, Some(3)), &t),
+                outcome(Reason::PinNotWritten {
+                    version: 3,
+                    writes: Versions::new(1, 2)
+                })
+            );
+        }
+        // Without a target, the version it says is the one recorded.
+        let v = compute(
+            &ThisKernel {
+                arch: native().0,
+                page_size: PAGE_SIZE,
+                release: "7.3.4-source",
+                record: Versions::new(1, 3),
+            },
+            None,
+            false,
+            [c(true, Some(1))].into_iter(),
+        )?;
+        assert_eq!(
+            v.entries().first().map(|d| d.outcome),
+            Some(Outcome::Write {
+                version: 1,
+                how: Choice::Pinned
+            })
+        );
+        Ok(())
     }
 
     #[test]

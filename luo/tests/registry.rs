@@ -171,39 +171,233 @@ mod tests {
     }
 
     #[test]
-    fn layouts_compare_size_alignment_and_offsets() {
-        const A: Layout = Layout::new("a", 16, 8, &[Field::new("x", 0), Field::new("y", 8)]);
-        const SIZE: Layout = Layout::new("a", 24, 8, &[Field::new("x", 0), Field::new("y", 8)]);
-        const ALIGN: Layout = Layout::new("a", 16, 4, &[Field::new("x", 0), Field::new("y", 8)]);
-        const OFFSET: Layout = Layout::new("a", 16, 8, &[Field::new("x", 0), Field::new("y", 4)]);
-        const FEWER: Layout = Layout::new("a", 16, 8, &[Field::new("x", 0)]);
+    fn layouts_compare_size_alignment_places_and_types() {
+        const X: Field = Field::new::<u64>("x", 0);
+        const A: Layout = Layout::new("a", 16, 8, &[X, Field::new::<u64>("y", 8)]);
+        const SIZE: Layout = Layout::new("a", 24, 8, &[X, Field::new::<u64>("y", 8)]);
+        const ALIGN: Layout = Layout::new("a", 16, 4, &[X, Field::new::<u64>("y", 8)]);
+        const OFFSET: Layout = Layout::new("a", 16, 8, &[X, Field::new::<u64>("y", 4)]);
+        const FEWER: Layout = Layout::new("a", 16, 8, &[X]);
+        // The same bytes, another type: signedness, width, an array, a structure.
+        const SIGNED: Layout = Layout::new("a", 16, 8, &[X, Field::new::<i64>("y", 8)]);
+        const NARROW: Layout = Layout::new(
+            "a",
+            16,
+            8,
+            &[X, Field::new::<u32>("y", 8), Field::new::<u32>("z", 12)],
+        );
+        const ARRAY: Layout = Layout::new("a", 16, 8, &[X, Field::new::<[u8; 8]>("y", 8)]);
+        const EMBEDS: Layout =
+            Layout::new("a", 16, 8, &[X, Field::new::<abi::kho_vmalloc_hdr>("y", 8)]);
+        // A bitfield one bit narrower, then moved by one bit.
+        const BITS: Layout = Layout::new(
+            "a",
+            16,
+            8,
+            &[
+                Field::bits::<u64>("x", 0, 52),
+                Field::bits::<u64>("f", 52, 12),
+                Field::new::<u64>("y", 8),
+            ],
+        );
+        const NARROWER: Layout = Layout::new(
+            "a",
+            16,
+            8,
+            &[
+                Field::bits::<u64>("x", 0, 51),
+                Field::bits::<u64>("f", 51, 13),
+                Field::new::<u64>("y", 8),
+            ],
+        );
+        const MOVED: Layout = Layout::new(
+            "a",
+            16,
+            8,
+            &[
+                Field::bits::<u64>("x", 1, 52),
+                Field::bits::<u64>("f", 53, 11),
+                Field::new::<u64>("y", 8),
+            ],
+        );
         assert!(A.matches(&A));
-        for other in [&SIZE, &ALIGN, &OFFSET, &FEWER] {
+        for other in [
+            &SIZE, &ALIGN, &OFFSET, &FEWER, &SIGNED, &NARROW, &ARRAY, &EMBEDS, &BITS, &NARROWER,
+            &MOVED,
+        ] {
             assert!(!A.matches(other));
             assert!(A.fingerprint() != other.fingerprint());
         }
+        for other in [&NARROWER, &MOVED] {
+            assert!(!BITS.matches(other));
+            assert!(BITS.fingerprint() != other.fingerprint());
+        }
+        // The fields must cover the structure, once: not a field missing, none overlapping.
+        for covered in [&A, &SIGNED, &NARROW, &ARRAY, &EMBEDS, &BITS, &NARROWER] {
+            assert!(covered.is_covered());
+        }
+        for not in [&SIZE, &OFFSET, &FEWER, &MOVED] {
+            assert!(!not.is_covered());
+        }
+        // A structure embedded in a listed one is listed in the same format.
+        const HDR: Layout = Layout::new(
+            "abi::kho_vmalloc_hdr",
+            8,
+            8,
+            &[Field::new::<u64>("next", 0)],
+        );
+        assert!(compat::embedded_are_listed(&[Format::new(1, &[A, SIGNED])]));
+        assert!(!compat::embedded_are_listed(&[Format::new(1, &[EMBEDS])]));
+        assert!(compat::embedded_are_listed(&[Format::new(
+            1,
+            &[EMBEDS, HDR]
+        )]));
+        assert!(!compat::embedded_are_listed(&[
+            Format::new(1, &[EMBEDS]),
+            Format::new(2, &[HDR])
+        ]));
+        // The same bytes as a field of its own, or as an array of it, embed it too.
+        const IN_ARRAY: Layout = Layout::new(
+            "a",
+            16,
+            8,
+            &[X, Field::new::<[abi::kho_vmalloc_hdr; 1]>("y", 8)],
+        );
+        assert!(!compat::embedded_are_listed(&[Format::new(1, &[IN_ARRAY])]));
+        assert!(compat::embedded_are_listed(&[Format::new(
+            1,
+            &[IN_ARRAY, HDR]
+        )]));
+    }
+
+    #[test]
+    fn bitfield_places_are_the_ones_the_accessors_use() {
+        // Each bitfield set to all ones through bindgen's setter sets exactly the bits its
+        // listed place says, and no other.
+        let listed = abi::memfd_luo_folio_ser::__BINDGEN_BITFIELDS;
+        assert_eq!(listed.len(), 2);
+        for &(name, first, width) in listed {
+            let mut s = abi::memfd_luo_folio_ser::default();
+            match name {
+                "pfn" => s.set_pfn(u64::MAX),
+                "flags" => s.set_flags(u64::MAX),
+                _ => panic!("unexpected bitfield {name}"),
+            }
+            // SAFETY: The structure is 16 bytes of integers (`__packed`, the bitfields fill
+            // their 8-byte unit), so it has no padding: every byte is initialised.
+            let bytes: [u8; 16] = unsafe { core::mem::transmute(s) };
+            let mut set = 0;
+            for (i, b) in bytes.iter().enumerate() {
+                for bit in 0..8 {
+                    let at = i * 8 + bit;
+                    let on = b & (1 << bit) != 0;
+                    assert_eq!(on, at >= first && at < first + usize::from(width));
+                    set += usize::from(on);
+                }
+            }
+            assert_eq!(set, usize::from(width));
+        }
+        assert_eq!(compat::bitfield(listed, "pfn"), (0, 52));
+        assert_eq!(compat::bitfield(listed, "flags"), (52, 12));
+        assert_eq!(compat::bitfield(listed, "index"), (0, 0));
+    }
+
+    #[test]
+    fn fdt_properties_are_checked_by_name_and_size() -> Result {
+        assert!(compat::has_property(
+            abi::KHO_ROOT_NODE,
+            "preserved-memory-map",
+            8
+        ));
+        assert!(!compat::has_property(
+            abi::KHO_ROOT_NODE,
+            "preserved-memory-map",
+            4
+        ));
+        assert!(!compat::has_property(
+            abi::KHO_ROOT_NODE,
+            "preserved-memory",
+            8
+        ));
+        assert!(compat::has_property(abi::KHO_SUBTREE_NODE, "blob-size", 8));
+        assert!(compat::has_property(abi::RESERVE_MEM_NODE, "start", 8));
+        assert!(compat::has_property(abi::RESERVE_MEM_NODE, "size", 8));
+        // A name is compared whole, without its NUL.
+        assert!(!compat::has_property(&[(b"size", 8)], "size", 8));
+        assert!(!compat::has_property(&[(b"sizes\0", 8)], "size", 8));
+        // The "kho" and "memblock" formats list their FDT nodes, properties as fields.
+        let mut names = KVec::new();
+        for (name, version) in [
+            ("kho", abi::KHO_FDT_VERSION),
+            ("memblock", abi::MEMBLOCK_VERSION),
+        ] {
+            let format = compat::find_builtin(name)
+                .and_then(|c| c.format(version))
+                .ok_or(ENOENT)?;
+            for node in format.layouts() {
+                // An FDT node has neither size nor alignment.
+                assert_eq!((node.size(), node.align()), (0, 0));
+                for property in node.fields() {
+                    names.push(property.name(), GFP_KERNEL)?;
+                }
+            }
+        }
+        assert_eq!(
+            &names[..],
+            &[
+                "preserved-memory-map",
+                "preserved-data",
+                "blob-size",
+                "start",
+                "size"
+            ]
+        );
+        Ok(())
     }
 
     /// The fingerprint of each format of Linux 7.3 (component, version, fingerprint, whether
     /// it holds page-sized structures), as `fingerprint_table` prints them.
     const GOLDEN: [(&str, u32, u64, bool); 8] = [
-        ("block", 1, 0x9954_f954_462f_5a06, false),
-        ("kexec-metadata", 1, 0x742e_8d6b_9c07_6aac, false),
-        ("kho", 4, 0xcbf2_9ce4_8422_2325, false),
-        ("luo", 5, 0xbdff_8f2e_7466_e10e, false),
-        ("memblock", 1, 0xcbf2_9ce4_8422_2325, false),
-        ("memfd", 2, 0x1cd1_2128_b65f_66ac, false),
-        ("radix", 1, 0x1e6d_4bfe_e7e7_43b1, true),
-        ("vmalloc", 1, 0x2ebc_9803_fd73_413d, true),
+        ("block", 1, 0x947a_808f_0e83_7d95, false),
+        ("kexec-metadata", 1, 0x707b_db96_4a43_6aec, false),
+        ("kho", 4, 0x7d1e_719d_45a1_4552, false),
+        ("luo", 5, 0x8316_2279_951c_e192, false),
+        ("memblock", 1, 0xbb85_81a7_cb69_92ba, false),
+        ("memfd", 2, 0x5255_0ed7_847d_b9f1, false),
+        ("radix", 1, 0xc8b1_3ec8_067e_18b5, true),
+        ("vmalloc", 1, 0x5795_9369_4bb6_852d, true),
     ];
 
-    /// The layouts of the C structures, from the real (bindgen) types.
-    fn actual(name: &str) -> Option<(usize, usize, KVec<usize>)> {
+    /// A structure's size, alignment, and each field by name.
+    type Actual = (usize, usize, KVec<(&'static str, Field)>);
+
+    /// The layouts of the C structures, from the real (bindgen) types: size, alignment, and
+    /// each field by name, its place and type as the type has them.
+    fn actual(name: &str) -> Option<Actual> {
         use core::mem::offset_of;
         macro_rules! l {
-            ($t:ident { $($f:ident),* }) => {{
+            ($t:ident { $($f:ident),* } $(bits { $($b:ident),* })?) => {{
                 let mut v = KVec::new();
-                $( v.push(offset_of!(abi::$t, $f), GFP_KERNEL).ok()?; )*
+                $(
+                    v.push(
+                        (stringify!($f), Field::of(offset_of!(abi::$t, $f), |s: abi::$t| s.$f)),
+                        GFP_KERNEL,
+                    )
+                    .ok()?;
+                )*
+                $($(
+                    v.push(
+                        (
+                            stringify!($b),
+                            Field::bits_of(
+                                compat::bitfield(abi::$t::__BINDGEN_BITFIELDS, stringify!($b)),
+                                |s: abi::$t| s.$b(),
+                            ),
+                        ),
+                        GFP_KERNEL,
+                    )
+                    .ok()?;
+                )*)?
                 Some((size_of::<abi::$t>(), align_of::<abi::$t>(), v))
             }};
         }
@@ -242,7 +436,7 @@ mod tests {
                 nr_folios,
                 folios
             }),
-            "memfd_luo_folio_ser" => l!(memfd_luo_folio_ser { index }),
+            "memfd_luo_folio_ser" => l!(memfd_luo_folio_ser { index } bits { pfn, flags }),
             "kho_kexec_metadata" => l!(kho_kexec_metadata {
                 version,
                 previous_release,
@@ -278,20 +472,23 @@ mod tests {
                         l.fingerprint()
                     );
                     let short = l.name().rsplit(':').next().unwrap_or(l.name()).trim();
-                    if let Some((size, align, offsets)) = actual(short) {
+                    if let Some((size, align, fields)) = actual(short) {
                         assert_eq!(size, l.size());
                         assert_eq!(align, l.align());
-                        assert_eq!(offsets.len(), l.fields().len());
-                        for (o, field) in offsets.iter().zip(l.fields()) {
-                            assert_eq!(*o, field.offset());
+                        assert_eq!(fields.len(), l.fields().len());
+                        for declared in l.fields() {
+                            let real = fields.iter().find(|(n, _)| *n == declared.name());
+                            assert!(real.is_some_and(|(_, f)| f.same(declared)));
                         }
+                        assert!(l.is_covered());
                         checked += 1;
                     }
                 }
             }
         }
-        // radix 2, vmalloc 3, block 1, luo 6, memfd 2, kexec-metadata 1.
-        assert_eq!(checked, 15);
+        // radix 2, vmalloc 3, block 1, luo 6, memfd 3 (with the kho_vmalloc it embeds),
+        // kexec-metadata 1.
+        assert_eq!(checked, 16);
         // The golden table: a layout that changes, whatever the declaration says, changes a
         // fingerprint here. Radix and vmalloc hold page-sized structures: their values are
         // those of 4 KiB pages.

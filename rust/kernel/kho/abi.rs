@@ -84,3 +84,37 @@ pub const RESERVE_MEM_VERSION: u32 = compatible_version(bindings::RESERVE_MEM_KH
 
 /// Version of the kexec metadata (`KHO_KEXEC_METADATA_VERSION`).
 pub const KEXEC_METADATA_VERSION: u32 = bindings::KHO_KEXEC_METADATA_VERSION;
+
+/// An FDT property of the handover, as an ABI header gives it: its name (NUL-terminated) and
+/// the size of its value, in bytes.
+pub type FdtProperty = (&'static [u8], usize);
+
+/// The properties of the KHO root node (`kho-v4`): the preserved memory map's address.
+pub const KHO_ROOT_NODE: &[FdtProperty] = &[(
+    bindings::KHO_FDT_MEMORY_MAP_PROP_NAME,
+    bindings::KHO_FDT_MEMORY_MAP_PROP_SIZE as usize,
+)];
+
+/// The properties of a KHO subtree node (`kho-v4`): the preserved blob's address and size.
+pub const KHO_SUBTREE_NODE: &[FdtProperty] = &[
+    (
+        bindings::KHO_SUB_TREE_PROP_NAME,
+        bindings::KHO_SUB_TREE_PROP_SIZE as usize,
+    ),
+    (
+        bindings::KHO_SUB_TREE_SIZE_PROP_NAME,
+        bindings::KHO_SUB_TREE_SIZE_PROP_SIZE as usize,
+    ),
+];
+
+/// The properties of a `reserve_mem` node (`reserve-mem-v1`): the region's address and size.
+pub const RESERVE_MEM_NODE: &[FdtProperty] = &[
+    (
+        bindings::RESERVE_MEM_KHO_START_PROP_NAME,
+        bindings::RESERVE_MEM_KHO_START_PROP_SIZE as usize,
+    ),
+    (
+        bindings::RESERVE_MEM_KHO_SIZE_PROP_NAME,
+        bindings::RESERVE_MEM_KHO_SIZE_PROP_SIZE as usize,
+    ),
+];

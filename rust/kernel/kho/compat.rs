@@ -50,7 +50,9 @@
 //!         chosen: AtReboot,
 //!         formats: [
 //!             1 => [],
-//!             2 => [Entry { size: 16, align: 8, key: 0, len: 8, flags: 12 }],
+//!             2 => [
+//!                 Entry { size: 16, align: 8, key: 0 => u64, len: 8 => u32, flags: 12 => u32 },
+//!             ],
 //!         ],
 //!     }
 //! }
@@ -161,20 +163,250 @@ impl crate::fmt::Display for Versions {
     }
 }
 
-/// A field of a serialized structure and its offset.
+/// A type a field of a serialized structure may have, as its layout's fingerprint sees it.
+///
+/// Implemented for the integer types (by signedness and width: C's `unsigned long` is `usize`,
+/// which a 64-bit kernel codes as it codes `u64`), `bool`, arrays, the structures of the KHO ABI
+/// headers (by name: a structure that embeds one is declared with the embedded structure's
+/// layout listed beside it) and the pointers KHO serializes as physical addresses (coded as the
+/// `u64` they are).
+pub trait AbiType {
+    /// The type's code: its kind, signedness and width; an array's element code and length; a
+    /// structure's name.
+    const CODE: u64;
+    /// The code of the structure the type is or holds (an array's element's), or 0.
+    const EMBEDS: u64 = 0;
+}
+
+const KIND_UNSIGNED: u64 = 1;
+const KIND_SIGNED: u64 = 2;
+const KIND_BOOL: u64 = 3;
+const KIND_ARRAY: u64 = 4;
+const KIND_STRUCT: u64 = 5;
+
+/// Returns the code of a type of `kind` with parameters `a` and `b`.
+const fn type_code(kind: u64, a: u64, b: u64) -> u64 {
+    fnv1a(fnv1a(fnv1a(FNV_OFFSET, kind), a), b)
+}
+
+/// Returns the FNV-1a hash of `s`, at compile time.
+const fn str_hash(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let mut h = FNV_OFFSET;
+    let mut i = 0;
+    while i < b.len() {
+        h ^= b[i] as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+/// Returns the last segment of a path, `"kho_vmalloc"` for `"abi::kho_vmalloc"`.
+const fn last_segment(path: &str) -> &str {
+    let b = path.as_bytes();
+    let mut i = b.len();
+    while i > 0 && b[i - 1] != b':' && b[i - 1] != b' ' {
+        i -= 1;
+    }
+    let (_, last) = b.split_at(i);
+    match core::str::from_utf8(last) {
+        Ok(s) => s,
+        Err(_) => path,
+    }
+}
+
+/// Returns the code of the structure called `name` (its last path segment).
+pub const fn struct_code(name: &str) -> u64 {
+    type_code(KIND_STRUCT, str_hash(last_segment(name)), 0)
+}
+
+/// Returns whether `a` and `b` are the same string, at compile time.
+const fn str_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+macro_rules! abi_integers {
+    ($($t:ty => $kind:expr),* $(,)?) => {
+        $(
+            impl AbiType for $t {
+                const CODE: u64 = type_code($kind, size_of::<$t>() as u64, 0);
+            }
+        )*
+    };
+}
+
+abi_integers!(
+    u8 => KIND_UNSIGNED,
+    u16 => KIND_UNSIGNED,
+    u32 => KIND_UNSIGNED,
+    u64 => KIND_UNSIGNED,
+    usize => KIND_UNSIGNED,
+    i8 => KIND_SIGNED,
+    i16 => KIND_SIGNED,
+    i32 => KIND_SIGNED,
+    i64 => KIND_SIGNED,
+    isize => KIND_SIGNED,
+);
+
+impl AbiType for bool {
+    const CODE: u64 = type_code(KIND_BOOL, 1, 0);
+}
+
+impl<T: AbiType, const N: usize> AbiType for [T; N] {
+    const CODE: u64 = type_code(KIND_ARRAY, T::CODE, N as u64);
+    const EMBEDS: u64 = T::EMBEDS;
+}
+
+/// Implements [`AbiType`] for structures of the KHO ABI headers, by name.
+macro_rules! abi_structures {
+    ($($t:ident),* $(,)?) => {
+        $(
+            impl AbiType for crate::kho::abi::$t {
+                const CODE: u64 = struct_code(stringify!($t));
+                const EMBEDS: u64 = Self::CODE;
+            }
+        )*
+    };
+}
+
+abi_structures!(
+    kho_block_header_ser,
+    kho_kexec_metadata,
+    kho_radix_leaf,
+    kho_radix_node,
+    kho_vmalloc,
+    kho_vmalloc_chunk,
+    kho_vmalloc_hdr,
+    luo_file_ser,
+    luo_file_set_ser,
+    luo_flb_header_ser,
+    luo_flb_ser,
+    luo_ser,
+    luo_session_ser,
+    memfd_luo_folio_ser,
+    memfd_luo_ser,
+);
+
+/// Implements [`AbiType`] for the unions of `DECLARE_KHOSER_PTR`: a pointer serialized as its
+/// physical address, a `u64` (checked here: the union is 8 bytes, and its `phys` a `u64`).
+macro_rules! abi_khoser_pointers {
+    ($($t:ident),* $(,)?) => {
+        $(
+            impl AbiType for crate::bindings::$t {
+                const CODE: u64 = u64::CODE;
+            }
+            const _: () = assert!(
+                size_of::<crate::bindings::$t>() == size_of::<u64>()
+                    // SAFETY: Never called: the closure only names the field's type.
+                    && code_of(|u: crate::bindings::$t| unsafe { u.phys }) == u64::CODE,
+                concat!("kho: `", stringify!($t), "` (DECLARE_KHOSER_PTR) is not a u64 address")
+            );
+        )*
+    };
+}
+
+abi_khoser_pointers!(kho_vmalloc__bindgen_ty_1, kho_vmalloc_hdr__bindgen_ty_1);
+
+/// Returns the [`AbiType::CODE`] of the type `f` returns: `code_of(|s: S| s.field)` is the code
+/// of the type of `S::field` (for [`crate::kho_component!`]; `f` is never called).
+pub const fn code_of<S, F: AbiType>(_f: fn(S) -> F) -> u64 {
+    F::CODE
+}
+
+/// Returns the place of bitfield `name` in `fields`, the `__BINDGEN_BITFIELDS` of a structure
+/// (first bit from the start of the structure, width in bits), or `(0, 0)` if it has none of
+/// that name.
+pub const fn bitfield(fields: &[(&str, usize, u8)], name: &str) -> (usize, usize) {
+    let mut i = 0;
+    while i < fields.len() {
+        if str_eq(fields[i].0.as_bytes(), name.as_bytes()) {
+            return (fields[i].1, fields[i].2 as usize);
+        }
+        i += 1;
+    }
+    (0, 0)
+}
+
+/// Returns whether `properties`, an FDT node's in an ABI header (such as
+/// [`abi::KHO_ROOT_NODE`](crate::kho::abi::KHO_ROOT_NODE)), has a property `name` whose value
+/// is `size` bytes.
+pub const fn has_property(
+    properties: &[crate::kho::abi::FdtProperty],
+    name: &str,
+    size: usize,
+) -> bool {
+    let mut i = 0;
+    while i < properties.len() {
+        let (n, s) = properties[i];
+        if let Some((0, n)) = n.split_last() {
+            if str_eq(n, name.as_bytes()) && s == size {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// A field of a serialized structure (or a property of an FDT node): its place, in bits, and
+/// its type.
 ///
 /// Its fields are private: a declaration may live in a loadable module, and what is read from
 /// it is borrowed from it, never `'static` (see [`Component`]).
 #[derive(Debug)]
 pub struct Field {
     name: &'static str,
-    offset: usize,
+    ty: u64,
+    embeds: u64,
+    begin: usize,
+    width: usize,
 }
 
 impl Field {
-    /// Describes field `name` at `offset` bytes (for [`crate::kho_component!`]).
-    pub const fn new(name: &'static str, offset: usize) -> Self {
-        Self { name, offset }
+    /// Describes field `name` of type `F` at `offset` bytes (for [`crate::kho_component!`]).
+    pub const fn new<F: AbiType>(name: &'static str, offset: usize) -> Self {
+        Self {
+            name,
+            ty: F::CODE,
+            embeds: F::EMBEDS,
+            begin: offset * 8,
+            width: size_of::<F>() * 8,
+        }
+    }
+
+    /// Describes bitfield `name` of type `F`, `width` bits from bit `begin` of the structure
+    /// (for [`crate::kho_component!`]).
+    pub const fn bits<F: AbiType>(name: &'static str, begin: usize, width: usize) -> Self {
+        Self {
+            name,
+            ty: F::CODE,
+            embeds: F::EMBEDS,
+            begin,
+            width,
+        }
+    }
+
+    /// Describes the field of structure `S` at `offset` bytes that `f` returns, as the type
+    /// has it (for [`crate::kho_component!`]; `f` is never called).
+    pub const fn of<S, F: AbiType>(offset: usize, _f: fn(S) -> F) -> Self {
+        Self::new::<F>("", offset)
+    }
+
+    /// Describes the bitfield of structure `S` at `place` (from [`bitfield`]) whose getter
+    /// `f` calls, as the type has it (for [`crate::kho_component!`]; `f` is never called).
+    pub const fn bits_of<S, F: AbiType>(place: (usize, usize), _f: fn(S) -> F) -> Self {
+        Self::bits::<F>("", place.0, place.1)
     }
 
     /// Returns the field's name.
@@ -182,16 +414,33 @@ impl Field {
         self.name
     }
 
-    /// Returns the field's offset in the structure, in bytes.
+    /// Returns the field's offset in the structure, in bytes (a bitfield's: of its first byte).
     pub fn offset(&self) -> usize {
-        self.offset
+        self.begin / 8
+    }
+
+    /// Returns the field's first bit in the structure and its width in bits.
+    pub fn bits_place(&self) -> (usize, usize) {
+        (self.begin, self.width)
+    }
+
+    /// Returns the code of the field's type ([`AbiType::CODE`]).
+    pub fn type_code(&self) -> u64 {
+        self.ty
+    }
+
+    /// Returns whether `self` and `other` have the same place and type.
+    pub const fn same(&self, other: &Field) -> bool {
+        self.ty == other.ty && self.begin == other.begin && self.width == other.width
     }
 }
 
-/// The layout of a serialized structure: size, alignment and field offsets.
+/// The layout of a serialized structure: its size, alignment, and the place and type of each
+/// of its fields; or an FDT node (size and alignment 0) and its properties.
 #[derive(Debug)]
 pub struct Layout {
     name: &'static str,
+    code: u64,
     size: usize,
     align: usize,
     fields: &'static [Field],
@@ -203,8 +452,8 @@ use format::{
 };
 
 impl Layout {
-    /// Describes structure `name` of `size` bytes aligned to `align`, with the fields whose
-    /// offsets are part of the format (for [`crate::kho_component!`]).
+    /// Describes structure `name` of `size` bytes aligned to `align`, with its fields (for
+    /// [`crate::kho_component!`]).
     pub const fn new(
         name: &'static str,
         size: usize,
@@ -213,10 +462,17 @@ impl Layout {
     ) -> Self {
         Self {
             name,
+            code: struct_code(name),
             size,
             align,
             fields,
         }
+    }
+
+    /// Describes FDT node `name` by its properties, each a [`Field`] at offset 0 whose type
+    /// is the one its value is read as (for [`crate::kho_component!`]).
+    pub const fn fdt_node(name: &'static str, properties: &'static [Field]) -> Self {
+        Self::new(name, 0, 0, properties)
     }
 
     /// Returns the structure's name.
@@ -224,22 +480,23 @@ impl Layout {
         self.name
     }
 
-    /// Returns `size_of` the structure.
+    /// Returns `size_of` the structure (0 for an FDT node).
     pub fn size(&self) -> usize {
         self.size
     }
 
-    /// Returns `align_of` the structure.
+    /// Returns `align_of` the structure (0 for an FDT node).
     pub fn align(&self) -> usize {
         self.align
     }
 
-    /// Returns the fields whose offsets are part of the format.
+    /// Returns the fields (an FDT node's properties).
     pub fn fields(&self) -> &[Field] {
         self.fields
     }
 
-    /// Returns whether `self` and `other` have the same size, alignment and field offsets.
+    /// Returns whether `self` and `other` have the same size, alignment and fields (places and
+    /// types; an FDT node's properties: names and types).
     pub const fn matches(&self, other: &Layout) -> bool {
         if self.size != other.size
             || self.align != other.align
@@ -249,7 +506,8 @@ impl Layout {
         }
         let mut i = 0;
         while i < self.fields.len() {
-            if self.fields[i].offset != other.fields[i].offset {
+            let (a, b) = (&self.fields[i], &other.fields[i]);
+            if !a.same(b) || (self.align == 0 && !str_eq(a.name.as_bytes(), b.name.as_bytes())) {
                 return false;
             }
             i += 1;
@@ -257,13 +515,47 @@ impl Layout {
         true
     }
 
-    /// Returns a hash of the size, alignment and field offsets.
+    /// Returns whether the fields of a structure cover it exactly: each inside it, none
+    /// overlapping another, every bit in one (an FDT node's properties are not places).
+    pub const fn is_covered(&self) -> bool {
+        if self.align == 0 {
+            return true;
+        }
+        let mut total = 0;
+        let mut i = 0;
+        while i < self.fields.len() {
+            let a = &self.fields[i];
+            if a.width == 0 || a.begin + a.width > self.size * 8 {
+                return false;
+            }
+            let mut j = 0;
+            while j < i {
+                let b = &self.fields[j];
+                if a.begin < b.begin + b.width && b.begin < a.begin + a.width {
+                    return false;
+                }
+                j += 1;
+            }
+            total += a.width;
+            i += 1;
+        }
+        total == self.size * 8
+    }
+
+    /// Returns a hash of the size, alignment, and the place and type of each field (and an
+    /// FDT node's property names, which are its format).
     pub const fn fingerprint(&self) -> u64 {
         let mut h = fnv1a(FNV_OFFSET, self.size as u64);
         h = fnv1a(h, self.align as u64);
         let mut i = 0;
         while i < self.fields.len() {
-            h = fnv1a(h, self.fields[i].offset as u64);
+            let f = &self.fields[i];
+            if self.align == 0 {
+                h = fnv1a(h, str_hash(f.name));
+            }
+            h = fnv1a(h, f.begin as u64);
+            h = fnv1a(h, f.width as u64);
+            h = fnv1a(h, f.ty);
             i += 1;
         }
         h
@@ -388,6 +680,39 @@ pub const fn within_bounds(formats: &[Format]) -> bool {
             while k < l.fields.len() {
                 if l.fields[k].name.len() > MAX_TEXT {
                     return false;
+                }
+                k += 1;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Returns whether each format of `formats` lists the layout of every structure that a field of
+/// one of its layouts has (or holds in an array): `memfd_luo_ser` embeds `kho_vmalloc`, so a
+/// format listing the first lists the second, and a change inside it changes the format.
+pub const fn embedded_are_listed(formats: &[Format]) -> bool {
+    let mut i = 0;
+    while i < formats.len() {
+        let layouts = formats[i].layouts;
+        let mut j = 0;
+        while j < layouts.len() {
+            let fields = layouts[j].fields;
+            let mut k = 0;
+            while k < fields.len() {
+                let embeds = fields[k].embeds;
+                if embeds != 0 {
+                    let mut listed = false;
+                    let mut l = 0;
+                    while l < layouts.len() {
+                        listed |= layouts[l].code == embeds;
+                        l += 1;
+                    }
+                    if !listed {
+                        return false;
+                    }
                 }
                 k += 1;
             }
@@ -822,9 +1147,18 @@ pub fn find_builtin(name: &str) -> Option<&'static Component> {
 /// - `name` is 1 to 31 bytes of `[a-z0-9-]`;
 /// - `reads` and `writes` are non-empty ranges of versions from 1 up, `writes` inside `reads`;
 /// - `formats` lists, in increasing order, at least every version of `reads`, with the layout
-///   of each structure that version serializes: its size, alignment and the offsets of its
-///   fields, as the type has them *now*. A type whose layout no longer matches the one
-///   declared beside a version fails the build: a changed format needs a new version.
+///   of each structure that version serializes, as the type has it *now*: its size, its
+///   alignment and every field, once, each with its place and type: `name: OFFSET => TYPE`
+///   (bytes), or `name: bits(FIRST, WIDTH) => TYPE` for a C bitfield (bits from the start of
+///   the structure, as bindgen places it). A type is an integer type by signedness and width,
+///   `bool`, an array, or a structure of the KHO ABI headers, whose own layout the format then
+///   lists too. A structure whose layout no longer matches the one declared beside a version
+///   (a field added, moved, resized, retyped, or one inside a structure it embeds) fails the
+///   build: a changed format needs a new version.
+/// - An FDT node of the KHO ABI headers is declared as `abi::NODE { fdt, "property" => TYPE,
+///   ... }`: every property the header gives the node, by name, with the type its value is
+///   read as (its size must be the one the header gives). A property renamed, added, removed
+///   or resized in the header fails the build.
 ///
 /// `chosen` is [`Chosen::AtReboot`](crate::kho::compat::Chosen::AtReboot) or
 /// [`Chosen::AtPreserve`](crate::kho::compat::Chosen::AtPreserve). `optional: true`, after it,
@@ -851,11 +1185,7 @@ macro_rules! kho_component {
             $(optional: $optional:literal,)?
             formats: [
                 $( $ver:expr => [
-                    $( $ty:path {
-                        size: $size:expr,
-                        align: $align:expr
-                        $(, $field:ident: $off:expr)* $(,)?
-                    } ),* $(,)?
+                    $( $ty:path { $($body:tt)* } ),* $(,)?
                 ] ),* $(,)?
             ] $(,)?
         }
@@ -871,12 +1201,7 @@ macro_rules! kho_component {
             const WRITES: Versions = Versions::from_range($writes);
             const FORMATS: &[Format] = &[$(
                 Format::new($ver, &[$(
-                    Layout::new(
-                        stringify!($ty),
-                        $size,
-                        $align,
-                        &[$( Field::new(stringify!($field), $off) ),*],
-                    )
+                    $crate::__kho_layout!(declare $ty { $($body)* })
                 ),*])
             ),*];
 
@@ -909,22 +1234,14 @@ macro_rules! kho_component {
                 concat!("kho component \"", $name,
                         "\": `formats` must list every version of `reads`, in increasing order")
             );
+            const _: () = ::core::assert!(
+                $crate::kho::compat::embedded_are_listed(FORMATS),
+                concat!("kho component \"", $name,
+                        "\": a format must list the layout of every structure its structures ",
+                        "embed")
+            );
             $($(
-                const _: () = ::core::assert!(
-                    Layout::matches(
-                        &Layout::new(
-                            "",
-                            ::core::mem::size_of::<$ty>(),
-                            ::core::mem::align_of::<$ty>(),
-                            &[$( Field::new("", ::core::mem::offset_of!($ty, $field)) ),*],
-                        ),
-                        &Layout::new("", $size, $align, &[$( Field::new("", $off) ),*]),
-                    ),
-                    concat!("kho component \"", $name, "\" version ", stringify!($ver),
-                            ": the layout of `", stringify!($ty),
-                            "` is not the one declared for this version; ",
-                            "a changed format needs a new component version")
-                );
+                $crate::__kho_layout!(check $name, $ver, $ty { $($body)* });
             )*)*
 
             // Two components of the same name in one image define the same symbol: the link
@@ -939,6 +1256,96 @@ macro_rules! kho_component {
             // `kho_component!` places in `.kho_compat`.
             unsafe { Component::new($name, READS, WRITES, Chosen::$chosen, OPTIONAL, FORMATS) }
         };
+    };
+}
+
+/// The layouts of [`kho_component!`]: declared, and checked against the types.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __kho_layout {
+    (declare $ty:path { fdt $(, $prop:literal => $pty:ty)* $(,)? }) => {
+        $crate::kho::compat::Layout::fdt_node(
+            stringify!($ty),
+            &[$( $crate::kho::compat::Field::new::<$pty>($prop, 0) ),*],
+        )
+    };
+    (declare $ty:path {
+        size: $size:expr, align: $align:expr
+        $(, $field:ident: $place:tt $(($($args:tt)*))? => $fty:ty)* $(,)?
+    }) => {
+        $crate::kho::compat::Layout::new(
+            stringify!($ty),
+            $size,
+            $align,
+            &[$( $crate::__kho_layout!(@field $field: $place $(($($args)*))? => $fty) ),*],
+        )
+    };
+    (@field $field:ident: bits($first:expr, $width:expr) => $fty:ty) => {
+        $crate::kho::compat::Field::bits::<$fty>(stringify!($field), $first, $width)
+    };
+    (@field $field:ident: $off:tt => $fty:ty) => {
+        $crate::kho::compat::Field::new::<$fty>(stringify!($field), $off)
+    };
+    (check $name:literal, $ver:expr, $ty:path { fdt $(, $prop:literal => $pty:ty)* $(,)? }) => {
+        const _: () = ::core::assert!(
+            $ty.len() == [$($prop),*].len(),
+            concat!("kho component \"", $name, "\" version ", stringify!($ver),
+                    ": FDT node `", stringify!($ty), "` does not have the properties declared ",
+                    "for this version; a changed format needs a new component version")
+        );
+        $(
+            const _: () = ::core::assert!(
+                $crate::kho::compat::has_property($ty, $prop, ::core::mem::size_of::<$pty>()),
+                concat!("kho component \"", $name, "\" version ", stringify!($ver),
+                        ": FDT node `", stringify!($ty), "` has no property \"", $prop,
+                        "\" of the size of ", stringify!($pty),
+                        "; a changed format needs a new component version")
+            );
+        )*
+    };
+    (check $name:literal, $ver:expr, $ty:path {
+        size: $size:expr, align: $align:expr
+        $(, $field:ident: $place:tt $(($($args:tt)*))? => $fty:ty)* $(,)?
+    }) => {
+        const _: () = ::core::assert!(
+            ::core::mem::size_of::<$ty>() == $size && ::core::mem::align_of::<$ty>() == $align,
+            concat!("kho component \"", $name, "\" version ", stringify!($ver),
+                    ": the layout of `", stringify!($ty),
+                    "` is not the one declared for this version (size or alignment); ",
+                    "a changed format needs a new component version")
+        );
+        const _: () = ::core::assert!(
+            $crate::__kho_layout!(declare $ty {
+                size: $size, align: $align
+                $(, $field: $place $(($($args)*))? => $fty)*
+            }).is_covered(),
+            concat!("kho component \"", $name, "\" version ", stringify!($ver),
+                    ": the fields declared for `", stringify!($ty),
+                    "` do not cover it exactly: declare every field, once")
+        );
+        $(
+            const _: () = ::core::assert!(
+                $crate::kho::compat::Field::same(
+                    &$crate::__kho_layout!(@actual $ty, $field: $place $(($($args)*))?),
+                    &$crate::__kho_layout!(@field $field: $place $(($($args)*))? => $fty),
+                ),
+                concat!("kho component \"", $name, "\" version ", stringify!($ver),
+                        ": the layout of `", stringify!($ty),
+                        "` is not the one declared for this version: `", stringify!($field),
+                        "` is not `", stringify!($place $(($($args)*))?), " => ",
+                        stringify!($fty),
+                        "`; a changed format needs a new component version")
+            );
+        )*
+    };
+    (@actual $ty:path, $field:ident: bits($first:expr, $width:expr)) => {
+        $crate::kho::compat::Field::bits_of(
+            $crate::kho::compat::bitfield(<$ty>::__BINDGEN_BITFIELDS, stringify!($field)),
+            |s: $ty| s.$field(),
+        )
+    };
+    (@actual $ty:path, $field:ident: $off:tt) => {
+        $crate::kho::compat::Field::of(::core::mem::offset_of!($ty, $field), |s: $ty| s.$field)
     };
 }
 

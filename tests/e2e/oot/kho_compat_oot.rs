@@ -62,7 +62,12 @@ kernel::kho_component! {
         writes: 1..=1,
         chosen: AtReboot,
         formats: [
-            1 => [Header { size: 24, align: 8, magic: 0, seed: 8, len: 16, check: 20 }],
+            1 => [
+                Header {
+                    size: 24, align: 8,
+                    magic: 0 => u64, seed: 8 => u64, len: 16 => u32, check: 20 => u32,
+                },
+            ],
         ],
     }
 }

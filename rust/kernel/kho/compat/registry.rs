@@ -76,6 +76,21 @@ pub trait Handler: Send + Sync {
         Ok(())
     }
 
+    /// Returns the version the state handed over now was written in, for a component declared
+    /// [`Chosen::AtPreserve`](super::Chosen::AtPreserve): one that writes its data when it is
+    /// preserved, and so pinned its version then, before any target was known.
+    ///
+    /// The check requires the target to read this version. The default, `None`, says the
+    /// newest version of `writes`, which a component writing only one version always wrote; a
+    /// component whose preserved data may be in an older version of its `writes` says which
+    /// one. A version outside `writes` refuses the kexec. Not called for
+    /// [`Chosen::AtReboot`](super::Chosen::AtReboot) components, whose version the check
+    /// chooses. Called under the registry's lock: take no other lock the component may hold
+    /// while it registers.
+    fn written_version(&self) -> Option<u32> {
+        None
+    }
+
     /// Returns whether `item`, a KHO subtree, LUO file handler or FLB that crosses the kexec,
     /// is this component's data (it then holds state while `item` does).
     ///
@@ -108,6 +123,7 @@ pub(super) struct Slot {
     pub(super) serialize: unsafe fn(*const c_void, u32) -> Result,
     owns: unsafe fn(*const c_void, Crossing<'_>) -> bool,
     dropped: unsafe fn(*const c_void, fmt::Arguments<'_>),
+    pinned: unsafe fn(*const c_void) -> Option<u32>,
     /// The version in the record last written, 0 if none.
     pub(super) written: Atomic<u32>,
 }
@@ -140,6 +156,16 @@ unsafe fn serialize_fn<T: Handler>(data: *const c_void, version: u32) -> Result 
 unsafe fn owns_fn<T: Handler>(data: *const c_void, item: Crossing<'_>) -> bool {
     // SAFETY: By the safety requirements `data` points to a live `T`.
     unsafe { &*data.cast::<T>() }.owns(item)
+}
+
+/// Calls [`Handler::written_version`] on the handler at `data`.
+///
+/// # Safety
+///
+/// `data` points to a live `T`.
+unsafe fn pinned_fn<T: Handler>(data: *const c_void) -> Option<u32> {
+    // SAFETY: By the safety requirements `data` points to a live `T`.
+    unsafe { &*data.cast::<T>() }.written_version()
 }
 
 /// Calls [`Handler::dropped`] on the handler at `data`.
@@ -519,6 +545,7 @@ impl<T: Handler + 'static> Registration<T> {
                 serialize: serialize_fn::<T>,
                 owns: owns_fn::<T>,
                 dropped: dropped_fn::<T>,
+                pinned: pinned_fn::<T>,
                 written: Atomic::new(0),
             }),
             handler <- handler,
@@ -631,6 +658,14 @@ impl<'a> Registered<'a> {
         }
         // SAFETY: `data` points to the handler of the registration, alive for `'a`.
         unsafe { (e.owns)(e.data, item) }
+    }
+
+    /// Returns the version the component's preserved state was written in
+    /// ([`Handler::written_version`]), if it says.
+    pub fn written_version(&self) -> Option<u32> {
+        let e = self.entry();
+        // SAFETY: `data` points to the handler of the registration, alive for `'a`.
+        unsafe { (e.pinned)(e.data) }
     }
 
     /// Tells the component that the kexec hands none of its state over ([`Handler::dropped`]).

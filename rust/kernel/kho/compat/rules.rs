@@ -59,6 +59,10 @@ pub struct Outgoing<'a> {
     /// Whether it is optional: dropped, rather than refusing the kexec, when the target cannot
     /// read it.
     pub optional: bool,
+    /// For a component [`Chosen::AtPreserve`], the version its preserved state was written in,
+    /// if it says ([`Handler::written_version`](super::Handler::written_version)); `None` is
+    /// the newest of `writes`.
+    pub written: Option<u32>,
 }
 
 /// The longest name of an [`Unversioned`] item kept (KHO subtree names, LUO compatible
@@ -180,6 +184,14 @@ pub enum Reason {
         version: u32,
         /// What the target reads.
         reads: Versions,
+    },
+    /// A component written at preserve time says its state is in a version it does not
+    /// declare it writes.
+    PinNotWritten {
+        /// The version it says.
+        version: u32,
+        /// What it declares it writes.
+        writes: Versions,
     },
     /// The target does not have the component.
     MissingInTarget,
@@ -338,6 +350,21 @@ fn blocked(c: &Outgoing<'_>, reason: Reason) -> Outcome {
     }
 }
 
+impl Outgoing<'_> {
+    /// Returns the version a component written at preserve time pinned: the one it says, or
+    /// the newest it writes; a version it does not write is an error.
+    fn pinned(&self) -> Result<u32, Reason> {
+        match self.written {
+            None => Ok(self.writes.max()),
+            Some(v) if self.writes.contains(v) => Ok(v),
+            Some(v) => Err(Reason::PinNotWritten {
+                version: v,
+                writes: self.writes,
+            }),
+        }
+    }
+}
+
 /// Checks one component against the target.
 pub fn check_component(c: &Outgoing<'_>, target: &Manifest) -> Outcome {
     let Some(t) = target.component(c.name) else {
@@ -358,7 +385,10 @@ pub fn check_component(c: &Outgoing<'_>, target: &Manifest) -> Outcome {
             ),
         },
         Chosen::AtPreserve => {
-            let pinned = c.writes.max();
+            let pinned = match c.pinned() {
+                Ok(v) => v,
+                Err(reason) => return blocked(c, reason),
+            };
             if t.reads.contains(pinned) {
                 Outcome::Write {
                     version: pinned,
@@ -422,9 +452,16 @@ pub fn compute<'a>(
     for c in own {
         let outcome = match (overall, target) {
             (Overall::Checked, Some(t)) => check_component(&c, t),
-            (Overall::NoTarget { .. }, _) => Outcome::Write {
-                version: c.writes.max(),
-                how: Choice::Newest,
+            (Overall::NoTarget { .. }, _) => match (c.chosen, c.pinned()) {
+                (Chosen::AtPreserve, Err(reason)) => blocked(&c, reason),
+                (Chosen::AtPreserve, Ok(version)) if c.written.is_some() => Outcome::Write {
+                    version,
+                    how: Choice::Pinned,
+                },
+                _ => Outcome::Write {
+                    version: c.writes.max(),
+                    how: Choice::Newest,
+                },
             },
             _ => Outcome::Refused(Reason::TargetMismatch),
         };
@@ -713,6 +750,11 @@ impl fmt::Display for Explain<'_> {
                 f,
                 "version {version} was written at preserve time, the target reads {reads}"
             ),
+            Reason::PinNotWritten { version, writes } => write!(
+                f,
+                "its preserved state is in version {version}, which it does not write \
+                 (it writes {writes})"
+            ),
             Reason::MissingInTarget => write!(
                 f,
                 "the target does not have it (this kernel writes {})",
@@ -805,6 +847,7 @@ pub fn compare(own: &[u8], target: &[u8], out: &mut dyn fmt::Write) -> Result<u8
         chosen: c.chosen,
         holds_state: true,
         optional: c.optional,
+        written: None,
     });
     let Ok(v) = compute(&source, Some(&target), false, components) else {
         writeln!(out, "error: out of memory")?;
