@@ -440,6 +440,7 @@ mod tests {
             Manifest as Target,
             Text, //
         },
+        report,
         rules::*,
     };
     use kernel::{
@@ -690,6 +691,46 @@ mod tests {
             assert!(text.contains(
                 "kunit-negotiate refused: no common version: this kernel writes 1-3, the target reads 4-4"
             ));
+            // The same verdict as data: codes, and the text beside them.
+            let mut data = Text(KVVec::new());
+            v.write_data(&mut data).map_err(|_| ENOMEM)?;
+            let data = core::str::from_utf8(&data.0).map_err(|_| EINVAL)?;
+            let mut lines = data.lines();
+            assert_eq!(lines.next(), Some("kho-compat-verdict 1"));
+            assert_eq!(data.lines().last(), Some("end"));
+            let line = |kind: &str, name: Option<&str>| {
+                data.lines().find(|l| {
+                    report::record_type(l) == kind
+                        && name.is_none_or(|n| report::field(l, "name") == Some(n))
+                })
+            };
+            let verdict = line("verdict", None).ok_or(EINVAL)?;
+            for (key, value) in [
+                ("outcome", "refused"),
+                ("refusal", "incompatible"),
+                ("errno", "ENOEXEC"),
+                ("load-errno", "ECANCELED"),
+                ("cause", "checked"),
+                ("text", "refused ENOEXEC"),
+            ] {
+                assert_eq!(report::field(verdict, key), Some(value));
+            }
+            let c = line("component", Some("kunit-negotiate")).ok_or(EINVAL)?;
+            for (key, value) in [
+                ("outcome", "refused"),
+                ("reason", "no-common-version"),
+                ("writes", "1-3"),
+                ("reads", "4-4"),
+                (
+                    "text",
+                    "kunit-negotiate refused: no common version: this kernel writes 1-3, \
+                     the target reads 4-4",
+                ),
+            ] {
+                assert_eq!(report::field(c, key), Some(value));
+            }
+            let memfd = line("component", Some("memfd"));
+            assert!(memfd.is_none_or(|l| report::field(l, "outcome") == Some("write")));
             Ok(())
         })
     }

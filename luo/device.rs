@@ -36,29 +36,35 @@ use kernel::{
         Capability, //
     },
     fs::File,
-    ioctl::{
-        _IO,
-        _IOW,
-        _IOWR, //
-    },
+    ioctl::_IO,
     kho::{
         self,
         compat::{
             self,
             ioctl::{
                 decode,
+                format,
+                has_version,
+                known_past_v1,
                 tail_is_zero,
+                Format,
                 Header,
                 DATA_AT,
+                FORMAT_AT,
+                FORMAT_DATA,
+                FORMAT_TEXT,
                 LEN_AT,
                 SIZE_AT,
                 SIZE_MAX,
-                TEXT_SIZE, //
+                TEXT_SIZE,
+                TEXT_SIZE_V1,
+                VERSION_AT, //
             },
             manifest::{
                 Text,
                 MANIFEST_MAX, //
             },
+            report,
         },
     },
     miscdevice::{
@@ -73,26 +79,39 @@ use kernel::{
     uapi, //
 };
 
+// As LUO's UAPI: the number does not encode the argument's size, which `size` says (the
+// structure grows at its end).
 const TYPE: u32 = uapi::KHO_COMPAT_IOCTL_TYPE;
-const GET_MANIFEST: u32 = _IOWR::<uapi::kho_compat_text>(TYPE, 0x00);
-const SET_TARGET: u32 = _IOW::<uapi::kho_compat_text>(TYPE, 0x01);
+const GET_MANIFEST: u32 = _IO(TYPE, 0x00);
+const SET_TARGET: u32 = _IO(TYPE, 0x01);
 const CLEAR_TARGET: u32 = _IO(TYPE, 0x02);
-const GET_VERDICT: u32 = _IOWR::<uapi::kho_compat_text>(TYPE, 0x03);
-const GET_INCOMING: u32 = _IOWR::<uapi::kho_compat_text>(TYPE, 0x04);
-const GET_POLICY: u32 = _IOWR::<uapi::kho_compat_text>(TYPE, 0x05);
+const GET_VERDICT: u32 = _IO(TYPE, 0x03);
+const GET_INCOMING: u32 = _IO(TYPE, 0x04);
+const GET_POLICY: u32 = _IO(TYPE, 0x05);
 // The manifest size limit and the argument's size are the UAPI's.
 const _: () = assert!(MANIFEST_MAX == uapi::KHO_COMPAT_MANIFEST_MAX as usize);
 const _: () = assert!(TEXT_SIZE == size_of::<uapi::kho_compat_text>());
 const _: () = assert!(SIZE_AT == offset_of!(uapi::kho_compat_text, size));
 const _: () = assert!(LEN_AT == offset_of!(uapi::kho_compat_text, len));
 const _: () = assert!(DATA_AT == offset_of!(uapi::kho_compat_text, data));
+const _: () = assert!(FORMAT_AT == offset_of!(uapi::kho_compat_text, format));
+const _: () = assert!(VERSION_AT == offset_of!(uapi::kho_compat_text, version));
+const _: () = assert!(FORMAT_TEXT == uapi::KHO_COMPAT_FORMAT_TEXT);
+const _: () = assert!(FORMAT_DATA == uapi::KHO_COMPAT_FORMAT_DATA);
+const _: () = assert!(report::DATA_VERSION == uapi::KHO_COMPAT_DATA_VERSION);
 
-/// Reads and decodes the argument at `arg`.
-fn read_header(arg: usize) -> Result<Header> {
+/// Reads and decodes the argument at `arg`: its first version's fields, and the format asked
+/// for.
+fn read_header(arg: usize) -> Result<(Header, Format)> {
     let mut raw = [0u8; TEXT_SIZE];
     let mut reader = UserSlice::new(UserPtr::from_addr(arg), SIZE_MAX).reader();
-    reader.read_slice(&mut raw)?;
-    let h = decode(&raw)?;
+    let (v1, rest) = raw.split_at_mut(TEXT_SIZE_V1);
+    reader.read_slice(v1)?;
+    let v1: &[u8; TEXT_SIZE_V1] = (&*v1).try_into().map_err(|_| EINVAL)?;
+    let h = decode(v1)?;
+    // The fields of later versions the caller's structure has; the others stay zero.
+    reader.read_slice(&mut rest[..known_past_v1(h.size)])?;
+    let format = format(&raw, h.size)?;
     // The bytes past the known structure, in small pieces (not 4 KiB of stack).
     let mut left = h.size.saturating_sub(TEXT_SIZE);
     while left > 0 {
@@ -102,20 +121,41 @@ fn read_header(arg: usize) -> Result<Header> {
         tail_is_zero(&chunk[..n])?;
         left -= n;
     }
-    Ok(h)
+    Ok((h, format))
 }
 
-/// Hands the text `f` writes to user space (the GET ioctls): `len` says how many bytes the
-/// text has, also when they do not fit (`ENOSPC`).
-fn get_text(arg: usize, f: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) -> Result<isize> {
-    let h = read_header(arg)?;
+/// Hands the text `f` writes, in the format the caller asks for, to user space (the GET
+/// ioctls): `len` says how many bytes the text has, also when they do not fit (`ENOSPC`), and
+/// `version`, if the caller's structure has it, the version of the format written (0 for
+/// text).
+fn get_text(
+    arg: usize,
+    f: impl FnOnce(&mut dyn fmt::Write, Format) -> fmt::Result,
+) -> Result<isize> {
+    let (h, format) = read_header(arg)?;
     let mut text = Text(KVVec::new());
-    f(&mut text).map_err(|_| ENOMEM)?;
-    let needed = u32::try_from(text.0.len())?;
-    if text.0.len() <= h.len {
+    f(&mut text, format).map_err(|_| ENOMEM)?;
+    put_text(arg, &h, format, &text.0)
+}
+
+/// Writes `text`, in `format`, for the caller whose argument at `arg` is `h` (see
+/// [`get_text`]).
+fn put_text(arg: usize, h: &Header, format: Format, text: &[u8]) -> Result<isize> {
+    if has_version(h.size) {
+        let version = match format {
+            Format::Text => 0u32,
+            Format::Data => report::DATA_VERSION,
+        };
+        let at = arg.checked_add(VERSION_AT).ok_or(EFAULT)?;
+        UserSlice::new(UserPtr::from_addr(at), size_of::<u32>())
+            .writer()
+            .write_slice(&version.to_ne_bytes())?;
+    }
+    let needed = u32::try_from(text.len())?;
+    if text.len() <= h.len {
         UserSlice::new(UserPtr::from_addr(h.data), h.len)
             .writer()
-            .write_slice(&text.0)?;
+            .write_slice(text)?;
     }
     let len_at = arg
         .checked_add(offset_of!(uapi::kho_compat_text, len))
@@ -123,7 +163,7 @@ fn get_text(arg: usize, f: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) -> R
     UserSlice::new(UserPtr::from_addr(len_at), size_of::<u32>())
         .writer()
         .write_slice(&needed.to_ne_bytes())?;
-    if text.0.len() > h.len {
+    if text.len() > h.len {
         return Err(ENOSPC);
     }
     Ok(0)
@@ -131,7 +171,7 @@ fn get_text(arg: usize, f: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result) -> R
 
 /// Sets user space's target manifest from `arg`, if it is valid.
 fn set_target(arg: usize) -> Result<isize> {
-    let h = read_header(arg)?;
+    let (h, _) = read_header(arg)?;
     if h.len > MANIFEST_MAX {
         target::log_user(|| {
             pr_err!(
@@ -170,37 +210,56 @@ impl MiscDevice for Control {
         if !capable(Capability::SYS_BOOT) {
             return Err(EPERM);
         }
+        // GET_MANIFEST and GET_POLICY write the same lines in both formats: they are data
+        // already (a versioned manifest, `key value` lines).
         match cmd {
-            GET_MANIFEST => get_text(arg, manifest::write),
+            GET_MANIFEST => get_text(arg, |w, _| manifest::write(w)),
             SET_TARGET => set_target(arg),
             CLEAR_TARGET => {
                 target::clear_user();
                 Ok(0)
             }
-            GET_VERDICT if !kho::is_enabled() => get_text(arg, |w| {
+            GET_VERDICT if !kho::is_enabled() => get_text(arg, |w, format| {
                 // Booted with kho=off: a kexec hands nothing over, and is not checked.
-                w.write_str(
-                    "target none (KHO is disabled, kho=off)\n\
-                    verdict allowed: KHO is disabled (kho=off): nothing is handed over, \
-                    nothing is checked\n",
-                )
+                const WHY: &str = "KHO is disabled (kho=off): nothing is handed over, \
+                                   nothing is checked";
+                match format {
+                    Format::Text => write!(
+                        w,
+                        "target none (KHO is disabled, kho=off)\nverdict allowed: {WHY}\n"
+                    ),
+                    Format::Data => {
+                        writeln!(w, "{} {}", report::VERDICT, report::DATA_VERSION)?;
+                        w.write_str("target present=0 kho=0")?;
+                        report::Sentence("none (KHO is disabled, kho=off)").end_line(w)?;
+                        w.write_str("verdict outcome=allowed target=kho-disabled")?;
+                        report::Sentence(format_args!("allowed: {WHY}")).end_line(w)?;
+                        writeln!(w, "end")
+                    }
+                }
             }),
             GET_VERDICT => {
+                // Written under the registry's lock, into kernel memory; copied out after.
+                let (h, format) = read_header(arg)?;
                 let mut text = Text(KVVec::new());
                 compat::with_registered(|regs| {
-                    check::verdict(regs)?
-                        .write_text(&mut text)
-                        .map_err(|_| ENOMEM)
+                    let v = check::verdict(regs)?;
+                    match format {
+                        Format::Text => v.write_text(&mut text),
+                        Format::Data => v.write_data(&mut text),
+                    }
+                    .map_err(|_| ENOMEM)
                 })?;
-                get_text(arg, |w| {
-                    w.write_str(core::str::from_utf8(&text.0).map_err(|_| fmt::Error)?)
-                })
+                put_text(arg, &h, format, &text.0)
             }
-            GET_INCOMING => get_text(arg, |w| {
-                incoming::write_text(w)?;
-                w.write_str("\n")
+            GET_INCOMING => get_text(arg, |w, format| match format {
+                Format::Text => {
+                    incoming::write_text(w)?;
+                    w.write_str("\n")
+                }
+                Format::Data => incoming::write_data(w),
             }),
-            GET_POLICY => get_text(arg, |w| {
+            GET_POLICY => get_text(arg, |w, _| {
                 writeln!(w, "enforce {}", u8::from(crate::enforce()))?;
                 writeln!(w, "check-at-load {}", u8::from(crate::check_at_load()))
             }),

@@ -19,6 +19,11 @@ use kernel::{
             self,
             Entry, //
         },
+        report::{
+            self,
+            Sentence,
+            Value, //
+        },
         Component, Status,
     },
     prelude::*,
@@ -128,6 +133,31 @@ pub(crate) fn may_restore(name: &str) -> Result<(), (Status, Error)> {
     }
 }
 
+/// The text of the record's line, after `record `.
+struct RecordText<'a>(&'a incoming::Incoming);
+
+impl fmt::Display for RecordText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let incoming = self.0;
+        match incoming.record() {
+            RecordState::NotKhoBoot => write!(f, "none (not a KHO boot)"),
+            RecordState::NoRecord => write!(f, "none (the previous kernel wrote none)"),
+            RecordState::Unretrievable => write!(f, "corrupt (not retrievable)"),
+            RecordState::Rejected(why) => write!(f, "corrupt ({})", why.reason()),
+            RecordState::Read {
+                version, page_size, ..
+            } => write!(
+                f,
+                "{} from {} {} page-size {}",
+                version,
+                incoming.release().to_str().unwrap_or("?"),
+                record::ARCH.to_str().unwrap_or("?"),
+                page_size
+            ),
+        }
+    }
+}
+
 /// Writes the statuses as text (the `incoming` file), without a newline after the last line.
 ///
 /// A line per declared component; then a line per component the record lists that this
@@ -136,22 +166,7 @@ pub(crate) fn write_text(f: &mut dyn fmt::Write) -> fmt::Result {
     let Some(incoming) = incoming::get() else {
         return write!(f, "record unavailable");
     };
-    match incoming.record() {
-        RecordState::NotKhoBoot => write!(f, "record none (not a KHO boot)")?,
-        RecordState::NoRecord => write!(f, "record none (the previous kernel wrote none)")?,
-        RecordState::Unretrievable => write!(f, "record corrupt (not retrievable)")?,
-        RecordState::Rejected(why) => write!(f, "record corrupt ({})", why.reason())?,
-        RecordState::Read {
-            version, page_size, ..
-        } => write!(
-            f,
-            "record {} from {} {} page-size {}",
-            version,
-            incoming.release().to_str().unwrap_or("?"),
-            record::ARCH.to_str().unwrap_or("?"),
-            page_size
-        )?,
-    }
+    write!(f, "record {}", RecordText(incoming))?;
     let mut res = Ok(());
     for_each_declared(|c| {
         if res.is_ok() {
@@ -169,6 +184,83 @@ pub(crate) fn write_text(f: &mut dyn fmt::Write) -> fmt::Result {
         }
     });
     res
+}
+
+/// Writes the statuses as data ([`report`](kernel::kho::compat::report)): the format of
+/// `KHO_COMPAT_GET_INCOMING` with `KHO_COMPAT_FORMAT_DATA`. The same lines as the text, with
+/// codes: a `record` line, a `component` line per declared component, an `unclaimed` line per
+/// component the record lists that this kernel does not declare.
+pub(crate) fn write_data(f: &mut dyn fmt::Write) -> fmt::Result {
+    writeln!(f, "{} {}", report::INCOMING, report::DATA_VERSION)?;
+    let Some(incoming) = incoming::get() else {
+        f.write_str("record state=unavailable")?;
+        Sentence("unavailable").end_line(f)?;
+        // No `end`: the statuses could not be computed.
+        return Ok(());
+    };
+    match incoming.record() {
+        RecordState::NotKhoBoot => f.write_str("record state=none reason=not-kho-boot")?,
+        RecordState::NoRecord => f.write_str("record state=none reason=no-record")?,
+        RecordState::Unretrievable => f.write_str("record state=corrupt reason=unretrievable")?,
+        RecordState::Rejected(why) => write!(f, "record state=corrupt reason={}", why.code())?,
+        RecordState::Read {
+            version,
+            page_size,
+            components,
+        } => write!(
+            f,
+            "record state=read version={version} release={} arch={} page-size={page_size} \
+             components={components}",
+            Value(incoming.release().to_str().unwrap_or("?")),
+            Value(record::ARCH.to_str().unwrap_or("?")),
+        )?,
+    }
+    Sentence(RecordText(incoming)).end_line(f)?;
+    let mut res = Ok(());
+    for_each_declared(|c| {
+        if res.is_err() {
+            return;
+        }
+        let status = incoming.status(c);
+        res = (|| {
+            write!(
+                f,
+                "component name={} status={} reason={}",
+                Value(c.name()),
+                status.code(),
+                incoming.reason_code(c)
+            )?;
+            match status {
+                Status::Accepted(v) => write!(f, " version={v}")?,
+                Status::Unsupported { version, reads } => {
+                    write!(f, " version={version} reads={reads}")?
+                }
+                _ => {}
+            }
+            if let Some(errno) = status.errno_name() {
+                write!(f, " errno={errno}")?;
+            }
+            Sentence(format_args!("{} {}", c.name(), status)).end_line(f)
+        })();
+    });
+    res?;
+    incoming.for_each_entry(|name, entry| {
+        if res.is_err() || declared(name) {
+            return;
+        }
+        res = match entry {
+            Entry::Version(v) => write!(f, "unclaimed name={} version={v}", Value(name))
+                .and_then(|()| Sentence(format_args!("{name} unclaimed {v}")).end_line(f)),
+            Entry::Corrupt(why) => {
+                write!(f, "unclaimed name={} corrupt=1", Value(name)).and_then(|()| {
+                    Sentence(format_args!("{name} unclaimed corrupt ({why})")).end_line(f)
+                })
+            }
+            Entry::Missing => Ok(()),
+        };
+    });
+    res?;
+    writeln!(f, "end")
 }
 
 /// The incoming statuses as a debugfs file.

@@ -324,7 +324,8 @@ mod tests {
         corpus::target_for(&kernel, index, &mut theirs)?;
 
         let mut offline = Text(KVVec::new());
-        let status = rules::compare(&own.0, &theirs.0, &mut offline).map_err(|_| ENOMEM)?;
+        let status =
+            rules::compare(&own.0, Some(&theirs.0), false, &mut offline).map_err(|_| ENOMEM)?;
         let offline = core::str::from_utf8(&offline.0).map_err(|_| EINVAL)?;
 
         // The enforced path: the target as the kernel gets it, resolved, and the check.

@@ -11,6 +11,7 @@ use kernel::{
         ioctl,
         manifest,
         record,
+        report,
         rules, //
     },
     prelude::kunit_tests,

@@ -311,16 +311,23 @@ mod device_tests {
     use kernel::{
         kho::compat::ioctl::{
             decode,
+            format,
+            has_version,
+            known_past_v1,
             tail_is_zero,
+            Format,
             Header,
+            FORMAT_AT,
+            FORMAT_DATA,
             SIZE_MAX,
-            TEXT_SIZE, //
+            TEXT_SIZE,
+            TEXT_SIZE_V1, //
         },
         prelude::*,
     };
 
-    fn raw(size: u32, len: u32, data: u64) -> [u8; TEXT_SIZE] {
-        let mut r = [0u8; TEXT_SIZE];
+    fn raw(size: u32, len: u32, data: u64) -> [u8; TEXT_SIZE_V1] {
+        let mut r = [0u8; TEXT_SIZE_V1];
         r[..4].copy_from_slice(&size.to_ne_bytes());
         r[4..8].copy_from_slice(&len.to_ne_bytes());
         r[8..16].copy_from_slice(&data.to_ne_bytes());
@@ -337,7 +344,7 @@ mod device_tests {
                 data: 0x1000
             })
         );
-        // Smaller than the structure: not one.
+        // Smaller than the first version of the structure: not one.
         assert_eq!(decode(&raw(8, 100, 0x1000)).err(), Some(EINVAL));
         assert_eq!(decode(&raw(0, 100, 0x1000)).err(), Some(EINVAL));
         // Larger: accepted up to a page, if the extra bytes are zero.
@@ -345,5 +352,51 @@ mod device_tests {
         assert_eq!(decode(&raw(SIZE_MAX as u32 + 1, 1, 2)).err(), Some(E2BIG));
         assert_eq!(tail_is_zero(&[0, 0, 0]), Ok(()));
         assert_eq!(tail_is_zero(&[0, 1, 0]).err(), Some(E2BIG));
+    }
+
+    /// The argument as the device assembles it for a caller of `size` bytes whose structure
+    /// holds `format` at [`FORMAT_AT`] (if it reaches there): the fields its size covers, zero
+    /// past them.
+    fn known(size: usize, asked: u32) -> [u8; TEXT_SIZE] {
+        let mut r = [0u8; TEXT_SIZE];
+        r[..TEXT_SIZE_V1].copy_from_slice(&raw(size as u32, 100, 0x1000));
+        let passed = TEXT_SIZE_V1 + known_past_v1(size);
+        let mut field = [0u8; 4];
+        field.copy_from_slice(&asked.to_ne_bytes());
+        for (i, b) in field.iter().enumerate() {
+            if FORMAT_AT + i < passed {
+                r[FORMAT_AT + i] = *b;
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn an_agent_of_today_keeps_working_with_a_larger_structure() {
+        // A caller of the first version (16 bytes): text, as it always had, and nothing
+        // written past its structure.
+        assert_eq!(known_past_v1(TEXT_SIZE_V1), 0);
+        assert_eq!(format(&known(16, FORMAT_DATA), 16), Ok(Format::Text));
+        assert!(!has_version(16));
+        // Today's structure (24 bytes): the format it asks for, and the version written back.
+        assert_eq!(known_past_v1(TEXT_SIZE), TEXT_SIZE - TEXT_SIZE_V1);
+        assert_eq!(format(&known(24, 0), 24), Ok(Format::Text));
+        assert_eq!(format(&known(24, FORMAT_DATA), 24), Ok(Format::Data));
+        assert!(has_version(24));
+        // A format this kernel does not write: refused, not answered in another.
+        assert_eq!(format(&known(24, 2), 24).err(), Some(EINVAL));
+        // A structure that covers `format` but not `version`: the format, no version.
+        assert_eq!(format(&known(20, FORMAT_DATA), 20), Ok(Format::Data));
+        assert!(!has_version(20));
+        // A later, larger structure (a field of 8 bytes added at its end), as an agent built
+        // against a newer header passes it: the fields this kernel knows are read as they are,
+        // the added one is a tail that must be zero (its default), or E2BIG.
+        let size = TEXT_SIZE + 8;
+        assert!(decode(&raw(size as u32, 100, 0x1000)).is_ok());
+        assert_eq!(known_past_v1(size), TEXT_SIZE - TEXT_SIZE_V1);
+        assert_eq!(format(&known(size, FORMAT_DATA), size), Ok(Format::Data));
+        assert!(has_version(size));
+        assert_eq!(tail_is_zero(&[0; 8]), Ok(()));
+        assert_eq!(tail_is_zero(&[0, 0, 0, 0, 1, 0, 0, 0]).err(), Some(E2BIG));
     }
 }

@@ -37,6 +37,7 @@
 # kernels print their own (kho_compat:, kexec_core:).
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -184,6 +185,11 @@ def main():
     if a.no_memfd:
         need1 = [n for n in need1 if n not in ('memfd-fill', 'memfd-preserve', 'intact-memfd')]
         need2 = [n for n in need2 if n not in ('memfd-retrieve', 'memfd-verify')]
+    # The verdict of the load is also read as data (kho-compat verdict --json).
+    if 'verdict' in need1:
+        need1 += ['verdict-json']
+    if a.bad_input:
+        need1 += ['ioctl-formats']
     # LUO and memfd restore only what the handover record accepted (LUO's sessions: luo
     # and block; a memfd: memfd and vmalloc too); without a record, everything.
     incoming = [l.split('E2E-INCOMING ', 1)[1].strip() for l in second if 'E2E-INCOMING ' in l]
@@ -279,6 +285,7 @@ def main():
     verdicts = [l.split('E2E-VERDICT ', 1)[1] for l in first if 'E2E-VERDICT verdict ' in l]
     if a.verdict and (not verdicts or not verdicts[0].startswith('verdict ' + a.verdict)):
         why.append(f'verdict of the loaded image: expected {a.verdict}, got {verdicts[:1]}')
+    why += json_agrees(first)
     dry = [l.split('E2E-DRYRUN ', 1)[1] for l in first if 'E2E-DRYRUN verdict ' in l]
     if a.dry_run and (not dry or not dry[0].startswith('verdict ' + a.dry_run)):
         why.append(f'dry run: expected {a.dry_run}, got {dry[:1]}')
@@ -710,6 +717,62 @@ def main():
         return 1
     print('PASS ' + summary)
     return 0
+
+
+def json_agrees(part):
+    """Each verdict the guest read as data (kho-compat verdict --json, "E2E-JSON " lines)
+    against the text verdict it read just before: the same verdict, components and
+    unversioned items, each outcome's code the word the text uses, the text beside it the
+    text's line. Returns what disagrees."""
+    why = []
+    docs = []
+    for i, l in enumerate(part):
+        if 'E2E-JSON ' not in l:
+            continue
+        body = l.split('E2E-JSON ', 1)[1].rstrip('\r\n')
+        if body.startswith('{"format"'):
+            docs.append((i, []))
+        if docs:
+            docs[-1][1].append(body)
+    for at, body in docs:
+        try:
+            doc = json.loads('\n'.join(body))
+        except ValueError as e:
+            why.append(f'kho-compat verdict --json: not JSON ({e})')
+            continue
+        text = [l.split('E2E-VERDICT ', 1)[1].rstrip() for l in part[:at] if 'E2E-VERDICT ' in l]
+        starts = [j for j, t in enumerate(text) if t.startswith('target ')]
+        text = text[starts[-1]:] if starts else []
+        if (doc.get('format'), doc.get('version'), doc.get('complete')) != \
+                ('kho-compat-verdict', 1, True) or not text:
+            why.append(f'kho-compat verdict --json: not a whole version 1 verdict after a text '
+                       f'one ({doc.get("format")} {doc.get("version")})')
+            continue
+        verdict = doc.get('verdict', {})
+        want = next((t for t in text if t.startswith('verdict ')), '')
+        if 'verdict ' + verdict.get('text', '') != want or \
+                not want.startswith('verdict ' + verdict.get('outcome', '?')):
+            why.append(f'kho-compat verdict --json: verdict {verdict} is not the text\'s "{want}"')
+        if doc.get('target', {}).get('text') != next((t[7:] for t in text), None):
+            why.append('kho-compat verdict --json: not the text\'s target')
+        lines = [t for t in text if re.match(r'\S+ (write \d|idle:|refused:|dropped:)', t)
+                 and not t.startswith(('target ', 'verdict ', 'record ', 'unversioned '))]
+        comps = doc.get('components', [])
+        if [c.get('text') for c in comps] != lines:
+            why.append(f'kho-compat verdict --json: {len(comps)} components, the text '
+                       f'{len(lines)}, or their texts differ')
+        for c, t in zip(comps, lines):
+            words = t.split()
+            if c.get('name') != words[0] or c.get('outcome') != words[1].rstrip(':') or \
+                    (c.get('outcome') == 'write' and
+                     [str(c.get('version')), c.get('how')] != words[2:4]) or \
+                    (c.get('outcome') != 'write' and not c.get('reason')):
+                why.append(f'kho-compat verdict --json: {c} is not "{t}"')
+                break
+        unv = [t for t in text if t.startswith('unversioned ')]
+        if [u.get('text') for u in doc.get('unversioned', [])] != unv:
+            why.append('kho-compat verdict --json: not the text\'s unversioned items')
+    return why
 
 
 def checks(part):

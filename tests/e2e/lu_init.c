@@ -450,6 +450,18 @@ static int tool(const char *arg1, const char *arg2, const char *out, const char 
 }
 
 /*
+ * The verdict as data, for scripts: kho-compat verdict --json right after the
+ * text verdict whose exit status was @rc; check.py compares the two.
+ */
+static void verdict_json(int rc)
+{
+	int err = tool("verdict", "--json", "/verdict.json", "E2E-JSON ");
+
+	check("verdict-json", err == rc, "kho-compat verdict --json: exit %d, the text's %d", err,
+	      rc);
+}
+
+/*
  * Loads @kernel with kexec_file_load(), with this kernel's command line plus
  * " e2e_stage=2" and @extra; returns 0 or -errno.
  */
@@ -591,6 +603,7 @@ static void stage1_kho_off(void)
 	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
 	check("verdict", rc == 0, "kho-compat verdict after the load: exit %d (%s)", rc,
 	      rc == 0 ? "allowed" : rc == 1 ? "refused" : "error");
+	verdict_json(rc);
 	if (tools) {
 		rc = kexec_tools_exec();
 		check("kexec-exec", 0, "kexec -e returned: exit %d", rc);
@@ -752,9 +765,18 @@ static void ioctl_edges(void)
 		__u64 extra;
 	} big = { { sizeof(big), 0, 0 }, 0 };
 	struct kho_compat_text t = { sizeof(t), 1, (unsigned long)buf };
+	/* A caller built against the first version of the structure (16 bytes). */
+	struct {
+		__u32 size;
+		__u32 len;
+		__u64 data;
+	} v1 = { sizeof(v1), sizeof(buf), (unsigned long)buf };
+	struct kho_compat_text d = {
+		sizeof(d), sizeof(buf), (unsigned long)buf, KHO_COMPAT_FORMAT_DATA, 99
+	};
 	long manifest_len = read_file(MANIFEST, buf, sizeof(buf));
 	int fd = open("/dev/kho_compat", O_RDWR);
-	int nospc, needed, zero_tail, tail, clear, rc;
+	int nospc, needed, zero_tail, tail, clear, rc, old, old_text, data, data_ok, unknown;
 
 	if (fd < 0) {
 		check("ioctl-edges", 0, "open(/dev/kho_compat): errno %d", errno);
@@ -767,15 +789,32 @@ static void ioctl_edges(void)
 	zero_tail = ioctl(fd, KHO_COMPAT_GET_MANIFEST, &big) ? errno : 0;
 	big.extra = 1;
 	tail = ioctl(fd, KHO_COMPAT_GET_MANIFEST, &big) ? errno : 0;
+	/* The verdict for the first version's caller: text, as it always was. */
+	memset(buf, 0, sizeof(buf));
+	old = ioctl(fd, KHO_COMPAT_GET_VERDICT, &v1) ? errno : 0;
+	old_text = !old && !strncmp(buf, "target ", 7);
+	/* As data: the versioned document, and its version written back. */
+	memset(buf, 0, sizeof(buf));
+	data = ioctl(fd, KHO_COMPAT_GET_VERDICT, &d) ? errno : 0;
+	data_ok = !data && d.version == KHO_COMPAT_DATA_VERSION &&
+		  !strncmp(buf, "kho-compat-verdict 1\n", 21) && strstr(buf, "\nend\n");
+	/* A format this kernel does not write: refused, not answered in another. */
+	d.format = 7;
+	unknown = ioctl(fd, KHO_COMPAT_GET_VERDICT, &d) ? errno : 0;
 	clear = ioctl(fd, KHO_COMPAT_CLEAR_TARGET, 0) ? errno : 0;
 	close(fd);
 	rc = tool("verdict", NULL, "/edges.out", "E2E-EDGES ");
 	check("ioctl-edges", nospc == ENOSPC && needed == manifest_len && !zero_tail &&
 	      tail == E2BIG && !clear && grep_file("/edges.out", "target none"),
-	      "GET into 1 byte: %s, %d bytes needed (the manifest has %ld); a 24-byte argument: %d, with a non-zero tail: %s; CLEAR: %d, then %s",
-	      nospc == ENOSPC ? "ENOSPC" : "not ENOSPC", needed, manifest_len, zero_tail,
-	      tail == E2BIG ? "E2BIG" : "not E2BIG", clear,
+	      "GET into 1 byte: %s, %d bytes needed (the manifest has %ld); a %zu-byte argument: %d, with a non-zero tail: %s; CLEAR: %d, then %s",
+	      nospc == ENOSPC ? "ENOSPC" : "not ENOSPC", needed, manifest_len, sizeof(big),
+	      zero_tail, tail == E2BIG ? "E2BIG" : "not E2BIG", clear,
 	      grep_file("/edges.out", "target none") ? "no target" : "a target still set");
+	check("ioctl-formats", old_text && data_ok && unknown == EINVAL,
+	      "GET_VERDICT with the 16-byte structure: %d, %s; as data: %d, version %u, %s; format 7: %s",
+	      old, old_text ? "text" : "not text", data, d.version,
+	      data_ok ? "a whole kho-compat-verdict 1 document" : "not the document",
+	      unknown == EINVAL ? "EINVAL" : "not EINVAL");
 	rc = tool("load", "/target.manifest", "/tool.out", "E2E-TOOL ");
 	check("ioctl-edges-reload", rc == 0, "kho-compat load /target.manifest: exit %d", rc);
 }
@@ -1397,6 +1436,7 @@ static void stage1_kexec_tools(long refuse, long load_refuse)
 	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
 	check("verdict", rc == (refuse ? 1 : 0), "kho-compat verdict after the load: exit %d (%s)",
 	      rc, rc == 0 ? "allowed" : rc == 1 ? "refused" : "error");
+	verdict_json(rc);
 	if (systemd)
 		check("workload-stopped", !stop_workload(workload),
 		      "systemd stopped the workload (pid %d) before kexec -e", workload);
@@ -1618,6 +1658,7 @@ preserved:
 	rc = tool("verdict", NULL, "/verdict.out", "E2E-VERDICT ");
 	check("verdict", rc == (refuse ? 1 : 0), "kho-compat verdict after the load: exit %d (%s)",
 	      rc, rc == 0 ? "allowed" : rc == 1 ? "refused" : "error");
+	verdict_json(rc);
 	if (failures)
 		return;
 

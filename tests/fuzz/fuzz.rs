@@ -63,6 +63,10 @@ mod manifest;
 #[path = "../../rust/kernel/kho/compat/rules.rs"]
 mod rules;
 
+#[path = "../../rust/kernel/kho/compat/report.rs"]
+#[allow(dead_code)]
+mod report;
+
 #[path = "../../rust/kernel/kho/compat/image.rs"]
 mod image;
 

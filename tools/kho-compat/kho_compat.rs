@@ -7,12 +7,15 @@
 //! kho-compat load FILE             hand the target kernel's manifest (a manifest file or a
 //!                                  kernel image) over, as a dry-run input or a fallback
 //! kho-compat clear                 forget it
-//! kho-compat verdict               the verdict of the check (dry run)
-//! kho-compat incoming              status of what the previous kernel handed over
+//! kho-compat verdict [--json]      the verdict of the check (dry run)
+//! kho-compat incoming [--json]     status of what the previous kernel handed over
 //! kho-compat policy                the policy of the check (enforce, check-at-load)
-//! kho-compat compare OWN TARGET    offline: can a kernel hand over to another? Each is a
+//! kho-compat compare [--json] OWN TARGET
+//!                                  offline: can a kernel hand over to another? Each is a
 //!                                  manifest file or a kernel image (bzImage, Image, and
-//!                                  Image.gz or an EFI zboot vmlinuz.efi, decompressed)
+//!                                  Image.gz or an EFI zboot vmlinuz.efi, decompressed); a
+//!                                  TARGET image without a manifest (a distribution's) gets
+//!                                  the verdict under each policy
 //! kho-compat extract IMAGE         the manifest a kernel image carries
 //! kho-compat vouch TARGET MODULE.ko...
 //!                                  the target's manifest (a file or its image) with the
@@ -36,8 +39,12 @@
 //! counts each as holding state; the kernel uses the components registered at that moment and
 //! asks each.
 //!
+//! `--json` writes the kernel's data format (`KHO_COMPAT_FORMAT_DATA`, every outcome and
+//! reason a code, the text beside it) as one JSON object, for scripts.
+//!
 //! Exit status: 0 on success (verdict and compare: the update is allowed), 1 when the update
-//! would be refused, 2 on errors (with a message).
+//! would be refused, 2 on errors (with a message), 3 (compare) when it depends on the target
+//! kernel's policy (`kho_compat.enforce`).
 //!
 //! The kernel's build makes it (`tools/kho-compat/Makefile`, called by the kernel's Makefile
 //! when `CONFIG_KHO_COMPAT_IMAGE_MANIFEST` is on, or `make -C tools/kho-compat`) with the Rust
@@ -67,6 +74,10 @@ mod manifest;
 #[path = "../../rust/kernel/kho/compat/rules.rs"]
 #[allow(dead_code)]
 mod rules;
+
+#[path = "../../rust/kernel/kho/compat/report.rs"]
+#[allow(dead_code)]
+mod report;
 
 #[path = "../../rust/kernel/kho/compat/image.rs"]
 #[allow(dead_code)]
@@ -296,27 +307,36 @@ fn unpacked(path: &[u8], data: &[u8]) -> Result<Option<KVec<u8>>, i32> {
 }
 
 /// Reads a manifest out of the file at `path`: a manifest, or the one a kernel image carries
-/// (compressed or not).
-fn manifest_of_file(path: &[u8]) -> Result<KVec<u8>, i32> {
+/// (compressed or not); `None` for an image that carries none (an unmodified kernel). A
+/// damaged image is an error, never an image without a manifest.
+fn manifest_or_absent(path: &[u8]) -> Result<Option<KVec<u8>>, i32> {
     let data = slurp(path)?;
     let data = unpacked(path, &data)?.unwrap_or(data);
     if !is_image(&data) {
-        return Ok(data);
+        return Ok(Some(data));
     }
     match image::find(&data) {
         Ok(Found::Manifest(text)) => {
             let mut out = KVec::new();
             out.extend_from_slice(text, GFP_KERNEL)
                 .map_err(|_| fail(format_args!("out of memory")))?;
-            Ok(out)
+            Ok(Some(out))
         }
-        Ok(Found::Absent) => Err(fail(format_args!(
+        Ok(Found::Absent) => Ok(None),
+        Err(d) => Err(fail(format_args!("{}: {d}", show(path)))),
+    }
+}
+
+/// Reads a manifest out of the file at `path`, as [`manifest_or_absent`]; an image that
+/// carries none is an error here.
+fn manifest_of_file(path: &[u8]) -> Result<KVec<u8>, i32> {
+    manifest_or_absent(path)?.ok_or_else(|| {
+        fail(format_args!(
             "{}: the image carries no manifest (an unmodified kernel, or one built without \
             CONFIG_KHO_COMPAT_IMAGE_MANIFEST)",
             show(path)
-        ))),
-        Err(d) => Err(fail(format_args!("{}: {d}", show(path)))),
-    }
+        ))
+    })
 }
 
 /// `struct kho_compat_text` of `include/uapi/linux/kho_compat.h`.
@@ -325,18 +345,37 @@ struct TextArg {
     size: u32,
     len: u32,
     data: u64,
+    format: u32,
+    version: u32,
 }
 
-/// The ioctls of `include/uapi/linux/kho_compat.h` (type 0xBB, a 16-byte argument).
-const fn ioc(dir: u32, nr: u32) -> u32 {
-    (dir << 30) | ((size_of::<TextArg>() as u32) << 16) | (0xbb << 8) | nr
+impl TextArg {
+    fn new(len: usize, data: u64, format: u32) -> Self {
+        Self {
+            size: size_of::<TextArg>() as u32,
+            len: len as u32,
+            data,
+            format,
+            version: 0,
+        }
+    }
 }
-const GET_MANIFEST: u32 = ioc(3, 0);
-const SET_TARGET: u32 = ioc(1, 1);
-const CLEAR_TARGET: u32 = (0xbb << 8) | 2;
-const GET_VERDICT: u32 = ioc(3, 3);
-const GET_INCOMING: u32 = ioc(3, 4);
-const GET_POLICY: u32 = ioc(3, 5);
+
+/// `KHO_COMPAT_FORMAT_TEXT`, `KHO_COMPAT_FORMAT_DATA`.
+const FORMAT_TEXT: u32 = 0;
+const FORMAT_DATA: u32 = 1;
+
+/// The ioctls of `include/uapi/linux/kho_compat.h`: `_IO(0xBB, nr)` (the argument's size is in
+/// the argument).
+const fn io(nr: u32) -> u32 {
+    (0xbb << 8) | nr
+}
+const GET_MANIFEST: u32 = io(0);
+const SET_TARGET: u32 = io(1);
+const CLEAR_TARGET: u32 = io(2);
+const GET_VERDICT: u32 = io(3);
+const GET_INCOMING: u32 = io(4);
+const GET_POLICY: u32 = io(5);
 
 const DEVICE: &[u8] = b"/dev/kho_compat\0";
 
@@ -352,17 +391,13 @@ fn open_device() -> Result<i32, i32> {
     Ok(fd as i32)
 }
 
-/// Runs a GET ioctl and returns its text.
-fn get_text(cmd: u32) -> Result<KVec<u8>, i32> {
+/// Runs a GET ioctl and returns its text, in `format`.
+fn get_text(cmd: u32, format: u32) -> Result<KVec<u8>, i32> {
     let fd = open_device()?;
     let mut room = 64 * 1024;
     loop {
         let mut buf = KVec::from_elem(0u8, room, GFP_KERNEL).map_err(|_| 2)?;
-        let mut t = TextArg {
-            size: size_of::<TextArg>() as u32,
-            len: room as u32,
-            data: buf.as_mut_ptr() as u64,
-        };
+        let mut t = TextArg::new(room, buf.as_mut_ptr() as u64, format);
         // SAFETY: `t` is a live `struct kho_compat_text` whose buffer has `room` bytes.
         let r = unsafe { rt::ioctl(fd, cmd, core::ptr::from_mut(&mut t) as usize) };
         if r == -28 && t.len as usize > room {
@@ -375,6 +410,13 @@ fn get_text(cmd: u32) -> Result<KVec<u8>, i32> {
             return Err(fail(format_args!(
                 "/dev/kho_compat: {}",
                 Error::from_errno(r).name()
+            )));
+        }
+        if format == FORMAT_DATA && t.version != report::DATA_VERSION {
+            return Err(fail(format_args!(
+                "/dev/kho_compat: data format version {}, this tool reads {}",
+                t.version,
+                report::DATA_VERSION
             )));
         }
         buf.truncate(t.len as usize);
@@ -395,11 +437,7 @@ fn load(path: &[u8]) -> i32 {
         Ok(fd) => fd,
         Err(code) => return code,
     };
-    let mut t = TextArg {
-        size: size_of::<TextArg>() as u32,
-        len: text.len() as u32,
-        data: text.as_ptr() as u64,
-    };
+    let mut t = TextArg::new(text.len(), text.as_ptr() as u64, FORMAT_TEXT);
     // SAFETY: `t` is a live `struct kho_compat_text` whose buffer holds `len` bytes.
     let r = unsafe { rt::ioctl(fd, SET_TARGET, core::ptr::from_mut(&mut t) as usize) };
     rt::close(fd);
@@ -415,18 +453,21 @@ fn load(path: &[u8]) -> i32 {
     0
 }
 
-fn compare(own: &[u8], target: &[u8]) -> i32 {
-    let (own, target) = match (manifest_of_file(own), manifest_of_file(target)) {
+fn compare(own: &[u8], target: &[u8], json: bool) -> i32 {
+    let (own, target) = match (manifest_of_file(own), manifest_or_absent(target)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(code), _) | (_, Err(code)) => return code,
     };
     let mut text = Text(KVec::new());
-    match rules::compare(&own, &target, &mut text) {
+    match rules::compare(&own, target.as_deref(), json, &mut text) {
+        Ok(2) => {
+            // The reason is the message of an error.
+            let _ = Out::new(2).write_str(show(&text.0));
+            2
+        }
         Ok(code) => {
-            if code == 2 {
-                // The reason is the message of an error.
-                let mut err = Out::new(2);
-                let _ = err.write_str(show(&text.0));
+            if json {
+                write_json(&mut Out::new(1), &text.0);
             } else {
                 print(&mut Out::new(1), &text.0);
             }
@@ -434,6 +475,157 @@ fn compare(own: &[u8], target: &[u8]) -> i32 {
         }
         Err(_) => fail(format_args!("out of memory")),
     }
+}
+
+/// Writes `s` as a JSON string.
+fn json_string(out: &mut Out, s: &[u8]) {
+    let _ = out.write_str("\"");
+    let mut rest = s;
+    while !rest.is_empty() {
+        let (valid, bad) = match core::str::from_utf8(rest) {
+            Ok(v) => (v, &[][..]),
+            Err(e) => {
+                let (v, b) = rest.split_at(e.valid_up_to());
+                (core::str::from_utf8(v).unwrap_or(""), b)
+            }
+        };
+        for c in valid.chars() {
+            let _ = match c {
+                '"' => out.write_str("\\\""),
+                '\\' => out.write_str("\\\\"),
+                c if (c as u32) < 0x20 => write!(out, "\\u{:04x}", c as u32),
+                c => out.write_char(c),
+            };
+        }
+        // A byte that is not UTF-8, as the code point of its value.
+        if let Some((b, more)) = bad.split_first() {
+            let _ = write!(out, "\\u{:04x}", b);
+            rest = more;
+        } else {
+            rest = &[];
+        }
+    }
+    let _ = out.write_str("\"");
+}
+
+/// Writes a value of the data (`report`), its `%` escapes undone, as a JSON string, or as a
+/// number for the keys whose values are numbers.
+fn json_value(out: &mut Out, key: &str, value: &str) {
+    const NUMBERS: &[&str] = &[
+        "version",
+        "files",
+        "holds",
+        "enforce",
+        "page-size",
+        "components",
+        "present",
+        "modular-in-target",
+        "corrupt",
+        "unusable",
+        "kho",
+    ];
+    if key != "text"
+        && NUMBERS.contains(&key)
+        && !value.is_empty()
+        && value.len() < 16
+        && value.bytes().all(|b| b.is_ascii_digit())
+    {
+        let _ = out.write_str(value);
+        return;
+    }
+    let mut bytes = KVec::new();
+    let raw = value.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        let (b, n) = match report::unescape_byte(&raw[i..]) {
+            Some(b) if key != "text" => (b, 3),
+            _ => (raw[i], 1),
+        };
+        if bytes.push(b, GFP_KERNEL).is_err() {
+            break;
+        }
+        i += n;
+    }
+    json_string(out, &bytes);
+}
+
+/// Writes a document of the data format (`report`: a verdict or the incoming statuses) as one
+/// JSON object, a record per line: `format` and `version` from its first line, `complete` (whether it ends with
+/// `end`), a member per record type that appears once (`target`, `verdict`, `record`), and an
+/// array per record type that repeats (`components`, `unversioned`, `policies`, `unclaimed`),
+/// each record an object of its fields. Record types and keys the data adds later are kept.
+fn write_json(out: &mut Out, data: &[u8]) {
+    let text = show(data);
+    let mut lines = text.lines();
+    let (format, version) = lines
+        .next()
+        .and_then(|l| l.split_once(' '))
+        .unwrap_or(("?", "0"));
+    let _ = out.write_str("{\"format\": ");
+    json_string(out, format.as_bytes());
+    let _ = out.write_str(", \"version\": ");
+    json_value(out, "version", version);
+    let complete = text.lines().last() == Some("end");
+    let _ = write!(out, ", \"complete\": {complete}");
+    let record = |out: &mut Out, line: &str| {
+        let _ = out.write_str("{");
+        let mut first = true;
+        report::for_each_field(line, |k, v| {
+            let _ = out.write_str(if first { "" } else { ", " });
+            first = false;
+            json_string(out, k.as_bytes());
+            let _ = out.write_str(": ");
+            json_value(out, k, v);
+        });
+        let _ = out.write_str("}");
+    };
+    const ARRAYS: &[(&str, &str)] = &[
+        ("component", "components"),
+        ("unversioned", "unversioned"),
+        ("policy", "policies"),
+        ("unclaimed", "unclaimed"),
+    ];
+    // The singletons, then each array in turn.
+    for line in lines.clone() {
+        let kind = report::record_type(line);
+        if line == "end" || ARRAYS.iter().any(|(k, _)| *k == kind) {
+            continue;
+        }
+        let _ = out.write_str(",\n ");
+        json_string(out, kind.as_bytes());
+        let _ = out.write_str(": ");
+        record(out, line);
+    }
+    for (kind, name) in ARRAYS {
+        let _ = write!(out, ",\n \"{name}\": [");
+        let mut first = true;
+        for line in lines.clone().filter(|l| report::record_type(l) == *kind) {
+            let _ = out.write_str(if first { "\n  " } else { ",\n  " });
+            first = false;
+            record(out, line);
+        }
+        let _ = out.write_str("]");
+    }
+    let _ = out.write_str("}\n");
+}
+
+/// Runs `verdict` or `incoming`: prints the text, or the data as JSON; returns the exit
+/// status (`verdict`: 1 if the update would be refused).
+fn get_and_print(cmd: u32, json: bool) -> i32 {
+    let t = match get_text(cmd, if json { FORMAT_DATA } else { FORMAT_TEXT }) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let refused = if json {
+        write_json(&mut Out::new(1), &t);
+        show(&t).lines().any(|l| {
+            report::record_type(l) == "verdict" && report::field(l, "outcome") == Some("refused")
+        })
+    } else {
+        print(&mut Out::new(1), &t);
+        t.windows(16).any(|w| w == b"\nverdict refused")
+    };
+    i32::from(cmd == GET_VERDICT && refused)
 }
 
 fn extract(path: &[u8]) -> i32 {
@@ -833,8 +1025,8 @@ fn differential(blocks: &[u8]) -> i32 {
     0
 }
 
-const USAGE: &str = "usage: kho-compat manifest | load FILE | clear | verdict | incoming | policy |
-       kho-compat compare OWN TARGET | extract IMAGE |
+const USAGE: &str = "usage: kho-compat manifest | load FILE | clear | verdict [--json] |
+       kho-compat incoming [--json] | policy | compare [--json] OWN TARGET | extract IMAGE |
        kho-compat vouch TARGET MODULE.ko... |
        kho-compat manifest-of VMLINUX RELEASE [-T LIST] [MODULE...] | blob MANIFEST OUT |
        kho-compat section VMLINUX MANIFEST OUT | differential BLOCKS
@@ -844,39 +1036,24 @@ const USAGE: &str = "usage: kho-compat manifest | load FILE | clear | verdict | 
 pub(crate) fn run(args: &[&[u8]]) -> i32 {
     let args = args.get(1..).unwrap_or(&[]);
     let code = match args {
-        [b"manifest"] => match get_text(GET_MANIFEST) {
+        [b"manifest"] => match get_text(GET_MANIFEST, FORMAT_TEXT) {
             Ok(t) => {
                 print(&mut Out::new(1), &t);
                 0
             }
             Err(code) => code,
         },
-        [b"policy"] => match get_text(GET_POLICY) {
+        [b"policy"] => match get_text(GET_POLICY, FORMAT_TEXT) {
             Ok(t) => {
                 print(&mut Out::new(1), &t);
                 0
             }
             Err(code) => code,
         },
-        [b"incoming"] => match get_text(GET_INCOMING) {
-            Ok(t) => {
-                print(&mut Out::new(1), &t);
-                0
-            }
-            Err(code) => code,
-        },
-        [b"verdict"] => match get_text(GET_VERDICT) {
-            Ok(t) => {
-                print(&mut Out::new(1), &t);
-                let refused = t.windows(16).any(|w| w == b"\nverdict refused");
-                if refused {
-                    1
-                } else {
-                    0
-                }
-            }
-            Err(code) => code,
-        },
+        [b"incoming"] => get_and_print(GET_INCOMING, false),
+        [b"incoming", b"--json"] => get_and_print(GET_INCOMING, true),
+        [b"verdict"] => get_and_print(GET_VERDICT, false),
+        [b"verdict", b"--json"] => get_and_print(GET_VERDICT, true),
         [b"clear"] => match open_device() {
             Ok(fd) => {
                 // SAFETY: `CLEAR_TARGET` takes no argument.
@@ -894,7 +1071,8 @@ pub(crate) fn run(args: &[&[u8]]) -> i32 {
             Err(code) => code,
         },
         [b"load", file] => load(file),
-        [b"compare", own, target] => compare(own, target),
+        [b"compare", own, target] => compare(own, target, false),
+        [b"compare", b"--json", own, target] => compare(own, target, true),
         [b"extract", image] => extract(image),
         [b"manifest-of", vmlinux, release, rest @ ..] => {
             // -T LIST: the modules' objects, one path per line (modules.order), as the

@@ -17,7 +17,7 @@ use super::{
         Manifest,
         Text, //
     },
-    record, rules,
+    record, report, rules,
 };
 
 /// What a property says: fine, or what is wrong.
@@ -86,16 +86,51 @@ pub(crate) fn check_verdict(input: &[u8]) -> Checked {
         None => input.split_at(input.len() / 2),
     };
     let mut out = Text(KVVec::new());
-    let status = rules::compare(own, target, &mut out).map_err(|_| "out of memory")?;
+    let status = rules::compare(own, Some(target), false, &mut out).map_err(|_| "out of memory")?;
     if status > 2 {
         return Err("a status other than 0, 1 or 2");
     }
     let mut twice = Text(KVVec::new());
-    if rules::compare(own, target, &mut twice) != Ok(status) || twice.0[..] != out.0[..] {
+    if rules::compare(own, Some(target), false, &mut twice) != Ok(status)
+        || twice.0[..] != out.0[..]
+    {
         return Err("the verdict is not deterministic");
     }
     if status == 0 && out.0.windows(7).any(|w| w == b"refused") {
         return Err("allowed, but something is refused");
+    }
+    // The same verdict as data: the same status, a complete document whose every line reads
+    // as fields, and the outcome the status says.
+    let mut data = Text(KVVec::new());
+    if rules::compare(own, Some(target), true, &mut data) != Ok(status) {
+        return Err("the data's status is not the text's");
+    }
+    if status < 2 {
+        let text = core::str::from_utf8(&data.0).map_err(|_| "the data is not UTF-8")?;
+        let mut lines = text.lines();
+        if lines.next() != Some("kho-compat-verdict 1") || text.lines().last() != Some("end") {
+            return Err("the data is not a whole version 1 document");
+        }
+        let mut verdicts = 0;
+        for line in lines.filter(|l| *l != "end") {
+            let mut bad = false;
+            report::for_each_field(line, |k, v| {
+                bad |= k.is_empty() || v.is_empty() || (k != "text" && v.contains(' '));
+            });
+            if bad || report::field(line, "text").is_none() {
+                return Err("a data line does not read as fields with a text");
+            }
+            if report::record_type(line) == "verdict" {
+                verdicts += 1;
+                let want = if status == 0 { "allowed" } else { "refused" };
+                if report::field(line, "outcome") != Some(want) {
+                    return Err("the data's outcome is not the status");
+                }
+            }
+        }
+        if verdicts != 1 {
+            return Err("not one verdict line");
+        }
     }
     Ok(())
 }

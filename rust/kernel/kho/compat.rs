@@ -131,6 +131,7 @@ pub mod manifest;
 mod outgoing;
 pub mod record;
 mod registry;
+pub mod report;
 pub mod rules;
 pub mod section;
 

@@ -330,7 +330,7 @@ pub fn pair(index: u64) -> Result<(Text, Text)> {
 pub fn digest(index: u64) -> Result<u64> {
     let (own, target) = pair(index)?;
     let mut out = Text(KVVec::new());
-    let status = compare(&own.0, &target.0, &mut out).map_err(|_| ENOMEM)?;
+    let status = compare(&own.0, Some(&target.0), false, &mut out).map_err(|_| ENOMEM)?;
     out.0.push(status, GFP_KERNEL)?;
     Ok(fnv1a_bytes(&out.0))
 }
@@ -343,7 +343,7 @@ pub fn block_digest(block: u64) -> Result<(u64, [u32; 3])> {
     for i in block * BLOCK as u64..(block + 1) * BLOCK as u64 {
         let (own, target) = pair(i)?;
         let mut out = Text(KVVec::new());
-        let status = compare(&own.0, &target.0, &mut out).map_err(|_| ENOMEM)?;
+        let status = compare(&own.0, Some(&target.0), false, &mut out).map_err(|_| ENOMEM)?;
         if let Some(c) = counts.get_mut(usize::from(status)) {
             *c += 1;
         }

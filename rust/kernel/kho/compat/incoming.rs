@@ -66,6 +66,30 @@ impl Status {
     }
 }
 
+impl Status {
+    /// Returns its code in the data ([`report`](super::report)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Status::Accepted(_) => "accepted",
+            Status::Unsupported { .. } => "unsupported",
+            Status::Missing(_) => "missing",
+            Status::Corrupt(_) => "corrupt",
+            Status::Ignored => "ignored",
+        }
+    }
+
+    /// Returns the name of the errno of [`Status::to_error`], or `None` if it is accepted.
+    pub fn errno_name(&self) -> Option<&'static str> {
+        match self {
+            Status::Accepted(_) => None,
+            Status::Missing(_) => Some("ENOENT"),
+            Status::Unsupported { .. } => Some("EPROTONOSUPPORT"),
+            Status::Corrupt(_) => Some("EBADMSG"),
+            Status::Ignored => Some("ECANCELED"),
+        }
+    }
+}
+
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -221,6 +245,28 @@ impl Incoming {
                     version: v,
                     reads: component.reads(),
                 },
+            },
+        }
+    }
+
+    /// Returns the code of why `component` has its status (the data of
+    /// [`report`](super::report)): `read` for data the record lists in a version (accepted or
+    /// unsupported), `not-in-record`, `entry-corrupt`, `foundation-broken` (ignored), or what
+    /// is wrong with the record as a whole (`not-kho-boot`, `no-record`, `unretrievable`,
+    /// `record-corrupt`: [`Invalid::code`] says why).
+    pub fn reason_code(&self, component: &Component) -> &'static str {
+        if matches!(self.status(component), Status::Ignored) {
+            return "foundation-broken";
+        }
+        match self.record {
+            RecordState::NotKhoBoot => "not-kho-boot",
+            RecordState::NoRecord => "no-record",
+            RecordState::Unretrievable => "unretrievable",
+            RecordState::Rejected(_) => "record-corrupt",
+            RecordState::Read { .. } => match self.entry(component.name()) {
+                Entry::Missing => "not-in-record",
+                Entry::Corrupt(_) => "entry-corrupt",
+                Entry::Version(_) => "read",
             },
         }
     }

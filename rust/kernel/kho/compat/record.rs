@@ -101,6 +101,20 @@ pub enum Invalid {
 }
 
 impl Invalid {
+    /// Returns its code in the data ([`report`](super::report)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Invalid::Blob => "not-fdt",
+            Invalid::Property(_) => "property",
+            Invalid::NotARecord => "not-a-record",
+            Invalid::Version(_) => "record-version",
+            Invalid::PageSize(_) => "page-size",
+            Invalid::Arch => "arch",
+            Invalid::Components => "components",
+            Invalid::Checksum => "checksum",
+        }
+    }
+
     /// Describes the problem for a log line.
     pub fn reason(&self) -> &'static str {
         match self {

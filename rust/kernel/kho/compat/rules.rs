@@ -42,6 +42,11 @@ use super::{
         ARCH_MAX,
         RELEASE_MAX, //
     },
+    report::{
+        self,
+        Sentence,
+        Value, //
+    },
 };
 use core::fmt;
 
@@ -199,6 +204,19 @@ pub enum Reason {
     TargetMismatch,
 }
 
+impl Reason {
+    /// Returns its code in the data ([`report`](super::report)).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::NoCommonVersion { .. } => "no-common-version",
+            Reason::PinNotRead { .. } => "pin-not-read",
+            Reason::PinNotWritten { .. } => "pin-not-written",
+            Reason::MissingInTarget => "missing-in-target",
+            Reason::TargetMismatch => "target-mismatch",
+        }
+    }
+}
+
 /// What a component does in the handover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -317,11 +335,31 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// Returns the name of the errno it is reported with.
+    /// Returns the name of the errno it is reported with before kexec
+    /// (`liveupdate_reboot()`).
     pub fn name(self) -> &'static str {
         match self {
             Refusal::NoTarget | Refusal::Unversioned => "ENODATA",
             Refusal::Incompatible => "ENOEXEC",
+        }
+    }
+
+    /// Returns the name of the errno a load refused by the check fails with
+    /// (`kho_compat.check_at_load`): `ECANCELED` rather than `ENOEXEC`, on which kexec-tools
+    /// falls back to `kexec_load()`.
+    pub fn load_name(self) -> &'static str {
+        match self {
+            Refusal::NoTarget | Refusal::Unversioned => "ENODATA",
+            Refusal::Incompatible => "ECANCELED",
+        }
+    }
+
+    /// Returns its code in the data ([`report`](super::report)).
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::NoTarget => "no-target",
+            Refusal::Incompatible => "incompatible",
+            Refusal::Unversioned => "unversioned",
         }
     }
 }
@@ -638,89 +676,281 @@ impl Verdict {
         }
     }
 
-    /// Writes the verdict as text: a header, the record version, and a line per component
-    /// (the format of `KHO_COMPAT_GET_VERDICT` and of `kho-compat compare`).
-    pub fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+    /// Returns the text of the verdict's target, after `target `.
+    fn target_text(&self) -> impl fmt::Display + '_ {
         let origin = if self.note_len > 0 && self.overall != Overall::Unusable {
             Some(self.note())
         } else {
             None
         };
-        let target = Target(self.target_release(), origin);
         match self.overall {
-            Overall::NoTarget { enforce } => write!(
-                f,
-                "target {}\nverdict {}\n",
-                Target("none", origin),
-                if enforce {
-                    "refused ENODATA: no target manifest and kho_compat.enforce=1"
-                } else {
-                    "allowed: no target manifest (kho_compat.enforce=0): newest versions"
-                }
-            )?,
-            Overall::Mismatch(m) => write!(
-                f,
-                "target {target}\nverdict refused ENOEXEC: {}\n",
-                Why(&m, self)
-            )?,
-            Overall::Unusable => write!(
-                f,
-                "target unusable\nverdict refused ENOEXEC: {}\n",
-                self.note()
-            )?,
-            Overall::Checked => match self.refusal() {
-                Some(Refusal::Unversioned) => write!(
-                    f,
-                    "target {target}\nverdict refused ENODATA: unversioned state and \
-                    kho_compat.enforce=1\n"
-                )?,
-                Some(_) => write!(f, "target {target}\nverdict refused ENOEXEC\n")?,
-                None => write!(f, "target {target}\nverdict allowed\n")?,
-            },
+            Overall::NoTarget { .. } => Target("none", origin),
+            Overall::Unusable => Target("unusable", None),
+            _ => Target(self.target_release(), origin),
         }
-        if !matches!(self.overall, Overall::Mismatch(_) | Overall::Unusable) {
+    }
+
+    /// Writes the verdict as text: a header, the record version, and a line per component
+    /// (the format of `KHO_COMPAT_GET_VERDICT` and of `kho-compat compare`).
+    pub fn write_text(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        write!(
+            f,
+            "target {}\nverdict {}\n",
+            self.target_text(),
+            VerdictText(self)
+        )?;
+        if self.record_written() {
             writeln!(f, "record write {}", self.record_version)?;
         }
         for e in self.entries.iter() {
-            let name = e.name();
-            match e.outcome {
-                Outcome::Write { version, how } => writeln!(
-                    f,
-                    "{} write {} {}{}",
-                    name,
-                    version,
-                    how,
-                    if e.modular_in_target {
-                        " (a module in the target: load it there to restore)"
-                    } else {
-                        ""
-                    }
-                )?,
-                Outcome::Idle(r) => {
-                    writeln!(f, "{} idle: holds nothing; {}", name, Explain(&r, e))?
-                }
-                Outcome::Refused(r) => writeln!(f, "{} refused: {}", name, Explain(&r, e))?,
-                Outcome::Dropped(r) => writeln!(
-                    f,
-                    "{} dropped: optional, nothing handed over; {}",
-                    name,
-                    Explain(&r, e)
-                )?,
-            }
+            writeln!(f, "{}", DecisionText(e))?;
         }
         for u in self.unversioned.iter() {
-            let what = if !u.holds {
-                "holds nothing"
-            } else if self.enforce {
-                "refused (kho_compat.enforce=1)"
-            } else if self.refusal().is_some() {
-                "would be handed over unchecked (kho_compat.enforce=0)"
-            } else {
-                "handed over unchecked (kho_compat.enforce=0)"
-            };
-            writeln!(f, "unversioned {u}: no component versions it; {what}")?;
+            writeln!(f, "{}", UnversionedText(u, self))?;
         }
         Ok(())
+    }
+
+    /// Returns whether the verdict says which handover record version is written.
+    fn record_written(&self) -> bool {
+        !matches!(self.overall, Overall::Mismatch(_) | Overall::Unusable)
+    }
+
+    /// Writes the verdict as data ([`report`](super::report), version
+    /// [`DATA_VERSION`](super::report::DATA_VERSION)): the format of `KHO_COMPAT_GET_VERDICT`
+    /// with `KHO_COMPAT_FORMAT_DATA`, and of `kho-compat compare --json`.
+    pub fn write_data(&self, f: &mut dyn fmt::Write) -> fmt::Result {
+        writeln!(f, "{} {}", report::VERDICT, report::DATA_VERSION)?;
+        self.write_data_records(f, None)?;
+        writeln!(f, "end")
+    }
+
+    /// Writes the records of [`Verdict::write_data`] (without the first and last lines);
+    /// `policies`, for a verdict whose outcome depends on the policy, the verdict under each.
+    fn write_data_records(
+        &self,
+        f: &mut dyn fmt::Write,
+        policies: Option<[&Verdict; 2]>,
+    ) -> fmt::Result {
+        let arch = core::str::from_utf8(&self.target_arch[..self.target_arch_len]).unwrap_or("?");
+        match self.overall {
+            Overall::NoTarget { .. } => f.write_str("target present=0")?,
+            Overall::Unusable => f.write_str("target present=0 unusable=1")?,
+            _ => write!(
+                f,
+                "target present=1 release={} arch={}",
+                Value(self.target_release()),
+                Value(arch)
+            )?,
+        }
+        if self.note_len > 0 {
+            write!(f, " origin={}", Value(self.note()))?;
+        }
+        Sentence(self.target_text()).end_line(f)?;
+        match policies {
+            None => self.write_data_verdict(f, "verdict")?,
+            Some(under) => {
+                let allowed = under.iter().filter(|v| v.refusal().is_none()).count();
+                let outcome = match allowed {
+                    0 => "refused",
+                    2 => "allowed",
+                    _ => "depends-on-policy",
+                };
+                write!(f, "verdict outcome={outcome}")?;
+                Sentence(format_args!(
+                    "{}: kho_compat.enforce=0 (the default): {}; kho_compat.enforce=1: {}",
+                    if allowed == 1 {
+                        "depends on the policy"
+                    } else {
+                        "the same under both policies"
+                    },
+                    VerdictText(under[0]),
+                    VerdictText(under[1])
+                ))
+                .end_line(f)?;
+                for v in under {
+                    v.write_data_verdict(f, "policy")?;
+                }
+            }
+        }
+        if self.record_written() {
+            write!(f, "record version={}", self.record_version)?;
+            Sentence(format_args!("record write {}", self.record_version)).end_line(f)?;
+        }
+        for e in self.entries.iter() {
+            write!(
+                f,
+                "component name={} outcome={}",
+                Value(e.name()),
+                match e.outcome {
+                    Outcome::Write { .. } => "write",
+                    Outcome::Idle(_) => "idle",
+                    Outcome::Refused(_) => "refused",
+                    Outcome::Dropped(_) => "dropped",
+                }
+            )?;
+            match e.outcome {
+                Outcome::Write { version, how } => write!(f, " version={version} how={how}")?,
+                Outcome::Idle(r) | Outcome::Refused(r) | Outcome::Dropped(r) => {
+                    write!(f, " reason={}", r.code())?;
+                    match r {
+                        Reason::NoCommonVersion { reads, .. } => write!(f, " reads={reads}")?,
+                        Reason::PinNotRead { version, reads } => {
+                            write!(f, " version={version} reads={reads}")?
+                        }
+                        Reason::PinNotWritten { version, .. } => write!(f, " version={version}")?,
+                        Reason::MissingInTarget | Reason::TargetMismatch => {}
+                    }
+                }
+            }
+            write!(
+                f,
+                " writes={} modular-in-target={}",
+                e.writes,
+                u8::from(e.modular_in_target)
+            )?;
+            Sentence(DecisionText(e)).end_line(f)?;
+        }
+        for u in self.unversioned.iter() {
+            let (kind, files) = match u.kind {
+                UnversionedKind::Subtree => ("subtree", None),
+                UnversionedKind::FileHandler { files } => ("file-handler", Some(files)),
+                UnversionedKind::Flb => ("flb", None),
+            };
+            write!(f, "unversioned kind={kind} name={}", Value(u.name()))?;
+            if let Some(n) = files {
+                write!(f, " files={n}")?;
+            }
+            write!(
+                f,
+                " holds={} outcome={}",
+                u8::from(u.holds),
+                self.unversioned_outcome(u)
+            )?;
+            Sentence(UnversionedText(u, self)).end_line(f)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the `verdict` (or `policy`) record of the data.
+    fn write_data_verdict(&self, f: &mut dyn fmt::Write, record: &str) -> fmt::Result {
+        let refusal = self.refusal();
+        write!(
+            f,
+            "{record} enforce={} outcome={}",
+            u8::from(self.enforce),
+            if refusal.is_some() {
+                "refused"
+            } else {
+                "allowed"
+            }
+        )?;
+        if let Some(r) = refusal {
+            write!(
+                f,
+                " refusal={} errno={} load-errno={}",
+                r.code(),
+                r.name(),
+                r.load_name()
+            )?;
+        }
+        let cause = match self.overall {
+            Overall::Checked => "checked",
+            Overall::NoTarget { .. } => "no-target",
+            Overall::Mismatch(Mismatch::Arch) => "arch",
+            Overall::Mismatch(Mismatch::PageSize(_)) => "page-size",
+            Overall::Mismatch(Mismatch::Record(_)) => "record",
+            Overall::Mismatch(Mismatch::RecordCapacity { .. }) => "record-capacity",
+            Overall::Unusable => "unusable",
+        };
+        write!(f, " cause={cause}")?;
+        Sentence(VerdictText(self)).end_line(f)
+    }
+
+    /// Returns the code of what happens to `u`, unversioned.
+    fn unversioned_outcome(&self, u: &Unversioned) -> &'static str {
+        if !u.holds {
+            "idle"
+        } else if self.enforce {
+            "refused"
+        } else if self.refusal().is_some() {
+            "would-cross-unchecked"
+        } else {
+            "crosses-unchecked"
+        }
+    }
+}
+
+/// The text of a verdict's outcome, after `verdict `.
+struct VerdictText<'a>(&'a Verdict);
+
+impl fmt::Display for VerdictText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self.0;
+        match v.overall {
+            Overall::NoTarget { enforce } => f.write_str(if enforce {
+                "refused ENODATA: no target manifest and kho_compat.enforce=1"
+            } else {
+                "allowed: no target manifest (kho_compat.enforce=0): newest versions"
+            }),
+            Overall::Mismatch(m) => write!(f, "refused ENOEXEC: {}", Why(&m, v)),
+            Overall::Unusable => write!(f, "refused ENOEXEC: {}", v.note()),
+            Overall::Checked => match v.refusal() {
+                Some(Refusal::Unversioned) => {
+                    f.write_str("refused ENODATA: unversioned state and kho_compat.enforce=1")
+                }
+                Some(_) => f.write_str("refused ENOEXEC"),
+                None => f.write_str("allowed"),
+            },
+        }
+    }
+}
+
+/// The text line of a component's decision.
+struct DecisionText<'a>(&'a Decision);
+
+impl fmt::Display for DecisionText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = self.0;
+        let name = e.name();
+        match e.outcome {
+            Outcome::Write { version, how } => write!(
+                f,
+                "{} write {} {}{}",
+                name,
+                version,
+                how,
+                if e.modular_in_target {
+                    " (a module in the target: load it there to restore)"
+                } else {
+                    ""
+                }
+            ),
+            Outcome::Idle(r) => write!(f, "{} idle: holds nothing; {}", name, Explain(&r, e)),
+            Outcome::Refused(r) => write!(f, "{} refused: {}", name, Explain(&r, e)),
+            Outcome::Dropped(r) => write!(
+                f,
+                "{} dropped: optional, nothing handed over; {}",
+                name,
+                Explain(&r, e)
+            ),
+        }
+    }
+}
+
+/// The text line of an unversioned item.
+struct UnversionedText<'a>(&'a Unversioned, &'a Verdict);
+
+impl fmt::Display for UnversionedText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (u, v) = (self.0, self.1);
+        let what = match v.unversioned_outcome(u) {
+            "idle" => "holds nothing",
+            "refused" => "refused (kho_compat.enforce=1)",
+            "would-cross-unchecked" => "would be handed over unchecked (kho_compat.enforce=0)",
+            _ => "handed over unchecked (kho_compat.enforce=0)",
+        };
+        write!(f, "unversioned {u}: no component versions it; {what}")
     }
 }
 
@@ -816,11 +1046,20 @@ impl fmt::Display for Why<'_> {
 }
 
 /// Compares a kernel's manifest with a target's, offline (`kho-compat compare`): writes the
-/// verdict, or why a manifest was rejected, to `out`, and returns the exit status: 0 if the
-/// live update would be allowed, 1 if refused, 2 if a manifest is unusable.
+/// verdict (as text, or as data with `data`), or why a manifest was rejected, to `out`, and
+/// returns the exit status: 0 if the live update would be allowed, 1 if refused, 2 if a
+/// manifest is unusable, 3 if it depends on the policy.
 ///
-/// Nothing else of the own kernel is known: every component is taken to hold state.
-pub fn compare(own: &[u8], target: &[u8], out: &mut dyn fmt::Write) -> Result<u8, fmt::Error> {
+/// A `target` of `None` is an image that carries no manifest (an unmodified kernel, as a
+/// distribution ships it): the kernel then decides by its policy, `kho_compat.enforce`, and
+/// the verdict under each policy is written, since under the default one that kexec proceeds
+/// unchecked. Nothing else of the own kernel is known: every component is taken to hold state.
+pub fn compare(
+    own: &[u8],
+    target: Option<&[u8]>,
+    data: bool,
+    out: &mut dyn fmt::Write,
+) -> Result<u8, fmt::Error> {
     let own = match parse(own) {
         Ok(m) => m,
         Err(r) => {
@@ -828,7 +1067,7 @@ pub fn compare(own: &[u8], target: &[u8], out: &mut dyn fmt::Write) -> Result<u8
             return Ok(2);
         }
     };
-    let target = match parse(target) {
+    let target = match target.map(parse).transpose() {
         Ok(m) => m,
         Err(r) => {
             writeln!(out, "error: the target manifest is rejected: {r}")?;
@@ -841,18 +1080,55 @@ pub fn compare(own: &[u8], target: &[u8], out: &mut dyn fmt::Write) -> Result<u8
         release: own.release(),
         record: own.record,
     };
-    let components = own.components().iter().map(|c| Outgoing {
-        name: c.name(),
-        writes: c.writes,
-        chosen: c.chosen,
-        holds_state: true,
-        optional: c.optional,
-        written: None,
-    });
-    let Ok(v) = compute(&source, Some(&target), false, components) else {
+    let components = || {
+        own.components().iter().map(|c| Outgoing {
+            name: c.name(),
+            writes: c.writes,
+            chosen: c.chosen,
+            holds_state: true,
+            optional: c.optional,
+            written: None,
+        })
+    };
+    let verdict = |enforce| {
+        let mut v = compute(&source, target.as_ref(), enforce, components())?;
+        if target.is_none() {
+            v.set_note("the image carries no manifest");
+        }
+        Ok::<_, Error>(v)
+    };
+    let (Ok(warn), Ok(enforce)) = (verdict(false), verdict(true)) else {
         writeln!(out, "error: out of memory")?;
         return Ok(2);
     };
-    v.write_text(out)?;
-    Ok(if v.refusal().is_some() { 1 } else { 0 })
+    let under = [&warn, &enforce];
+    let code = match under.map(|v| v.refusal().is_some()) {
+        [false, false] => 0,
+        [true, true] => 1,
+        _ => 3,
+    };
+    match (target.is_some(), data) {
+        (true, false) => warn.write_text(out)?,
+        (true, true) => warn.write_data(out)?,
+        (false, false) => {
+            write!(
+                out,
+                "target {}\nverdict depends on the policy:\n",
+                warn.target_text()
+            )?;
+            for (v, which) in [(&warn, "0 (the default)"), (&enforce, "1")] {
+                writeln!(out, "  kho_compat.enforce={which}: {}", VerdictText(v))?;
+            }
+            writeln!(out, "record write {}", warn.record_version)?;
+            for e in warn.entries.iter() {
+                writeln!(out, "{}", DecisionText(e))?;
+            }
+        }
+        (false, true) => {
+            writeln!(out, "{} {}", report::VERDICT, report::DATA_VERSION)?;
+            warn.write_data_records(out, Some(under))?;
+            writeln!(out, "end")?;
+        }
+    }
+    Ok(code)
 }
