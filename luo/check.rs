@@ -317,10 +317,7 @@ pub(crate) fn check_load(image: Image) -> Result {
     targets.pending = None;
     // kexec-tools falls back to kexec_load() on ENOEXEC and reads it as a broken image:
     // ECANCELED is neither (kexec_file_load failed: Operation canceled).
-    let (errno, name) = match refusal {
-        Refusal::NoTarget | Refusal::Unversioned => (ENODATA, "ENODATA"),
-        Refusal::Incompatible => (ECANCELED, "ECANCELED"),
-    };
+    let (errno, name) = refusal.load_errno();
     let stays = if matches!(targets.image, Image::None) {
         "nothing is loaded"
     } else {
@@ -844,6 +841,22 @@ mod tests {
                 how: Choice::Pinned
             })
         );
+        assert_eq!(v.refusal(), None);
+        // A version it does not write refuses even without a target, under either policy.
+        for enforce in [false, true] {
+            let v = compute(
+                &ThisKernel {
+                    arch: native().0,
+                    page_size: PAGE_SIZE,
+                    release: "7.3.4-source",
+                    record: Versions::new(1, 3),
+                },
+                None,
+                enforce,
+                [c(true, Some(3))].into_iter(),
+            )?;
+            assert!(v.refusal().is_some());
+        }
         Ok(())
     }
 

@@ -100,9 +100,9 @@ const _: () = assert!(FORMAT_TEXT == uapi::KHO_COMPAT_FORMAT_TEXT);
 const _: () = assert!(FORMAT_DATA == uapi::KHO_COMPAT_FORMAT_DATA);
 const _: () = assert!(report::DATA_VERSION == uapi::KHO_COMPAT_DATA_VERSION);
 
-/// Reads and decodes the argument at `arg`: its first version's fields, and the format asked
-/// for.
-fn read_header(arg: usize) -> Result<(Header, Format)> {
+/// Reads and decodes the argument at `arg`: its first version's fields, and the bytes of the
+/// structure this kernel knows (those past the caller's `size` zero).
+fn read_header(arg: usize) -> Result<(Header, [u8; TEXT_SIZE])> {
     let mut raw = [0u8; TEXT_SIZE];
     let mut reader = UserSlice::new(UserPtr::from_addr(arg), SIZE_MAX).reader();
     let (v1, rest) = raw.split_at_mut(TEXT_SIZE_V1);
@@ -111,7 +111,6 @@ fn read_header(arg: usize) -> Result<(Header, Format)> {
     let h = decode(v1)?;
     // The fields of later versions the caller's structure has; the others stay zero.
     reader.read_slice(&mut rest[..known_past_v1(h.size)])?;
-    let format = format(&raw, h.size)?;
     // The bytes past the known structure, in small pieces (not 4 KiB of stack).
     let mut left = h.size.saturating_sub(TEXT_SIZE);
     while left > 0 {
@@ -121,31 +120,42 @@ fn read_header(arg: usize) -> Result<(Header, Format)> {
         tail_is_zero(&chunk[..n])?;
         left -= n;
     }
-    Ok((h, format))
+    Ok((h, raw))
+}
+
+/// Reads the argument of a GET ioctl at `arg`: its fields, and the format asked for.
+fn read_get(arg: usize) -> Result<(Header, Format)> {
+    let (h, raw) = read_header(arg)?;
+    Ok((h, format(&raw, h.size)?))
 }
 
 /// Hands the text `f` writes, in the format the caller asks for, to user space (the GET
-/// ioctls): `len` says how many bytes the text has, also when they do not fit (`ENOSPC`), and
-/// `version`, if the caller's structure has it, the version of the format written (0 for
-/// text).
+/// ioctls): `len` says how many bytes the text has, also when they do not fit (`ENOSPC`).
+/// `version`, if the caller's structure has it, is written the version of the data
+/// (`report`) that `f` wrote: [`report::DATA_VERSION`] if it is one, 0 otherwise.
 fn get_text(
     arg: usize,
-    f: impl FnOnce(&mut dyn fmt::Write, Format) -> fmt::Result,
+    f: impl FnOnce(&mut dyn fmt::Write, Format) -> Result<u32, fmt::Error>,
 ) -> Result<isize> {
-    let (h, format) = read_header(arg)?;
+    let (h, format) = read_get(arg)?;
     let mut text = Text(KVVec::new());
-    f(&mut text, format).map_err(|_| ENOMEM)?;
-    put_text(arg, &h, format, &text.0)
+    let version = f(&mut text, format).map_err(|_| ENOMEM)?;
+    put_text(arg, &h, version, &text.0)
 }
 
-/// Writes `text`, in `format`, for the caller whose argument at `arg` is `h` (see
-/// [`get_text`]).
-fn put_text(arg: usize, h: &Header, format: Format, text: &[u8]) -> Result<isize> {
+/// The version of what a writer of [`get_text`] wrote in `format`: a `report` document for
+/// data.
+fn report_version(format: Format) -> u32 {
+    match format {
+        Format::Text => 0,
+        Format::Data => report::DATA_VERSION,
+    }
+}
+
+/// Writes `text`, a `report` document of `version` (0 if it is none), for the caller whose
+/// argument at `arg` is `h` (see [`get_text`]).
+fn put_text(arg: usize, h: &Header, version: u32, text: &[u8]) -> Result<isize> {
     if has_version(h.size) {
-        let version = match format {
-            Format::Text => 0u32,
-            Format::Data => report::DATA_VERSION,
-        };
         let at = arg.checked_add(VERSION_AT).ok_or(EFAULT)?;
         UserSlice::new(UserPtr::from_addr(at), size_of::<u32>())
             .writer()
@@ -171,6 +181,7 @@ fn put_text(arg: usize, h: &Header, format: Format, text: &[u8]) -> Result<isize
 
 /// Sets user space's target manifest from `arg`, if it is valid.
 fn set_target(arg: usize) -> Result<isize> {
+    // `format` is the GET ioctls' and not read here.
     let (h, _) = read_header(arg)?;
     if h.len > MANIFEST_MAX {
         target::log_user(|| {
@@ -211,15 +222,16 @@ impl MiscDevice for Control {
             return Err(EPERM);
         }
         // GET_MANIFEST and GET_POLICY write the same lines in both formats: they are data
-        // already (a versioned manifest, `key value` lines).
+        // already (a versioned manifest, `key value` lines), not `report` documents (version
+        // 0).
         match cmd {
-            GET_MANIFEST => get_text(arg, |w, _| manifest::write(w)),
+            GET_MANIFEST => get_text(arg, |w, _| manifest::write(w).map(|()| 0)),
             SET_TARGET => set_target(arg),
             CLEAR_TARGET => {
                 target::clear_user();
                 Ok(0)
             }
-            GET_VERDICT if !kho::is_enabled() => get_text(arg, |w, format| {
+            GET_VERDICT if !kho::is_enabled() => get_text(arg, |w, format| -> Result<u32, fmt::Error> {
                 // Booted with kho=off: a kexec hands nothing over, and is not checked.
                 const WHY: &str = "KHO is disabled (kho=off): nothing is handed over, \
                                    nothing is checked";
@@ -227,20 +239,25 @@ impl MiscDevice for Control {
                     Format::Text => write!(
                         w,
                         "target none (KHO is disabled, kho=off)\nverdict allowed: {WHY}\n"
-                    ),
+                    )?,
                     Format::Data => {
                         writeln!(w, "{} {}", report::VERDICT, report::DATA_VERSION)?;
                         w.write_str("target present=0 kho=0")?;
                         report::Sentence("none (KHO is disabled, kho=off)").end_line(w)?;
-                        w.write_str("verdict outcome=allowed target=kho-disabled")?;
+                        write!(
+                            w,
+                            "verdict enforce={} outcome=allowed cause=kho-disabled",
+                            u8::from(crate::enforce())
+                        )?;
                         report::Sentence(format_args!("allowed: {WHY}")).end_line(w)?;
-                        writeln!(w, "end")
+                        writeln!(w, "end")?
                     }
                 }
+                Ok(report_version(format))
             }),
             GET_VERDICT => {
                 // Written under the registry's lock, into kernel memory; copied out after.
-                let (h, format) = read_header(arg)?;
+                let (h, format) = read_get(arg)?;
                 let mut text = Text(KVVec::new());
                 compat::with_registered(|regs| {
                     let v = check::verdict(regs)?;
@@ -250,18 +267,22 @@ impl MiscDevice for Control {
                     }
                     .map_err(|_| ENOMEM)
                 })?;
-                put_text(arg, &h, format, &text.0)
+                put_text(arg, &h, report_version(format), &text.0)
             }
-            GET_INCOMING => get_text(arg, |w, format| match format {
-                Format::Text => {
-                    incoming::write_text(w)?;
-                    w.write_str("\n")
+            GET_INCOMING => get_text(arg, |w, format| {
+                match format {
+                    Format::Text => {
+                        incoming::write_text(w)?;
+                        w.write_str("\n")?
+                    }
+                    Format::Data => incoming::write_data(w)?,
                 }
-                Format::Data => incoming::write_data(w),
+                Ok(report_version(format))
             }),
             GET_POLICY => get_text(arg, |w, _| {
                 writeln!(w, "enforce {}", u8::from(crate::enforce()))?;
-                writeln!(w, "check-at-load {}", u8::from(crate::check_at_load()))
+                writeln!(w, "check-at-load {}", u8::from(crate::check_at_load()))?;
+                Ok(0)
             }),
             _ => Err(ENOTTY),
         }

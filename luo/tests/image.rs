@@ -385,6 +385,9 @@ mod device_tests {
         assert!(has_version(24));
         // A format this kernel does not write: refused, not answered in another.
         assert_eq!(format(&known(24, 2), 24).err(), Some(EINVAL));
+        // A structure that covers `format` in part: those bytes are a tail.
+        assert_eq!(format(&known(18, 0), 18), Ok(Format::Text));
+        assert_eq!(format(&known(18, FORMAT_DATA), 18).err(), Some(E2BIG));
         // A structure that covers `format` but not `version`: the format, no version.
         assert_eq!(format(&known(20, FORMAT_DATA), 20), Ok(Format::Data));
         assert!(!has_version(20));

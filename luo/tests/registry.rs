@@ -322,6 +322,17 @@ mod tests {
         assert!(compat::has_property(abi::KHO_SUBTREE_NODE, "blob-size", 8));
         assert!(compat::has_property(abi::RESERVE_MEM_NODE, "start", 8));
         assert!(compat::has_property(abi::RESERVE_MEM_NODE, "size", 8));
+        // Every property of the header declared, once, and nothing else.
+        let declared = ["preserved-data", "blob-size"];
+        assert!(compat::declares_every_property(abi::KHO_SUBTREE_NODE, &declared));
+        assert!(compat::declares_every_property(abi::KHO_SUBTREE_NODE, &["blob-size", "preserved-data"]));
+        assert!(!compat::declares_every_property(abi::KHO_SUBTREE_NODE, &["preserved-data", "preserved-data"]));
+        assert!(!compat::declares_every_property(abi::KHO_SUBTREE_NODE, &["preserved-data"]));
+        assert!(!compat::declares_every_property(
+            abi::KHO_SUBTREE_NODE,
+            &["preserved-data", "blob-size", "blob-bytes"]
+        ));
+        assert!(compat::declares_every_property(&[], &[]));
         // A name is compared whole, without its NUL.
         assert!(!compat::has_property(&[(b"size", 8)], "size", 8));
         assert!(!compat::has_property(&[(b"sizes\0", 8)], "size", 8));

@@ -734,6 +734,10 @@ def json_agrees(part):
             docs.append((i, []))
         if docs:
             docs[-1][1].append(body)
+    # One document per kho-compat verdict --json the guest ran: none missing, none merged.
+    runs = sum(1 for l in part if re.search(r'E2E-CHECK verdict-json\b', l))
+    if len(docs) != runs:
+        why.append(f'kho-compat verdict --json: {len(docs)} JSON document(s) for {runs} run(s)')
     for at, body in docs:
         try:
             doc = json.loads('\n'.join(body))

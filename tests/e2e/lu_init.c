@@ -765,12 +765,18 @@ static void ioctl_edges(void)
 		__u64 extra;
 	} big = { { sizeof(big), 0, 0 }, 0 };
 	struct kho_compat_text t = { sizeof(t), 1, (unsigned long)buf };
-	/* A caller built against the first version of the structure (16 bytes). */
+	/*
+	 * A caller built against the first version of the structure (16 bytes),
+	 * with what follows it in its memory: nothing is written there.
+	 */
 	struct {
-		__u32 size;
-		__u32 len;
-		__u64 data;
-	} v1 = { sizeof(v1), sizeof(buf), (unsigned long)buf };
+		struct {
+			__u32 size;
+			__u32 len;
+			__u64 data;
+		} t;
+		__u64 after;
+	} v1 = { { 16, sizeof(buf), (unsigned long)buf }, 0x6b686f2d636f6d70ULL };
 	struct kho_compat_text d = {
 		sizeof(d), sizeof(buf), (unsigned long)buf, KHO_COMPAT_FORMAT_DATA, 99
 	};
@@ -791,8 +797,8 @@ static void ioctl_edges(void)
 	tail = ioctl(fd, KHO_COMPAT_GET_MANIFEST, &big) ? errno : 0;
 	/* The verdict for the first version's caller: text, as it always was. */
 	memset(buf, 0, sizeof(buf));
-	old = ioctl(fd, KHO_COMPAT_GET_VERDICT, &v1) ? errno : 0;
-	old_text = !old && !strncmp(buf, "target ", 7);
+	old = ioctl(fd, KHO_COMPAT_GET_VERDICT, &v1.t) ? errno : 0;
+	old_text = !old && !strncmp(buf, "target ", 7) && v1.after == 0x6b686f2d636f6d70ULL;
 	/* As data: the versioned document, and its version written back. */
 	memset(buf, 0, sizeof(buf));
 	data = ioctl(fd, KHO_COMPAT_GET_VERDICT, &d) ? errno : 0;
@@ -812,7 +818,8 @@ static void ioctl_edges(void)
 	      grep_file("/edges.out", "target none") ? "no target" : "a target still set");
 	check("ioctl-formats", old_text && data_ok && unknown == EINVAL,
 	      "GET_VERDICT with the 16-byte structure: %d, %s; as data: %d, version %u, %s; format 7: %s",
-	      old, old_text ? "text" : "not text", data, d.version,
+	      old, old_text ? "text, nothing written past it" : "not text, or written past it",
+	      data, d.version,
 	      data_ok ? "a whole kho-compat-verdict 1 document" : "not the document",
 	      unknown == EINVAL ? "EINVAL" : "not EINVAL");
 	rc = tool("load", "/target.manifest", "/tool.out", "E2E-TOOL ");

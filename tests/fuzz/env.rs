@@ -40,6 +40,7 @@ pub const EINVAL: Error = Error(22);
 pub const EFBIG: Error = Error(27);
 pub const ENOSPC: Error = Error(28);
 pub const ENODATA: Error = Error(61);
+pub const ECANCELED: Error = Error(125);
 
 /// Allocation flags: one kind of memory here.
 #[derive(Clone, Copy)]

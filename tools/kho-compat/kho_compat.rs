@@ -529,8 +529,14 @@ fn json_value(out: &mut Out, key: &str, value: &str) {
         && !value.is_empty()
         && value.len() < 16
         && value.bytes().all(|b| b.is_ascii_digit())
+        && (value == "0" || !value.starts_with('0'))
     {
         let _ = out.write_str(value);
+        return;
+    }
+    // An empty value is written `%`.
+    if key != "text" && value == "%" {
+        json_string(out, b"");
         return;
     }
     let mut bytes = KVec::new();
@@ -550,10 +556,11 @@ fn json_value(out: &mut Out, key: &str, value: &str) {
 }
 
 /// Writes a document of the data format (`report`: a verdict or the incoming statuses) as one
-/// JSON object, a record per line: `format` and `version` from its first line, `complete` (whether it ends with
-/// `end`), a member per record type that appears once (`target`, `verdict`, `record`), and an
-/// array per record type that repeats (`components`, `unversioned`, `policies`, `unclaimed`),
-/// each record an object of its fields. Record types and keys the data adds later are kept.
+/// JSON object, a record per line: `format` and `version` from its first line, `complete`
+/// (whether it ends with `end`), a member per record type that appears once (`target`,
+/// `verdict`, `record`: the last one, if the data repeats it), and an array per other record
+/// type (`components`, `unversioned`, `policies`, `unclaimed`, and under its own name a type
+/// the data adds later), each record an object of its fields.
 fn write_json(out: &mut Out, data: &[u8]) {
     let text = show(data);
     let mut lines = text.lines();
@@ -579,32 +586,44 @@ fn write_json(out: &mut Out, data: &[u8]) {
         });
         let _ = out.write_str("}");
     };
+    const SINGLE: &[&str] = &["target", "verdict", "record"];
     const ARRAYS: &[(&str, &str)] = &[
         ("component", "components"),
         ("unversioned", "unversioned"),
         ("policy", "policies"),
         ("unclaimed", "unclaimed"),
     ];
-    // The singletons, then each array in turn.
-    for line in lines.clone() {
-        let kind = report::record_type(line);
-        if line == "end" || ARRAYS.iter().any(|(k, _)| *k == kind) {
-            continue;
+    // The singletons (the last of each), then each array, the known ones always.
+    for kind in SINGLE {
+        if let Some(line) = lines.clone().filter(|l| report::record_type(l) == *kind).last() {
+            let _ = write!(out, ",\n \"{kind}\": ");
+            record(out, line);
         }
-        let _ = out.write_str(",\n ");
-        json_string(out, kind.as_bytes());
-        let _ = out.write_str(": ");
-        record(out, line);
     }
-    for (kind, name) in ARRAYS {
-        let _ = write!(out, ",\n \"{name}\": [");
+    let array = |out: &mut Out, kind: &str, name: &str| {
+        let _ = out.write_str(",\n ");
+        json_string(out, name.as_bytes());
+        let _ = out.write_str(": [");
         let mut first = true;
-        for line in lines.clone().filter(|l| report::record_type(l) == *kind) {
+        for line in lines.clone().filter(|l| report::record_type(l) == kind) {
             let _ = out.write_str(if first { "\n  " } else { ",\n  " });
             first = false;
             record(out, line);
         }
         let _ = out.write_str("]");
+    };
+    for (kind, name) in ARRAYS {
+        array(out, kind, name);
+    }
+    // Types the data adds later, each once, in order of appearance.
+    let known = |kind: &str| {
+        kind == "end" || SINGLE.contains(&kind) || ARRAYS.iter().any(|(k, _)| *k == kind)
+    };
+    for (i, line) in lines.clone().enumerate() {
+        let kind = report::record_type(line);
+        if !known(kind) && !lines.clone().take(i).any(|l| report::record_type(l) == kind) {
+            array(out, kind, kind);
+        }
     }
     let _ = out.write_str("}\n");
 }
@@ -618,9 +637,24 @@ fn get_and_print(cmd: u32, json: bool) -> i32 {
     };
     let refused = if json {
         write_json(&mut Out::new(1), &t);
-        show(&t).lines().any(|l| {
-            report::record_type(l) == "verdict" && report::field(l, "outcome") == Some("refused")
-        })
+        let text = core::str::from_utf8(&t).unwrap_or("");
+        let verdicts: KVec<&str> = match text
+            .lines()
+            .filter(|l| report::record_type(l) == "verdict")
+            .try_fold(KVec::new(), |mut v, l| v.push(l, GFP_KERNEL).map(|()| v))
+        {
+            Ok(v) => v,
+            Err(_) => return fail(format_args!("out of memory")),
+        };
+        // A document cut short, or not one verdict, is not an answer.
+        if text.lines().last() != Some("end") || (cmd == GET_VERDICT && verdicts.len() != 1) {
+            return fail(format_args!(
+                "/dev/kho_compat: the data is not a whole document (printed above)"
+            ));
+        }
+        verdicts
+            .iter()
+            .any(|l| report::field(l, "outcome") == Some("refused"))
     } else {
         print(&mut Out::new(1), &t);
         t.windows(16).any(|w| w == b"\nverdict refused")

@@ -113,9 +113,19 @@ pub(crate) fn check_verdict(input: &[u8]) -> Checked {
         }
         let mut verdicts = 0;
         for line in lines.filter(|l| *l != "end") {
+            // Every field a key and a value, a value's `%` escapes whole: what a reader splits
+            // on spaces gets back what the writer had.
             let mut bad = false;
             report::for_each_field(line, |k, v| {
-                bad |= k.is_empty() || v.is_empty() || (k != "text" && v.contains(' '));
+                let b = v.as_bytes();
+                bad |= k.is_empty()
+                    || k.contains('=')
+                    || v.is_empty()
+                    || (k != "text"
+                        && (0..b.len()).any(|i| {
+                            b[i].is_ascii_control()
+                                || (b[i] == b'%' && b.len() > 1 && report::unescape_byte(&b[i..]).is_none())
+                        }));
             });
             if bad || report::field(line, "text").is_none() {
                 return Err("a data line does not read as fields with a text");
@@ -297,16 +307,20 @@ pub(crate) fn check_image(input: &[u8]) -> Checked {
     }
 }
 
-/// `sizeof(struct kho_compat_text)` in `include/uapi/linux/kho_compat.h` (`__u32 size`,
-/// `__u32 len`, `__aligned_u64 data`), and the largest `size` the admin guide promises to
-/// take (a page of 4 KiB): the contract, written here, not the constants of `ioctl.rs`.
+/// The sizes of `struct kho_compat_text` in `include/uapi/linux/kho_compat.h`: its first
+/// version (`__u32 size`, `__u32 len`, `__aligned_u64 data`), today's (`__u32 format`, `__u32
+/// version` added), and the largest `size` the admin guide promises to take (a page of
+/// 4 KiB): the contract, written here, not the constants of `ioctl.rs`.
 const UAPI_SIZE: usize = 16;
+const UAPI_SIZE_NOW: usize = 24;
 const UAPI_SIZE_MAX: usize = 4096;
 
 /// The control device's argument decoding, held to the UAPI contract: `size` below the
-/// structure's is `EINVAL`, above a page `E2BIG`; otherwise the fields are those at offsets 0,
-/// 4 and 8 in the machine's byte order, and the bytes past the structure, up to `size`, are
-/// accepted only if they are all zero.
+/// first version's structure is `EINVAL`, above a page `E2BIG`; otherwise the fields are those
+/// at offsets 0, 4 and 8 in the machine's byte order; `format` (offset 16) is read only when
+/// `size` covers it (0 text, 1 data, anything else `EINVAL`; covered in part, its bytes are a
+/// tail), `version` (offset 20) is written back only when `size` covers it, and the bytes
+/// past today's structure, up to `size`, are accepted only if they are all zero.
 pub(crate) fn check_ioctl(input: &[u8]) -> Checked {
     let mut raw = [0u8; UAPI_SIZE];
     let n = input.len().min(raw.len());
@@ -332,8 +346,37 @@ pub(crate) fn check_ioctl(input: &[u8]) -> Checked {
             if h.size != size || h.len != len || h.data as u64 != data {
                 return Err("a field decoded wrongly");
             }
-            let tail = &input[n..];
-            let tail = &tail[..tail.len().min(size - UAPI_SIZE)];
+            // The structure as the device assembles it: the bytes `size` covers, of today's.
+            let covered = size.min(UAPI_SIZE_NOW);
+            if UAPI_SIZE + ioctl::known_past_v1(size) != covered {
+                return Err("not the bytes of today's structure that the caller has read");
+            }
+            let mut full = [0u8; UAPI_SIZE_NOW];
+            let have = input.len().min(covered);
+            full[..have].copy_from_slice(&input[..have]);
+            let format = ioctl::format(&full, size);
+            let word = u32::from_ne_bytes([full[16], full[17], full[18], full[19]]);
+            let want = if size < 20 {
+                if full[16..covered].iter().all(|b| *b == 0) {
+                    Ok(ioctl::Format::Text)
+                } else {
+                    Err(E2BIG)
+                }
+            } else {
+                match word {
+                    0 => Ok(ioctl::Format::Text),
+                    1 => Ok(ioctl::Format::Data),
+                    _ => Err(EINVAL),
+                }
+            };
+            if format != want {
+                return Err("the format decoded wrongly");
+            }
+            if ioctl::has_version(size) != (size >= UAPI_SIZE_NOW) {
+                return Err("the version written back past the caller's structure, or not");
+            }
+            let tail = input.get(UAPI_SIZE_NOW..).unwrap_or(&[]);
+            let tail = &tail[..tail.len().min(size.saturating_sub(UAPI_SIZE_NOW))];
             if ioctl::tail_is_zero(tail).is_ok() != tail.iter().all(|b| *b == 0) {
                 return Err("a tail judged wrongly");
             }

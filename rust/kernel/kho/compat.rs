@@ -170,13 +170,18 @@ impl crate::fmt::Display for Versions {
 /// which a 64-bit kernel codes as it codes `u64`), `bool`, arrays, the structures of the KHO ABI
 /// headers (by name: a structure that embeds one is declared with the embedded structure's
 /// layout listed beside it) and the pointers KHO serializes as physical addresses (coded as the
-/// `u64` they are).
-pub trait AbiType {
+/// `u64` they are). Sealed: a type's code is defined here, once.
+pub trait AbiType: sealed::Sealed {
     /// The type's code: its kind, signedness and width; an array's element code and length; a
     /// structure's name.
     const CODE: u64;
     /// The code of the structure the type is or holds (an array's element's), or 0.
     const EMBEDS: u64 = 0;
+}
+
+mod sealed {
+    /// Implemented by the types [`AbiType`](super::AbiType) is, only.
+    pub trait Sealed {}
 }
 
 const KIND_UNSIGNED: u64 = 1;
@@ -240,6 +245,7 @@ const fn str_eq(a: &[u8], b: &[u8]) -> bool {
 macro_rules! abi_integers {
     ($($t:ty => $kind:expr),* $(,)?) => {
         $(
+            impl sealed::Sealed for $t {}
             impl AbiType for $t {
                 const CODE: u64 = type_code($kind, size_of::<$t>() as u64, 0);
             }
@@ -260,10 +266,12 @@ abi_integers!(
     isize => KIND_SIGNED,
 );
 
+impl sealed::Sealed for bool {}
 impl AbiType for bool {
     const CODE: u64 = type_code(KIND_BOOL, 1, 0);
 }
 
+impl<T: AbiType, const N: usize> sealed::Sealed for [T; N] {}
 impl<T: AbiType, const N: usize> AbiType for [T; N] {
     const CODE: u64 = type_code(KIND_ARRAY, T::CODE, N as u64);
     const EMBEDS: u64 = T::EMBEDS;
@@ -273,6 +281,7 @@ impl<T: AbiType, const N: usize> AbiType for [T; N] {
 macro_rules! abi_structures {
     ($($t:ident),* $(,)?) => {
         $(
+            impl sealed::Sealed for crate::kho::abi::$t {}
             impl AbiType for crate::kho::abi::$t {
                 const CODE: u64 = struct_code(stringify!($t));
                 const EMBEDS: u64 = Self::CODE;
@@ -304,6 +313,7 @@ abi_structures!(
 macro_rules! abi_khoser_pointers {
     ($($t:ident),* $(,)?) => {
         $(
+            impl sealed::Sealed for crate::bindings::$t {}
             impl AbiType for crate::bindings::$t {
                 const CODE: u64 = u64::CODE;
             }
@@ -358,6 +368,36 @@ pub const fn has_property(
         i += 1;
     }
     false
+}
+
+/// Returns whether `declared` names every property of `properties` (an FDT node's in an ABI
+/// header), each once, and nothing else.
+pub const fn declares_every_property(
+    properties: &[crate::kho::abi::FdtProperty],
+    declared: &[&str],
+) -> bool {
+    if properties.len() != declared.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < properties.len() {
+        let Some((0, name)) = properties[i].0.split_last() else {
+            return false;
+        };
+        let mut times = 0;
+        let mut j = 0;
+        while j < declared.len() {
+            if str_eq(name, declared[j].as_bytes()) {
+                times += 1;
+            }
+            j += 1;
+        }
+        if times != 1 {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// A field of a serialized structure (or a property of an FDT node): its place, in bits, and
@@ -1289,10 +1329,10 @@ macro_rules! __kho_layout {
     };
     (check $name:literal, $ver:expr, $ty:path { fdt $(, $prop:literal => $pty:ty)* $(,)? }) => {
         const _: () = ::core::assert!(
-            $ty.len() == [$($prop),*].len(),
+            $crate::kho::compat::declares_every_property($ty, &[$($prop),*]),
             concat!("kho component \"", $name, "\" version ", stringify!($ver),
                     ": FDT node `", stringify!($ty), "` does not have the properties declared ",
-                    "for this version; a changed format needs a new component version")
+                    "for this version, each once; a changed format needs a new component version")
         );
         $(
             const _: () = ::core::assert!(

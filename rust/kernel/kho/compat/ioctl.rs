@@ -99,9 +99,11 @@ pub fn known_past_v1(size: usize) -> usize {
 
 /// Decodes `format` from `raw`, the first [`TEXT_SIZE`] bytes of the argument (those past the
 /// caller's `size` zero): [`Format::Text`] for a caller whose structure has no `format`, or
-/// that asks for it; `EINVAL` for a format this kernel does not write.
+/// that asks for it; `EINVAL` for a format this kernel does not write. Bytes of a `format` the
+/// caller's `size` covers only in part are a tail: zero, or `E2BIG`.
 pub fn format(raw: &[u8; TEXT_SIZE], size: usize) -> Result<Format> {
     if size < FORMAT_AT + 4 {
+        tail_is_zero(raw.get(FORMAT_AT..size).unwrap_or(&[]))?;
         return Ok(Format::Text);
     }
     let f = u32::from_ne_bytes([

@@ -313,7 +313,8 @@ impl Locked {
         })
     }
 
-    /// Publishes the record at boot: each registered component at its newest version, in the
+    /// Publishes the record at boot: each registered component at its newest version (one
+    /// pinned at preserve time at the version it says it wrote, if it writes that one), in the
     /// record format for a target not known yet (`format::RECORD_UNKNOWN_TARGET`).
     /// [`Locked::prepare_handover`] rewrites it before a kexec.
     pub fn publish_record(&mut self) -> Result<Prepared> {
@@ -324,18 +325,18 @@ impl Locked {
         let views = unsafe { views(entries) };
         let mut list: KVVec<(&str, u32)> = KVVec::with_capacity(views.len(), GFP_KERNEL)?;
         for r in views {
-            list.push(
-                (r.component().name(), r.component().writes().max()),
-                GFP_KERNEL,
-            )?;
+            let c = r.component();
+            let version = match (c.chosen(), r.written_version()) {
+                (Chosen::AtPreserve, Some(v)) if c.writes().contains(v) => v,
+                _ => c.writes().max(),
+            };
+            list.push((c.name(), version), GFP_KERNEL)?;
         }
         let version = super::format::RECORD_UNKNOWN_TARGET;
         let staged = stage(record, version, &list, Injection::NONE)?;
         let bytes = publish(record, staged)?;
-        for r in views {
-            r.entry()
-                .written
-                .store(r.component().writes().max(), Release);
+        for (r, (_, v)) in views.iter().zip(list.iter()) {
+            r.entry().written.store(*v, Release);
         }
         Ok(Prepared {
             record_version: version,

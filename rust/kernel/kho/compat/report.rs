@@ -8,11 +8,16 @@
 //!
 //! ```text
 //! kho-compat-verdict 1
-//! target release=7.3.4-B origin=image arch=x86_64 page-size=4096 text=7.3.4-B (image)
-//! verdict outcome=refused refusal=incompatible errno=ENOEXEC load-errno=ECANCELED ... text=...
-//! component name=test outcome=refused reason=no-common-version writes=1-2 reads=3-3 text=...
+//! target present=1 release=7.3.4-D arch=x86_64 origin=from%20the%20loaded%20image text=...
+//! verdict enforce=0 outcome=refused refusal=incompatible errno=ENOEXEC load-errno=ECANCELED
+//!   cause=checked text=refused ENOEXEC
+//! record version=3 text=record write 3
+//! component name=memfd outcome=refused reason=missing-in-target writes=2-2
+//!   modular-in-target=0 text=memfd refused: the target does not have it (this kernel writes 2-2)
 //! end
 //! ```
+//!
+//! (a record is one line; two of them are wrapped here.)
 //!
 //! - The first line names the document and its version; the last is `end` (a document cut
 //!   short has none).
@@ -20,8 +25,11 @@
 //!   A value is never empty and has no space, `%` or control character (they are written
 //!   `%20`, `%25`, `%0a`...), except the value of `text`, the human sentence of the line,
 //!   which is always the last field and runs to the end of the line.
-//! - Every outcome, reason and refusal is a code of lower-case words joined by `-`, listed
-//!   here; the `text` beside it is for people and may change.
+//! - Every outcome, reason and refusal is a code of lower-case words joined by `-`, defined
+//!   once where the value is (`Reason::code`, `Refusal::code` and the writers of `rules.rs`,
+//!   `Status::code` and `Incoming::reason_code` of `incoming.rs`, `Invalid::code` of
+//!   `record.rs`) and listed for agents in `Documentation/core-api/kho/compat/admin-guide.rst`;
+//!   the `text` beside it is for people and may change.
 //! - A reader ignores the record types and keys it does not know: a later version 1 may add
 //!   them. A change a reader of version 1 would misread gets version 2.
 

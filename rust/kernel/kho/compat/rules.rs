@@ -344,14 +344,19 @@ impl Refusal {
         }
     }
 
-    /// Returns the name of the errno a load refused by the check fails with
+    /// Returns the errno a load refused by the check fails with, and its name
     /// (`kho_compat.check_at_load`): `ECANCELED` rather than `ENOEXEC`, on which kexec-tools
     /// falls back to `kexec_load()`.
-    pub fn load_name(self) -> &'static str {
+    pub fn load_errno(self) -> (Error, &'static str) {
         match self {
-            Refusal::NoTarget | Refusal::Unversioned => "ENODATA",
-            Refusal::Incompatible => "ECANCELED",
+            Refusal::NoTarget | Refusal::Unversioned => (ENODATA, "ENODATA"),
+            Refusal::Incompatible => (ECANCELED, "ECANCELED"),
         }
+    }
+
+    /// Returns the name of the errno of [`Refusal::load_errno`].
+    pub fn load_name(self) -> &'static str {
+        self.load_errno().1
     }
 
     /// Returns its code in the data ([`report`](super::report)).
@@ -616,9 +621,10 @@ impl Verdict {
     fn refusal_of_target(&self) -> Option<Refusal> {
         match self.overall {
             Overall::NoTarget { enforce: true } => Some(Refusal::NoTarget),
-            Overall::NoTarget { enforce: false } => None,
             Overall::Mismatch(_) | Overall::Unusable => Some(Refusal::Incompatible),
-            Overall::Checked => self
+            // Without a target only a component at fault refuses (one pinned at a version it
+            // does not write).
+            Overall::Checked | Overall::NoTarget { enforce: false } => self
                 .entries
                 .iter()
                 .any(|e| matches!(e.outcome, Outcome::Refused(_)))
@@ -655,10 +661,9 @@ impl Verdict {
             Overall::NoTarget { enforce: true } => {
                 f(&"no target manifest and kho_compat.enforce=1")
             }
-            Overall::NoTarget { enforce: false } => {}
             Overall::Mismatch(m) => f(&Why(&m, self)),
             Overall::Unusable => f(&self.note()),
-            Overall::Checked => {
+            Overall::Checked | Overall::NoTarget { enforce: false } => {
                 for e in self.entries.iter() {
                     if let Outcome::Refused(r) = e.outcome {
                         f(&RefusedLine(e, &r, self));
@@ -744,7 +749,12 @@ impl Verdict {
             )?,
         }
         if self.note_len > 0 {
-            write!(f, " origin={}", Value(self.note()))?;
+            let key = if self.overall == Overall::Unusable {
+                "why"
+            } else {
+                "origin"
+            };
+            write!(f, " {key}={}", Value(self.note()))?;
         }
         Sentence(self.target_text()).end_line(f)?;
         match policies {
@@ -888,11 +898,15 @@ impl fmt::Display for VerdictText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let v = self.0;
         match v.overall {
-            Overall::NoTarget { enforce } => f.write_str(if enforce {
-                "refused ENODATA: no target manifest and kho_compat.enforce=1"
-            } else {
-                "allowed: no target manifest (kho_compat.enforce=0): newest versions"
-            }),
+            Overall::NoTarget { enforce: true } => {
+                f.write_str("refused ENODATA: no target manifest and kho_compat.enforce=1")
+            }
+            Overall::NoTarget { enforce: false } if v.refusal().is_some() => {
+                f.write_str("refused ENOEXEC: no target manifest, and a component is at fault")
+            }
+            Overall::NoTarget { enforce: false } => {
+                f.write_str("allowed: no target manifest (kho_compat.enforce=0): newest versions")
+            }
             Overall::Mismatch(m) => write!(f, "refused ENOEXEC: {}", Why(&m, v)),
             Overall::Unusable => write!(f, "refused ENOEXEC: {}", v.note()),
             Overall::Checked => match v.refusal() {
