@@ -31,7 +31,6 @@ use kernel::{
                 Outcome,
                 Outgoing,
                 Overall,
-                Refusal,
                 ThisKernel,
                 Unversioned,
                 UnversionedKind,

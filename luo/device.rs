@@ -126,7 +126,8 @@ fn read_header(arg: usize) -> Result<(Header, [u8; TEXT_SIZE])> {
 /// Reads the argument of a GET ioctl at `arg`: its fields, and the format asked for.
 fn read_get(arg: usize) -> Result<(Header, Format)> {
     let (h, raw) = read_header(arg)?;
-    Ok((h, format(&raw, h.size)?))
+    let format = format(&raw, h.size)?;
+    Ok((h, format))
 }
 
 /// Hands the text `f` writes, in the format the caller asks for, to user space (the GET
@@ -199,6 +200,31 @@ fn set_target(arg: usize) -> Result<isize> {
     Ok(0)
 }
 
+/// Writes the verdict of a kernel booted with `kho=off`: a kexec hands nothing over, and is
+/// not checked.
+fn kho_off_verdict(w: &mut dyn fmt::Write, format: Format) -> Result<u32, fmt::Error> {
+    const WHY: &str = "KHO is disabled (kho=off): nothing is handed over, nothing is checked";
+    match format {
+        Format::Text => write!(
+            w,
+            "target none (KHO is disabled, kho=off)\nverdict allowed: {WHY}\n"
+        )?,
+        Format::Data => {
+            writeln!(w, "{} {}", report::VERDICT, report::DATA_VERSION)?;
+            w.write_str("target present=0 kho=0")?;
+            report::Sentence("none (KHO is disabled, kho=off)").end_line(w)?;
+            write!(
+                w,
+                "verdict enforce={} outcome=allowed cause=kho-disabled",
+                u8::from(crate::enforce())
+            )?;
+            report::Sentence(format_args!("allowed: {WHY}")).end_line(w)?;
+            writeln!(w, "end")?
+        }
+    }
+    Ok(report_version(format))
+}
+
 /// An open file of `/dev/kho_compat`; it has no state of its own.
 pub(crate) struct Control;
 
@@ -231,30 +257,7 @@ impl MiscDevice for Control {
                 target::clear_user();
                 Ok(0)
             }
-            GET_VERDICT if !kho::is_enabled() => get_text(arg, |w, format| -> Result<u32, fmt::Error> {
-                // Booted with kho=off: a kexec hands nothing over, and is not checked.
-                const WHY: &str = "KHO is disabled (kho=off): nothing is handed over, \
-                                   nothing is checked";
-                match format {
-                    Format::Text => write!(
-                        w,
-                        "target none (KHO is disabled, kho=off)\nverdict allowed: {WHY}\n"
-                    )?,
-                    Format::Data => {
-                        writeln!(w, "{} {}", report::VERDICT, report::DATA_VERSION)?;
-                        w.write_str("target present=0 kho=0")?;
-                        report::Sentence("none (KHO is disabled, kho=off)").end_line(w)?;
-                        write!(
-                            w,
-                            "verdict enforce={} outcome=allowed cause=kho-disabled",
-                            u8::from(crate::enforce())
-                        )?;
-                        report::Sentence(format_args!("allowed: {WHY}")).end_line(w)?;
-                        writeln!(w, "end")?
-                    }
-                }
-                Ok(report_version(format))
-            }),
+            GET_VERDICT if !kho::is_enabled() => get_text(arg, kho_off_verdict),
             GET_VERDICT => {
                 // Written under the registry's lock, into kernel memory; copied out after.
                 let (h, format) = read_get(arg)?;

@@ -324,10 +324,22 @@ mod tests {
         assert!(compat::has_property(abi::RESERVE_MEM_NODE, "size", 8));
         // Every property of the header declared, once, and nothing else.
         let declared = ["preserved-data", "blob-size"];
-        assert!(compat::declares_every_property(abi::KHO_SUBTREE_NODE, &declared));
-        assert!(compat::declares_every_property(abi::KHO_SUBTREE_NODE, &["blob-size", "preserved-data"]));
-        assert!(!compat::declares_every_property(abi::KHO_SUBTREE_NODE, &["preserved-data", "preserved-data"]));
-        assert!(!compat::declares_every_property(abi::KHO_SUBTREE_NODE, &["preserved-data"]));
+        assert!(compat::declares_every_property(
+            abi::KHO_SUBTREE_NODE,
+            &declared
+        ));
+        assert!(compat::declares_every_property(
+            abi::KHO_SUBTREE_NODE,
+            &["blob-size", "preserved-data"]
+        ));
+        assert!(!compat::declares_every_property(
+            abi::KHO_SUBTREE_NODE,
+            &["preserved-data", "preserved-data"]
+        ));
+        assert!(!compat::declares_every_property(
+            abi::KHO_SUBTREE_NODE,
+            &["preserved-data"]
+        ));
         assert!(!compat::declares_every_property(
             abi::KHO_SUBTREE_NODE,
             &["preserved-data", "blob-size", "blob-bytes"]

@@ -595,7 +595,11 @@ fn write_json(out: &mut Out, data: &[u8]) {
     ];
     // The singletons (the last of each), then each array, the known ones always.
     for kind in SINGLE {
-        if let Some(line) = lines.clone().filter(|l| report::record_type(l) == *kind).last() {
+        if let Some(line) = lines
+            .clone()
+            .filter(|l| report::record_type(l) == *kind)
+            .last()
+        {
             let _ = write!(out, ",\n \"{kind}\": ");
             record(out, line);
         }
@@ -621,7 +625,12 @@ fn write_json(out: &mut Out, data: &[u8]) {
     };
     for (i, line) in lines.clone().enumerate() {
         let kind = report::record_type(line);
-        if !known(kind) && !lines.clone().take(i).any(|l| report::record_type(l) == kind) {
+        if !known(kind)
+            && !lines
+                .clone()
+                .take(i)
+                .any(|l| report::record_type(l) == kind)
+        {
             array(out, kind, kind);
         }
     }

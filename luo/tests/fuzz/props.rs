@@ -124,7 +124,9 @@ pub(crate) fn check_verdict(input: &[u8]) -> Checked {
                     || (k != "text"
                         && (0..b.len()).any(|i| {
                             b[i].is_ascii_control()
-                                || (b[i] == b'%' && b.len() > 1 && report::unescape_byte(&b[i..]).is_none())
+                                || (b[i] == b'%'
+                                    && b.len() > 1
+                                    && report::unescape_byte(&b[i..]).is_none())
                         }));
             });
             if bad || report::field(line, "text").is_none() {
