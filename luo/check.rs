@@ -417,12 +417,25 @@ kernel::kho_component! {
 }
 
 #[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
+kernel::kho_component! {
+    /// Written at preserve time, in version 1 or 2: it says which (a KUnit case registers it).
+    static PINNED {
+        name: "kunit-pinned",
+        reads: 1..=2,
+        writes: 1..=2,
+        chosen: AtPreserve,
+        formats: [1 => [], 2 => []],
+    }
+}
+
+#[cfg(CONFIG_KHO_COMPAT_KUNIT_TEST)]
 #[kunit_tests(kho_compat_check)]
 mod tests {
     use super::{
         IDLE,
         NEGOTIATE,
         OPTIONAL,
+        PINNED,
         UNVERSIONED_OWNER, //
     };
     use crate::check::{
@@ -461,6 +474,16 @@ mod tests {
     #[vtable]
     impl Handler for Holds {
         fn holds_state(&self) -> bool {
+            self.0
+        }
+    }
+
+    /// A handler that holds state written in the version it says.
+    struct Pins(Option<u32>);
+
+    #[vtable]
+    impl Handler for Pins {
+        fn written_version(&self) -> Option<u32> {
             self.0
         }
     }
@@ -855,6 +878,52 @@ mod tests {
                 [c(true, Some(3))].into_iter(),
             )?;
             assert!(v.refusal().is_some());
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_registry_asks_a_pinned_component_for_its_version() -> Result {
+        for (says, want) in [
+            (
+                None,
+                Outcome::Refused(Reason::PinNotRead {
+                    version: 2,
+                    reads: Versions::new(1, 1),
+                }),
+            ),
+            (
+                Some(1),
+                Outcome::Write {
+                    version: 1,
+                    how: Choice::Pinned,
+                },
+            ),
+            (
+                Some(3),
+                Outcome::Refused(Reason::PinNotWritten {
+                    version: 3,
+                    writes: Versions::new(1, 2),
+                }),
+            ),
+        ] {
+            let _reg = KBox::pin_init(Registration::new(&PINNED, Pins(says)), GFP_KERNEL)?;
+            // A target that reads kunit-pinned in version 1 only; the kernel writes 1 and 2.
+            let t = target_with(
+                |c| {
+                    if c.name() == "kunit-pinned" {
+                        Some((Versions::new(1, 1), Versions::new(1, 1)))
+                    } else {
+                        same(c)
+                    }
+                },
+                native(),
+            )?;
+            with_verdict(Some(&t), false, |v| {
+                assert_eq!(outcome(v, "kunit-pinned"), Some(want));
+                assert_eq!(v.refusal().is_some(), says != Some(1));
+                Ok(())
+            })?;
         }
         Ok(())
     }

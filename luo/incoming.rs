@@ -193,10 +193,10 @@ pub(crate) fn write_text(f: &mut dyn fmt::Write) -> fmt::Result {
 pub(crate) fn write_data(f: &mut dyn fmt::Write) -> fmt::Result {
     writeln!(f, "{} {}", report::INCOMING, report::DATA_VERSION)?;
     let Some(incoming) = incoming::get() else {
+        // A whole answer: the statuses could not be computed (out of memory).
         f.write_str("record state=unavailable")?;
         Sentence("unavailable").end_line(f)?;
-        // No `end`: the statuses could not be computed.
-        return Ok(());
+        return writeln!(f, "end");
     };
     match incoming.record() {
         RecordState::NotKhoBoot => f.write_str("record state=none reason=not-kho-boot")?,

@@ -169,7 +169,7 @@ def main():
         need1 += ['garbage-random', 'garbage-truncated', 'garbage-huge', 'garbage-nonroot',
                   'garbage-nocap', 'ioctl-edges', 'ioctl-edges-reload', 'permissions']
     need2 = ['luo-open', 'manifest2', 'luo-session', 'memfd-retrieve', 'memfd-verify',
-             'luo-finish', 'incoming']
+             'luo-finish', 'incoming', 'incoming-json']
     if a.fault:
         need1 += ['fault']
     if a.sessions:
@@ -286,6 +286,7 @@ def main():
     if a.verdict and (not verdicts or not verdicts[0].startswith('verdict ' + a.verdict)):
         why.append(f'verdict of the loaded image: expected {a.verdict}, got {verdicts[:1]}')
     why += json_agrees(first)
+    why += incoming_json_agrees(second)
     dry = [l.split('E2E-DRYRUN ', 1)[1] for l in first if 'E2E-DRYRUN verdict ' in l]
     if a.dry_run and (not dry or not dry[0].startswith('verdict ' + a.dry_run)):
         why.append(f'dry run: expected {a.dry_run}, got {dry[:1]}')
@@ -719,21 +720,60 @@ def main():
     return 0
 
 
+def json_docs(part, prefix):
+    """The JSON documents the guest printed under `prefix`, each with the index of its first
+    line: (index, [lines])."""
+    docs = []
+    for i, l in enumerate(part):
+        if prefix not in l:
+            continue
+        body = l.split(prefix, 1)[1].rstrip('\r\n')
+        if body.startswith('{"format"'):
+            docs.append((i, []))
+        if docs:
+            docs[-1][1].append(body)
+    return docs
+
+
+def incoming_json_agrees(part):
+    """The incoming statuses the second kernel read as data (kho-compat incoming --json,
+    "E2E-INJSON " lines) against the text it read just before ("E2E-INCOMING "): one whole
+    version 1 document, the record's line, and each component's and unclaimed entry's line
+    the text's, each status code the text's word. Returns what disagrees."""
+    docs = json_docs(part, 'E2E-INJSON ')
+    text = [l.split('E2E-INCOMING ', 1)[1].rstrip() for l in part if 'E2E-INCOMING ' in l]
+    if len(docs) != 1 or not text:
+        return [f'kho-compat incoming --json: {len(docs)} JSON document(s) after '
+                f'{len(text)} text line(s)']
+    try:
+        doc = json.loads('\n'.join(docs[0][1]))
+    except ValueError as e:
+        return [f'kho-compat incoming --json: not JSON ({e})']
+    why = []
+    if (doc.get('format'), doc.get('version'), doc.get('complete')) != \
+            ('kho-compat-incoming', 1, True):
+        why.append('kho-compat incoming --json: not a whole version 1 incoming document')
+    if 'record ' + doc.get('record', {}).get('text', '') != text[0]:
+        why.append(f'kho-compat incoming --json: record {doc.get("record")} is not "{text[0]}"')
+    lines = [c.get('text') for c in doc.get('components', []) + doc.get('unclaimed', [])]
+    if lines != text[1:]:
+        why.append(f'kho-compat incoming --json: {len(lines)} statuses, the text {len(text) - 1}, '
+                   'or their texts differ')
+    for c in doc.get('components', []):
+        words = (c.get('text') or '').split()
+        if words[:2] != [c.get('name'), c.get('status')] or not c.get('reason'):
+            why.append(f'kho-compat incoming --json: {c} is not its text')
+            break
+    return why
+
+
 def json_agrees(part):
     """Each verdict the guest read as data (kho-compat verdict --json, "E2E-JSON " lines)
     against the text verdict it read just before: the same verdict, components and
     unversioned items, each outcome's code the word the text uses, the text beside it the
     text's line. Returns what disagrees."""
     why = []
-    docs = []
-    for i, l in enumerate(part):
-        if 'E2E-JSON ' not in l:
-            continue
-        body = l.split('E2E-JSON ', 1)[1].rstrip('\r\n')
-        if body.startswith('{"format"'):
-            docs.append((i, []))
-        if docs:
-            docs[-1][1].append(body)
+    docs = json_docs(part, 'E2E-JSON ')
     # One document per kho-compat verdict --json the guest ran: none missing, none merged.
     runs = sum(1 for l in part if re.search(r'E2E-CHECK verdict-json\b', l))
     if len(docs) != runs:

@@ -1788,6 +1788,10 @@ finish:
 statuses:
 	check("incoming", tool("incoming", NULL, "/incoming.out", "E2E-INCOMING ") == 0,
 	      "kho-compat incoming");
+	/* The same statuses as data (check.py compares them with the text). */
+	check("incoming-json",
+	      tool("incoming", "--json", "/incoming.json", "E2E-INJSON ") == 0,
+	      "kho-compat incoming --json");
 	list_subtrees("/debugfs/kho/in/sub_fdts", "KHO handed over");
 }
 

@@ -1197,9 +1197,11 @@ pub fn find_builtin(name: &str) -> Option<&'static Component> {
 ///   (a field added, moved, resized, retyped, or one inside a structure it embeds) fails the
 ///   build: a changed format needs a new version.
 /// - An FDT node of the KHO ABI headers is declared as `abi::NODE { fdt, "property" => TYPE,
-///   ... }`: every property the header gives the node, by name, with the type its value is
-///   read as (its size must be the one the header gives). A property renamed, added, removed
-///   or resized in the header fails the build.
+///   ... }`: every property the header gives the node (its list in
+///   [`kho::abi`](crate::kho::abi)), each once, by name, with the type its value is read as
+///   (its size must be the one the header gives). A property renamed or resized in the header
+///   fails the build naming the component; one removed fails the node's list; one added is
+///   seen once the list names it.
 ///
 /// `chosen` is [`Chosen::AtReboot`](crate::kho::compat::Chosen::AtReboot) or
 /// [`Chosen::AtPreserve`](crate::kho::compat::Chosen::AtPreserve). `optional: true`, after it,

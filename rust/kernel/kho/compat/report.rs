@@ -22,9 +22,9 @@
 //! - The first line names the document and its version; the last is `end` (a document cut
 //!   short has none).
 //! - Every other line is a record: its type, then `key=value` fields separated by one space.
-//!   A value is never empty and has no space, `%` or control character (they are written
-//!   `%20`, `%25`, `%0a`...), except the value of `text`, the human sentence of the line,
-//!   which is always the last field and runs to the end of the line.
+//!   A value has no space, `%` or control character (they are written `%20`, `%25`,
+//!   `%0a`...; an empty value is written `%`), except the value of `text`, the human
+//!   sentence of the line, which is always the last field and runs to the end of the line.
 //! - Every outcome, reason and refusal is a code of lower-case words joined by `-`, defined
 //!   once where the value is (`Reason::code`, `Refusal::code` and the writers of `rules.rs`,
 //!   `Status::code` and `Incoming::reason_code` of `incoming.rs`, `Invalid::code` of
